@@ -1,0 +1,31 @@
+// Helpers shared by the benchmark binaries: thread pinning and machine description.
+#pragma once
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace pn::bench {
+
+// Pins the calling thread to one CPU (modulo the CPUs present). Returns false if refused.
+inline bool pin_this_thread(int cpu) {
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpus > 0 ? cpu % cpus : 0, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+inline std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+}  // namespace pn::bench

@@ -1,0 +1,63 @@
+/*
+ * pollnotify async jobs, C API: OpenSSL 3's ASYNC_JOB API under a PN_ prefix (same signatures,
+ * return values and semantics), on stackful fibers with a hand-written context switch.
+ *
+ * Threads: every function acts on the calling thread's job pool and current job. A paused job
+ * is resumed by the thread that started it (another thread gets PN_ASYNC_ERR); callbacks on other
+ * threads hand the job back through a queue (see pollnotify/ready_queue.hpp).
+ *
+ * Memory ordering: start_job and pause_job run on one thread, so everything the job wrote before
+ * pausing is visible to the caller of start_job after it returns, and the other way round.
+ *
+ * Differences from OpenSSL, on input it does not check: NULL job or ret pointers, a NULL func for
+ * a new job, resuming a job that is not paused (or from another thread), and starting a job from
+ * inside a job all return PN_ASYNC_ERR. PN_ASYNC_init_thread on a thread whose pool has jobs in
+ * use returns 0. The job function must not throw.
+ */
+#ifndef POLLNOTIFY_ASYNC_JOB_H
+#define POLLNOTIFY_ASYNC_JOB_H
+
+#include <stddef.h>
+
+#include "pollnotify/async_wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pn_async_job_st PN_ASYNC_JOB;
+
+/* start_job results */
+#define PN_ASYNC_ERR 0     /* failed: bad arguments or out of memory */
+#define PN_ASYNC_NO_JOBS 1 /* the thread's pool is exhausted: try again later */
+#define PN_ASYNC_PAUSE 2   /* the job paused: resume it with the same *job */
+#define PN_ASYNC_FINISH 3  /* the job returned; *ret holds its result, *job is NULL again */
+
+/* Creates the calling thread's pool: at most max_size jobs (0: unlimited), init_size created
+ * now. 1 ok; 0 if init_size > max_size or the pool has jobs in use. */
+int PN_ASYNC_init_thread(size_t max_size, size_t init_size);
+/* Frees the calling thread's idle jobs and pool. Paused jobs stay resumable and are freed when
+ * they finish. A no-op inside a job. */
+void PN_ASYNC_cleanup_thread(void);
+/* Starts func(copy of args) as a new job when *job is NULL, else resumes the paused *job. Runs it
+ * until it pauses or returns. */
+int PN_ASYNC_start_job(PN_ASYNC_JOB** job, PN_ASYNC_WAIT_CTX* ctx, int* ret, int (*func)(void*),
+                       void* args, size_t size);
+/* Inside a job: returns to the start_job caller; returns 1 when resumed. Outside a job or while
+ * pausing is blocked it does nothing and returns 1. */
+int PN_ASYNC_pause_job(void);
+/* The job running on this thread, or NULL. */
+PN_ASYNC_JOB* PN_ASYNC_get_current_job(void);
+/* The wait context the job was started with, or NULL (also for a NULL job). */
+PN_ASYNC_WAIT_CTX* PN_ASYNC_get_wait_ctx(PN_ASYNC_JOB* job);
+/* Nesting counters on the current thread; no-ops outside a job. */
+void PN_ASYNC_block_pause(void);
+void PN_ASYNC_unblock_pause(void);
+/* 1: jobs are supported on this platform. */
+int PN_ASYNC_is_capable(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLNOTIFY_ASYNC_JOB_H */

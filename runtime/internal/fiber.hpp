@@ -1,0 +1,102 @@
+// pollnotify internal: stackful fibers for async jobs. Do not include directly.
+//
+// A fiber is a stack with guard page plus a saved machine context. fiber_switch(from, to) saves
+// the callee-saved registers of the running code in `from` and resumes `to`; it is all a job
+// pause or resume costs. The build picks the hand-written switch (x86-64, AArch64) or ucontext.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PN_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PN_ASAN_FIBERS 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define PN_TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PN_TSAN_FIBERS 1
+#endif
+#endif
+
+#if defined(PN_ASAN_FIBERS)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(PN_TSAN_FIBERS)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(PN_FIBER_UCONTEXT)
+#include <ucontext.h>
+#else
+extern "C" void pn_fiber_switch(void** save_sp, void* to_sp);
+#endif
+
+namespace pn::internal {
+
+struct FiberStack {
+  void* mapping = nullptr;  // whole mapping, guard page first
+  std::size_t mapping_size = 0;
+  void* bottom = nullptr;  // lowest usable byte (just above the guard page)
+  std::size_t usable_size = 0;
+};
+
+// Usable stack bytes per job (plus one guard page). Sanitizers need far more stack.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr std::size_t kFiberStackSize = 512 * 1024;
+#else
+inline constexpr std::size_t kFiberStackSize = 128 * 1024;
+#endif
+
+// An mmap'ed stack whose lowest page is PROT_NONE, so an overflow faults instead of corrupting
+// memory. Returns an empty stack (mapping == nullptr) when out of memory.
+FiberStack allocate_fiber_stack(std::size_t usable_size) noexcept;
+void free_fiber_stack(FiberStack& stack) noexcept;
+
+struct FiberContext {
+#if defined(PN_FIBER_UCONTEXT)
+  ucontext_t context;
+#else
+  void* stack_pointer = nullptr;
+#endif
+  // Sanitizer bookkeeping: the stack this context runs on, and its fiber handles.
+  const void* stack_bottom = nullptr;
+  std::size_t stack_size = 0;
+  void* asan_fake_stack = nullptr;
+  void* tsan_fiber = nullptr;
+  bool owns_tsan_fiber = false;
+};
+
+// Prepares `fiber` to run entry(arg) on `stack` at its first switch. entry must never return.
+void fiber_init(FiberContext& fiber, FiberStack& stack, void (*entry)(void*), void* arg) noexcept;
+// Makes `context` describe the calling thread's own stack (a dispatcher).
+void fiber_init_thread(FiberContext& context) noexcept;
+// Called first thing in a fiber's entry function.
+void fiber_entered(FiberContext& previous) noexcept;
+// Saves the running context into `from`, resumes `to`; returns when something switches back.
+// Inline: every call level between a job API call and the register switch is one more
+// return-address misprediction per switch.
+inline void fiber_switch(FiberContext& from, FiberContext& to) noexcept {
+#if defined(PN_ASAN_FIBERS)
+  __sanitizer_start_switch_fiber(&from.asan_fake_stack, to.stack_bottom, to.stack_size);
+#endif
+#if defined(PN_TSAN_FIBERS)
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+#if defined(PN_FIBER_UCONTEXT)
+  ::swapcontext(&from.context, &to.context);
+#else
+  pn_fiber_switch(&from.stack_pointer, to.stack_pointer);
+#endif
+#if defined(PN_ASAN_FIBERS)
+  const void* came_from_bottom = nullptr;
+  std::size_t came_from_size = 0;
+  __sanitizer_finish_switch_fiber(from.asan_fake_stack, &came_from_bottom, &came_from_size);
+#endif
+}
+// Releases sanitizer state of a fiber that will never run again.
+void fiber_destroy(FiberContext& fiber) noexcept;
+
+}  // namespace pn::internal

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pollnotify builds with, when missing. Idempotent; downloads from
+# nowhere but the Debian archive.
+set -euo pipefail
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
+          libtbb-dev libbenchmark-dev libgtest-dev libgmock-dev libssl-dev openssl
+          libboost-dev libconcurrentqueue-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

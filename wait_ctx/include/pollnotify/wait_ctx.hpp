@@ -1,0 +1,198 @@
+// pollnotify wait context (C++): OpenSSL 3's ASYNC_WAIT_CTX with atomic notification state.
+//
+// A wait context carries what a paused job waits for: wait fds (the OpenSSL fd style) and a
+// callback + argument pair with a status (the callback style). Beyond OpenSSL it knows its
+// in-flight requests, so that a completion arriving after the owner freed or reused the context
+// is recognised and dropped instead of touching freed state.
+//
+// Threads:
+//   owner (one thread at a time): create/destroy, the fd functions, mark_resumed, cancel_pending.
+//   any thread: set_callback, get_callback, set_status, status.
+//   engine (submitting thread): arm.  poller: deliver.
+//
+// Memory ordering:
+//   If thread X calls set_callback(f, a), a thread Y whose get_callback() returns f gets a (never
+//   a torn pair) and sees everything X wrote before set_callback.
+//   If X calls set_status(s), everything X wrote before is visible to Y after status() returns s.
+//   If the engine thread calls arm() and then hands the ticket to a poller (through a ring, which
+//   itself publishes), everything written before arm() is visible inside the callback.
+//   deliver() sets the status before invoking the callback, so the callback (and any thread it
+//   wakes through a release/acquire handoff) reads the completion's status.
+//
+// Request lifetime (the protocol, in order):
+//   1. The engine calls arm() for each request it submits; the ticket keeps the memory alive.
+//   2. The poller calls deliver(ticket, status) exactly once per ticket.
+//   3. deliver invokes the callback unless the context was destroyed or cancel_pending() was
+//      called after the arm(); then the completion is stale: dropped, reported, never invoked.
+//   4. destroy() waits for a callback running on another thread to return, so that after
+//      destroy() no callback of this context runs; the memory is freed when the last ticket is
+//      delivered.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "pollnotify/async_wait.h"
+#include "pollnotify/internal/atomic_word_pair.hpp"
+
+namespace pn {
+
+using AsyncFd = PN_ASYNC_FD;
+inline constexpr AsyncFd kBadAsyncFd = PN_BAD_ASYNC_FD;
+using CallbackFn = PN_ASYNC_callback_fn;
+using FdCleanupFn = PN_ASYNC_fd_cleanup_fn;
+
+enum class AsyncStatus : int {
+  kUnsupported = PN_ASYNC_STATUS_UNSUPPORTED,  // engine does not use callbacks (default)
+  kErr = PN_ASYNC_STATUS_ERR,                  // fatal: clean up the session
+  kOk = PN_ASYNC_STATUS_OK,                    // submitted / completed successfully
+  kEagain = PN_ASYNC_STATUS_EAGAIN,            // recoverable: resume the job so it retries
+};
+
+// Returned by arm(), carried by the completion back to deliver().
+struct RequestTicket {
+  std::uint32_t generation;
+};
+
+// What deliver() did with one completion.
+enum class Delivery : std::uint8_t {
+  kCallback,    // status set and callback invoked once
+  kFdSignaled,  // no callback: status set and the notify fd made readable
+  kStatusOnly,  // no callback and no notify fd: status set
+  kStale,       // context destroyed or request cancelled: nothing touched but the count
+};
+
+class WaitCtx;
+struct WaitCtxDeleter {
+  void operator()(WaitCtx* ctx) const noexcept;
+};
+using WaitCtxPtr = std::unique_ptr<WaitCtx, WaitCtxDeleter>;
+
+class WaitCtx {
+ public:
+  struct Callback {
+    CallbackFn fn;
+    void* arg;
+  };
+
+  // Heap only: in-flight requests may keep the memory alive past destroy().
+  [[nodiscard]] static WaitCtxPtr make();
+  // nullptr when out of memory. Release with destroy().
+  [[nodiscard]] static WaitCtx* create() noexcept;
+  // Owner. Runs the cleanup routine of every live fd entry, makes later completions stale, waits
+  // for a callback running on another thread to return, drops the owner's reference. nullptr is
+  // a no-op. Called from this context's own callback it does not wait (it is that callback).
+  static void destroy(WaitCtx* ctx) noexcept;
+
+  WaitCtx(const WaitCtx&) = delete;
+  WaitCtx& operator=(const WaitCtx&) = delete;
+  WaitCtx(WaitCtx&&) = delete;
+  WaitCtx& operator=(WaitCtx&&) = delete;
+
+  // --- fd mode: owner thread, OpenSSL semantics (see async_wait.h) ---
+  [[nodiscard]] bool set_wait_fd(const void* key, AsyncFd fd, void* custom_data,
+                                 FdCleanupFn cleanup);
+  [[nodiscard]] bool get_fd(const void* key, AsyncFd* fd, void** custom_data) const noexcept;
+  // Live fds newest first into out (nullptr: count only); returns the count.
+  std::size_t get_all_fds(AsyncFd* out) const noexcept;
+  struct ChangeCounts {
+    std::size_t added;
+    std::size_t deleted;
+  };
+  ChangeCounts get_changed_fds(AsyncFd* added, AsyncFd* deleted) const noexcept;
+  [[nodiscard]] bool clear_fd(const void* key) noexcept;
+  // What a job resume does: reset the change counts, forget entries marked deleted.
+  void mark_resumed() noexcept {
+    if (fds_changed_) forget_changes();  // inline fast path: every job resume calls this
+  }
+
+  // --- callback mode: any thread ---
+  void set_callback(CallbackFn fn, void* arg) noexcept {
+    callback_.store({reinterpret_cast<std::uintptr_t>(fn), reinterpret_cast<std::uintptr_t>(arg)});
+  }
+  // The pair set together, or nullopt when no callback is set.
+  [[nodiscard]] std::optional<Callback> get_callback() const noexcept {
+    const auto words = callback_.load();
+    if (words.first == 0) return std::nullopt;
+    return Callback{reinterpret_cast<CallbackFn>(words.first),
+                    reinterpret_cast<void*>(words.second)};
+  }
+  // False (status unchanged) for a value outside 0..3.
+  [[nodiscard]] bool set_status(int status) noexcept {
+    if (status < PN_ASYNC_STATUS_UNSUPPORTED || status > PN_ASYNC_STATUS_EAGAIN) return false;
+    // S1: publishes what the setter wrote before the status; pairs with S2.
+    status_.store(status, std::memory_order_release);
+    return true;
+  }
+  void set_status(AsyncStatus status) noexcept {
+    status_.store(static_cast<int>(status), std::memory_order_release);  // S1, as above
+  }
+  [[nodiscard]] int status() const noexcept {
+    return status_.load(std::memory_order_acquire);  // S2: pairs with S1
+  }
+
+  // --- request lifetime: see the protocol in the banner ---
+  // Engine, per submitted request. Never fails.
+  [[nodiscard]] RequestTicket arm() noexcept;
+  // Owner: every completion armed before this call becomes stale.
+  void cancel_pending() noexcept;
+  // Poller, exactly once per ticket. Exceptions thrown by a C++ callback propagate after the
+  // ticket's reference is dropped.
+  Delivery deliver(RequestTicket ticket, AsyncStatus status, int* callback_result = nullptr);
+  // For an owner that waits on a file descriptor: deliver() makes this eventfd readable when no
+  // callback is set. kBadAsyncFd turns it off. Any thread.
+  void set_notify_fd(AsyncFd fd) noexcept { notify_fd_.store(fd, std::memory_order_relaxed); }
+  [[nodiscard]] AsyncFd notify_fd() const noexcept {
+    return notify_fd_.load(std::memory_order_relaxed);
+  }
+  // Requests armed and not yet delivered. Any thread; a snapshot.
+  [[nodiscard]] std::uint32_t in_flight() const noexcept;
+
+  // C handle conversions (the C type is this class under an opaque name).
+  [[nodiscard]] PN_ASYNC_WAIT_CTX* c_handle() noexcept {
+    return reinterpret_cast<PN_ASYNC_WAIT_CTX*>(this);
+  }
+  [[nodiscard]] static WaitCtx* from_c(PN_ASYNC_WAIT_CTX* ctx) noexcept {
+    return reinterpret_cast<WaitCtx*>(ctx);
+  }
+
+ private:
+  WaitCtx() = default;
+  ~WaitCtx() = default;
+  void release_reference() noexcept;
+  void forget_changes() noexcept;
+
+  struct FdEntry {
+    const void* key;
+    AsyncFd fd;
+    void* custom_data;
+    FdCleanupFn cleanup;
+    bool added;    // added since the last resume
+    bool deleted;  // cleared, reported by get_changed_fds until the next resume
+  };
+
+  // state_ layout: bit 0 closed (destroyed by the owner), bits 1..15 callbacks running now,
+  // bits 16..63 references (the owner's one plus one per armed request).
+  static constexpr std::uint64_t kClosed = 1;
+  static constexpr std::uint64_t kDeliveringOne = 1ULL << 1;
+  static constexpr std::uint64_t kDeliveringMask = ((1ULL << 15) - 1) << 1;
+  static constexpr std::uint64_t kReferenceOne = 1ULL << 16;
+
+  internal::AtomicWordPair callback_;
+  std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
+  std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
+  std::atomic<std::uint32_t> generation_{0};
+  std::atomic<std::uint64_t> state_{kReferenceOne};
+  std::vector<FdEntry> fds_;  // oldest first; OpenSSL's list order is newest first
+  std::size_t num_added_ = 0;
+  std::size_t num_deleted_ = 0;
+  bool fds_changed_ = false;  // an fd was added or cleared since the last resume
+};
+
+inline void WaitCtxDeleter::operator()(WaitCtx* ctx) const noexcept { WaitCtx::destroy(ctx); }
+
+}  // namespace pn

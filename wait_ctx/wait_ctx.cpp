@@ -1,0 +1,186 @@
+#include "pollnotify/wait_ctx.hpp"
+
+#include <unistd.h>
+
+#include <new>
+#include <thread>
+
+#include "pollnotify/internal/cpu.hpp"
+
+namespace pn {
+namespace {
+
+// The context whose callback this thread is running, so that destroy() or cancel_pending()
+// called from inside that callback does not wait for itself.
+thread_local const WaitCtx* tls_delivering = nullptr;
+
+// Spin briefly, then yield: the callback we wait for is small and nonblocking by contract, but
+// a preempted poller must not make us burn a core.
+void backoff(unsigned& spins) noexcept {
+  if (++spins < 64) {
+    internal::cpu_relax();
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace
+
+WaitCtxPtr WaitCtx::make() {
+  WaitCtx* ctx = create();
+  if (ctx == nullptr) throw std::bad_alloc();
+  return WaitCtxPtr(ctx);
+}
+
+WaitCtx* WaitCtx::create() noexcept { return new (std::nothrow) WaitCtx(); }
+
+void WaitCtx::destroy(WaitCtx* ctx) noexcept {
+  if (ctx == nullptr) return;
+  for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
+    if (!it->deleted && it->cleanup != nullptr) {
+      it->cleanup(ctx->c_handle(), it->key, it->fd, it->custom_data);
+    }
+  }
+  ctx->fds_.clear();
+  // X1: closes the context. Same atomic as D1, so a delivery announced after X1 sees kClosed; a
+  // delivery announced before it is waited for below (its D2 release pairs with this acquire).
+  std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  const std::uint64_t own = tls_delivering == ctx ? kDeliveringOne : 0;
+  for (unsigned spins = 0; (state & kDeliveringMask) > own;) {
+    backoff(spins);
+    state = ctx->state_.load(std::memory_order_acquire);  // X2: pairs with D2
+  }
+  ctx->release_reference();
+}
+
+void WaitCtx::release_reference() noexcept {
+  // X3: acq_rel so that the last holder's delete is ordered after every other holder's use.
+  const std::uint64_t before = state_.fetch_sub(kReferenceOne, std::memory_order_acq_rel);
+  if ((before >> 16) == 1) delete this;
+}
+
+bool WaitCtx::set_wait_fd(const void* key, AsyncFd fd, void* custom_data, FdCleanupFn cleanup) {
+  try {
+    fds_.push_back(FdEntry{key, fd, custom_data, cleanup, true, false});
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  ++num_added_;
+  fds_changed_ = true;
+  return true;
+}
+
+bool WaitCtx::get_fd(const void* key, AsyncFd* fd, void** custom_data) const noexcept {
+  for (auto it = fds_.rbegin(); it != fds_.rend(); ++it) {
+    if (!it->deleted && it->key == key) {
+      *fd = it->fd;
+      *custom_data = it->custom_data;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t WaitCtx::get_all_fds(AsyncFd* out) const noexcept {
+  std::size_t count = 0;
+  for (auto it = fds_.rbegin(); it != fds_.rend(); ++it) {
+    if (it->deleted) continue;
+    if (out != nullptr) *out++ = it->fd;
+    ++count;
+  }
+  return count;
+}
+
+WaitCtx::ChangeCounts WaitCtx::get_changed_fds(AsyncFd* added, AsyncFd* deleted) const noexcept {
+  // Entries both added and deleted since the last resume were removed outright by clear_fd.
+  for (auto it = fds_.rbegin(); it != fds_.rend(); ++it) {
+    if (it->deleted && !it->added && deleted != nullptr) *deleted++ = it->fd;
+    if (it->added && !it->deleted && added != nullptr) *added++ = it->fd;
+  }
+  return {num_added_, num_deleted_};
+}
+
+bool WaitCtx::clear_fd(const void* key) noexcept {
+  for (auto it = fds_.rbegin(); it != fds_.rend(); ++it) {
+    if (it->deleted || it->key != key) continue;
+    fds_changed_ = true;
+    if (it->added) {
+      fds_.erase(std::next(it).base());
+      --num_added_;
+    } else {
+      it->deleted = true;
+      ++num_deleted_;
+    }
+    return true;
+  }
+  return false;
+}
+
+void WaitCtx::forget_changes() noexcept {
+  fds_changed_ = false;
+  num_added_ = 0;
+  num_deleted_ = 0;
+  std::erase_if(fds_, [](const FdEntry& entry) { return entry.deleted; });
+  for (FdEntry& entry : fds_) entry.added = false;
+}
+
+RequestTicket WaitCtx::arm() noexcept {
+  // Relaxed: the reference only keeps the memory alive; the ring that carries the ticket to the
+  // poller publishes everything written before.
+  state_.fetch_add(kReferenceOne, std::memory_order_relaxed);
+  return {generation_.load(std::memory_order_relaxed)};
+}
+
+void WaitCtx::cancel_pending() noexcept {
+  // C1: seq_cst with D1 (Dekker): either the delivery sees the new generation, or we see it
+  // announced and wait for it.
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  const std::uint64_t own = tls_delivering == this ? kDeliveringOne : 0;
+  for (unsigned spins = 0; (state_.load(std::memory_order_seq_cst) & kDeliveringMask) > own;) {
+    backoff(spins);
+  }
+}
+
+std::uint32_t WaitCtx::in_flight() const noexcept {
+  const std::uint64_t state = state_.load(std::memory_order_relaxed);
+  const std::uint64_t references = state >> 16;
+  return static_cast<std::uint32_t>((state & kClosed) ? references : references - 1);
+}
+
+Delivery WaitCtx::deliver(RequestTicket ticket, AsyncStatus status, int* callback_result) {
+  // D1: announces the delivery before checking closed and generation (pairs with X1 and C1).
+  const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
+  struct Finish {
+    WaitCtx* self;
+    const WaitCtx* previous;
+    ~Finish() {
+      tls_delivering = previous;
+      // D2: ends the delivery and drops the ticket's reference in one step; release publishes the
+      // callback's effects to X2, acquire orders a final delete after every use.
+      const std::uint64_t state =
+          self->state_.fetch_sub(kDeliveringOne + kReferenceOne, std::memory_order_acq_rel);
+      if ((state >> 16) == 1) delete self;
+    }
+  } finish{this, tls_delivering};
+
+  if ((before & kClosed) != 0 || generation_.load(std::memory_order_seq_cst) != ticket.generation) {
+    return Delivery::kStale;
+  }
+  set_status(status);
+  if (const auto callback = get_callback()) {
+    tls_delivering = this;
+    const int result = callback->fn(callback->arg);
+    if (callback_result != nullptr) *callback_result = result;
+    return Delivery::kCallback;
+  }
+  const AsyncFd fd = notify_fd();
+  if (fd != kBadAsyncFd) {
+    const std::uint64_t one = 1;
+    // An eventfd write fails only when the counter would overflow: it is readable either way.
+    [[maybe_unused]] const ssize_t written = ::write(fd, &one, sizeof one);
+    return Delivery::kFdSignaled;
+  }
+  return Delivery::kStatusOnly;
+}
+
+}  // namespace pn
