@@ -36,20 +36,21 @@ WaitCtx* WaitCtx::create() noexcept { return new (std::nothrow) WaitCtx(); }
 
 void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   if (ctx == nullptr) return;
-  for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
-    if (!it->deleted && it->cleanup != nullptr) {
-      it->cleanup(ctx->c_handle(), it->key, it->fd, it->custom_data);
-    }
-  }
-  ctx->fds_.clear();
   // X1: closes the context. Same atomic as D1, so a delivery announced after X1 sees kClosed; a
-  // delivery announced before it is waited for below (its D2 release pairs with this acquire).
+  // delivery announced before it is waited for below (its D2 release pairs with X2). Closing
+  // first means no delivery can signal a notify fd that a cleanup routine below closes.
   std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
   const std::uint64_t own = tls_delivering == ctx ? kDeliveringOne : 0;
   for (unsigned spins = 0; (state & kDeliveringMask) > own;) {
     backoff(spins);
     state = ctx->state_.load(std::memory_order_acquire);  // X2: pairs with D2
   }
+  for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
+    if (!it->deleted && it->cleanup != nullptr) {
+      it->cleanup(ctx->c_handle(), it->key, it->fd, it->custom_data);
+    }
+  }
+  ctx->fds_.clear();
   ctx->release_reference();
 }
 

@@ -1,0 +1,176 @@
+// pollnotify poller: drains completion rings in bursts and delivers each completion to its wait
+// context (status set, callback invoked exactly once, or the notify eventfd signalled).
+//
+// Threads:
+//   any thread: add_ring, start, stop, stats, in_flight.
+//   the producer that owns a ring (one thread at a time): CompletionRing::try_push*.
+//   the poller thread; or, with no thread running, the caller of poll_once (external polling).
+//
+// Memory ordering: if a producer writes data and then pushes a completion, the callback that
+// completion invokes sees the data (ring R1/A2). stop() returns after every completion pushed
+// before it was called has been delivered, and the callbacks' effects are visible to the caller
+// of stop() (thread join).
+//
+// Policies (PollPolicy), what the poller thread does after a poll that found nothing:
+//   kBusy       spins (pause instruction), never sleeps: lowest latency, one core at 100%.
+//   kSpinYield  spins spin_polls times, then sched_yield()s between polls.
+//   kAdaptive   spins spin_polls times, then parks on a futex until a producer wakes it (or the
+//               watchdog timeout passes). Producers pay a seq_cst publish and a flag check per
+//               push; a futex wake only when the poller really sleeps.
+//   kTimed      sleeps `interval` between empty polls (the QAT engine default is 10 us).
+//   kExternal   no thread: the application calls poll_once() from its own loop.
+//
+// Parking protocol (kAdaptive), the two halves of a Dekker handshake, all seq_cst:
+//   poller:   1. parked = 1   2. re-check every ring   3. futex_wait(parked == 1, watchdog)
+//   producer: 1. publish tail  2. read parked           3. if 1: exchange(parked, 0), futex_wake
+//   Either the poller's re-check sees the item, or the producer sees parked == 1 and wakes it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "pollnotify/completion.hpp"
+#include "pollnotify/spsc_ring.hpp"
+
+namespace pn {
+
+enum class PollPolicy : std::uint8_t { kBusy, kSpinYield, kAdaptive, kTimed, kExternal };
+
+[[nodiscard]] const char* to_string(PollPolicy policy) noexcept;
+
+struct PollerOptions {
+  PollPolicy policy = PollPolicy::kAdaptive;
+  std::size_t max_burst = 32;                    // completions drained per ring per poll
+  std::size_t default_ring_capacity = 4096;      // add_ring(0) uses this
+  std::uint32_t spin_polls = 4096;               // empty polls before yielding or parking
+  std::chrono::nanoseconds interval{10'000};     // kTimed: sleep between empty polls
+  std::chrono::nanoseconds watchdog{1'000'000};  // kAdaptive: longest park without a wake
+  int cpu = -1;                                  // pin the poller thread; -1: no affinity
+  std::string name = "pn-poller";                // thread name (15 characters kept)
+};
+
+// Burst-size histogram buckets: [1], [2,3], [4,7], ... [128,255], [256, inf).
+inline constexpr std::size_t kBurstBuckets = 9;
+
+struct PollerStats {
+  std::uint64_t delivered = 0;            // completions taken from the rings
+  std::uint64_t callbacks = 0;            // callbacks invoked
+  std::uint64_t callback_failures = 0;    // callbacks that returned 0 (OpenSSL's failure)
+  std::uint64_t callback_exceptions = 0;  // callbacks that threw (caught, counted)
+  std::uint64_t fd_signals = 0;           // notify eventfds made readable
+  std::uint64_t status_only = 0;          // contexts with neither callback nor notify fd
+  std::uint64_t stale = 0;                // completions for destroyed or cancelled requests
+  std::uint64_t invalid = 0;              // entries with no context (dropped) or a bad status
+  std::uint64_t polls = 0;                // polls of all rings
+  std::uint64_t empty_polls = 0;          // polls that found nothing
+  std::uint64_t parks = 0;                // futex sleeps (kAdaptive)
+  std::uint64_t wakes = 0;                // futex wakes issued by producers
+  std::uint64_t watchdog_wakes = 0;       // parks that ended by timeout
+  std::uint64_t ring_full = 0;            // pushes refused because a ring was full
+  std::array<std::uint64_t, kBurstBuckets> bursts{};  // non-empty ring drains by size
+  std::uint64_t cpu_time_ns = 0;  // the poller thread's CPU time (all runs so far)
+  std::uint64_t in_flight = 0;    // completions pushed and not yet delivered
+};
+
+class Poller;
+
+// A producer's handle on one ring of a poller. Owned by the poller; valid until it is destroyed.
+class CompletionRing {
+ public:
+  // Producer. False (counted as ring_full) when full: back off or report EAGAIN.
+  [[nodiscard]] bool try_push(const Completion& completion) noexcept {
+    return try_push_burst(std::span<const Completion>(&completion, 1)) == 1;
+  }
+  // Producer. Pushes as many as fit with one publication; returns how many.
+  [[nodiscard]] std::size_t try_push_burst(std::span<const Completion> completions) noexcept;
+  [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+
+  CompletionRing(const CompletionRing&) = delete;
+  CompletionRing& operator=(const CompletionRing&) = delete;
+
+ private:
+  friend class Poller;
+  CompletionRing(Poller& poller, std::size_t capacity) : ring_(capacity), poller_(poller) {}
+
+  SpscRing<Completion> ring_;
+  Poller& poller_;
+  // Producer-written counters (single writer: relaxed load + store, no RMW).
+  std::atomic<std::uint64_t> full_events_{0};
+  std::atomic<std::uint64_t> wakes_{0};
+};
+
+class Poller {
+ public:
+  static constexpr std::size_t kMaxRings = 256;
+
+  // Throws std::invalid_argument for max_burst 0 or a zero interval with kTimed.
+  explicit Poller(PollerOptions options = {});
+  // Stops the thread, then delivers whatever is still in the rings on the calling thread.
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+  Poller(Poller&&) = delete;
+  Poller& operator=(Poller&&) = delete;
+
+  // Any thread. A new ring for one producer; capacity 0 takes the default. Throws
+  // std::length_error past kMaxRings, std::invalid_argument for a capacity above 2^32.
+  CompletionRing& add_ring(std::size_t capacity = 0);
+
+  // Any thread. Starts the poller thread; false if it is running or the policy is kExternal.
+  // Throws std::system_error if the thread cannot be created.
+  bool start();
+  // Any thread but the poller's own. Delivers every completion already in the rings, then joins
+  // the thread. False (nothing done) if it was not running.
+  bool stop();
+  [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+
+  // External polling: delivers up to max completions (0: one burst per ring) and returns how
+  // many; 0 means idle. Throws std::logic_error while the poller thread runs, or when called
+  // from inside a callback this poller is delivering.
+  std::size_t poll_once(std::size_t max = 0);
+
+  // Any thread, any time: counters are read without stopping the poller.
+  [[nodiscard]] PollerStats stats() const;
+  // Any thread: completions pushed and not yet delivered (a snapshot).
+  [[nodiscard]] std::uint64_t in_flight() const noexcept;
+  [[nodiscard]] const PollerOptions& options() const noexcept { return options_; }
+
+ private:
+  friend class CompletionRing;
+  struct Counters;
+
+  void run();
+  std::size_t poll_rings(std::size_t max_per_ring, std::size_t max_total);
+  void park();
+  void wake_parked() noexcept;
+  [[nodiscard]] bool any_ring_has_items() const noexcept;
+
+  const PollerOptions options_;
+  const bool producers_handshake_;  // kAdaptive: producers check the parked flag
+
+  // The futex word producers read after each push: its own line, written only around a park.
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> parked_{0};
+
+  alignas(
+      internal::kFalseSharingRange) std::array<std::unique_ptr<CompletionRing>, kMaxRings> rings_{};
+  std::atomic<std::size_t> ring_count_{0};
+  std::mutex add_ring_mutex_;  // serializes add_ring (rare); the poller never takes it
+
+  std::unique_ptr<Counters> counters_;
+  mutable std::thread thread_;          // mutable: stats() reads its CPU clock
+  mutable std::mutex lifecycle_mutex_;  // serializes start/stop (and stats' CPU clock read)
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<std::uint64_t> finished_cpu_time_ns_{0};
+};
+
+}  // namespace pn

@@ -1,0 +1,149 @@
+// pollnotify ready queue: where callbacks put the work their completion made ready (typically a
+// paused job) for an application thread to resume. A bounded lock-free multi-producer /
+// single-consumer queue with an optional park of the consumer.
+//
+// Threads: any thread pushes (callbacks on poller threads); one consumer thread pops.
+//
+// Memory ordering: everything a producer wrote before try_push(x) is visible to the consumer
+// after the pop that returns x (R4/A5). If the consumer parks in pop_wait, a push either is seen
+// by the consumer's re-check or wakes it (seq_cst Dekker handshake on the slot sequence and
+// the sleeping flag), so no wakeup is lost.
+//
+// Capacity: size it for the most items ever queued at once (for jobs: the number of jobs);
+// try_push returns false when full and the caller must keep the item.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <type_traits>
+
+#include "pollnotify/internal/cpu.hpp"
+
+namespace pn {
+namespace internal {
+bool ready_queue_futex_wait(std::atomic<std::uint32_t>& word,
+                            std::chrono::nanoseconds timeout) noexcept;
+void ready_queue_futex_wake(std::atomic<std::uint32_t>& word) noexcept;
+}  // namespace internal
+
+template <class T>
+requires std::is_trivially_copyable_v<T>
+class ReadyQueue {
+ public:
+  // Capacity rounds up to a power of two; throws std::invalid_argument for 0 or above 2^32.
+  explicit ReadyQueue(std::size_t capacity)
+      : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
+    slots_ = std::make_unique<Slot[]>(capacity_);
+    for (std::size_t i = 0; i < capacity_; ++i)
+      slots_[i].sequence.store(i, std::memory_order_relaxed);
+  }
+  ReadyQueue(const ReadyQueue&) = delete;
+  ReadyQueue& operator=(const ReadyQueue&) = delete;
+
+  // Any thread; lock-free. False when full. Wakes the consumer if it is parked.
+  [[nodiscard]] bool try_push(const T& item) noexcept {
+    std::uint64_t position = tail_.load(std::memory_order_relaxed);
+    Slot* slot;
+    for (;;) {
+      slot = &slots_[position & mask_];
+      // A4: pairs with R5: the consumer is done with this slot's previous lap.
+      const std::uint64_t sequence = slot->sequence.load(std::memory_order_acquire);
+      const auto lag = static_cast<std::int64_t>(sequence - position);
+      if (lag == 0) {
+        // Relaxed: the claim only reserves the slot; R4 publishes its content.
+        if (tail_.compare_exchange_weak(position, position + 1, std::memory_order_relaxed)) break;
+      } else if (lag < 0) {
+        return false;  // full: the slot still holds an item one lap behind
+      } else {
+        position = tail_.load(std::memory_order_relaxed);
+      }
+    }
+    slot->value = item;
+    // R4 (seq_cst): publishes the value to A5 and is ordered before the sleeping check (Dekker).
+    slot->sequence.store(position + 1, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst) != 0 &&
+        sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
+      internal::ready_queue_futex_wake(sleeping_);
+    }
+    return true;
+  }
+
+  // Consumer. False when empty (or the next item is still being written).
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    Slot& slot = slots_[head_ & mask_];
+    // A5: pairs with R4: the slot's value is complete.
+    if (slot.sequence.load(std::memory_order_acquire) != head_ + 1) return false;
+    out = slot.value;
+    // R5: frees the slot for the producer one lap ahead; pairs with A4.
+    slot.sequence.store(head_ + capacity_, std::memory_order_release);
+    ++head_;
+    return true;
+  }
+
+  // Consumer. Pops one item, waiting up to `timeout`: spins briefly, then parks on a futex until
+  // a producer wakes it. False if nothing arrived in time (or wake_consumer() was called).
+  [[nodiscard]] bool pop_wait(T& out, std::chrono::nanoseconds timeout) noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (int spin = 0; spin < 256; ++spin) {
+      if (try_pop(out)) return true;
+      internal::cpu_relax();
+    }
+    for (;;) {
+      // P1: announce the sleep, then re-check (P2) with seq_cst: pairs with R4.
+      sleeping_.store(1, std::memory_order_seq_cst);
+      if (slots_[head_ & mask_].sequence.load(std::memory_order_seq_cst) == head_ + 1) {  // P2
+        sleeping_.store(0, std::memory_order_relaxed);
+        return try_pop(out);
+      }
+      const auto remaining = deadline - std::chrono::steady_clock::now();
+      if (remaining <= std::chrono::nanoseconds::zero()) {
+        sleeping_.store(0, std::memory_order_relaxed);
+        return false;
+      }
+      const bool woken = internal::ready_queue_futex_wait(sleeping_, remaining);
+      sleeping_.store(0, std::memory_order_relaxed);
+      if (try_pop(out)) return true;
+      if (woken && interrupted_.exchange(false, std::memory_order_acq_rel)) return false;
+    }
+  }
+
+  // Any thread: makes a pop_wait in progress return (false if it finds nothing).
+  void wake_consumer() noexcept {
+    interrupted_.store(true, std::memory_order_release);  // read by the woken consumer (acq_rel)
+    if (sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
+      internal::ready_queue_futex_wake(sleeping_);
+    }
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  static std::size_t round_up_pow2(std::size_t capacity) {
+    if (capacity == 0 || capacity > (std::size_t{1} << 32)) {
+      throw std::invalid_argument("ReadyQueue capacity must be between 1 and 2^32");
+    }
+    std::size_t rounded = 2;
+    while (rounded < capacity) rounded <<= 1;
+    return rounded;
+  }
+
+  struct Slot {
+    std::atomic<std::uint64_t> sequence{0};
+    T value{};
+  };
+
+  const std::size_t capacity_;
+  const std::uint64_t mask_;
+  std::unique_ptr<Slot[]> slots_;
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> tail_{0};  // producers
+  alignas(internal::kFalseSharingRange) std::uint64_t head_ = 0;              // consumer only
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> sleeping_{0};
+  std::atomic<bool> interrupted_{false};
+};
+
+}  // namespace pn

@@ -1,0 +1,370 @@
+#include "pollnotify/poller.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include <bit>
+#include <ctime>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+
+#include "internal/futex.hpp"
+
+namespace pn {
+namespace {
+
+// Counters with a single writer at a time (the consumer) are bumped with a relaxed load + store:
+// readers get a recent value without the writer paying for an atomic read-modify-write.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+std::size_t burst_bucket(std::size_t burst) noexcept {
+  const std::size_t bucket = static_cast<std::size_t>(std::bit_width(burst)) - 1;
+  return bucket < kBurstBuckets ? bucket : kBurstBuckets - 1;
+}
+
+std::uint64_t thread_cpu_time_ns(clockid_t clock) noexcept {
+  timespec now{};
+  if (::clock_gettime(clock, &now) != 0) return 0;
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000U +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+}  // namespace
+
+const char* to_string(PollPolicy policy) noexcept {
+  switch (policy) {
+    case PollPolicy::kBusy:
+      return "busy";
+    case PollPolicy::kSpinYield:
+      return "spin-yield";
+    case PollPolicy::kAdaptive:
+      return "adaptive";
+    case PollPolicy::kTimed:
+      return "timed";
+    case PollPolicy::kExternal:
+      return "external";
+  }
+  return "unknown";
+}
+
+struct Poller::Counters {
+  // Written by the consumer only (the poller thread, or the poll_once caller holding `consuming`).
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> callbacks{0};
+  std::atomic<std::uint64_t> callback_failures{0};
+  std::atomic<std::uint64_t> callback_exceptions{0};
+  std::atomic<std::uint64_t> fd_signals{0};
+  std::atomic<std::uint64_t> status_only{0};
+  std::atomic<std::uint64_t> stale{0};
+  std::atomic<std::uint64_t> invalid{0};
+  std::atomic<std::uint64_t> polls{0};
+  std::atomic<std::uint64_t> empty_polls{0};
+  std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint64_t> watchdog_wakes{0};
+  std::array<std::atomic<std::uint64_t>, kBurstBuckets> bursts{};
+  // The consumer role: taken by the poller thread for its whole run, by poll_once per call.
+  alignas(internal::kFalseSharingRange) std::atomic<bool> consuming{false};
+};
+
+// Tallies of one poll, kept in registers and published once per poll.
+struct PollTally {
+  std::uint64_t callbacks = 0, callback_failures = 0, callback_exceptions = 0, fd_signals = 0,
+                status_only = 0, stale = 0, invalid = 0;
+};
+
+namespace {
+
+void deliver_one(const Completion& completion, PollTally& tally) noexcept {
+  if (completion.ctx == nullptr) {
+    ++tally.invalid;
+    return;
+  }
+  AsyncStatus status = static_cast<AsyncStatus>(completion.status);
+  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED ||
+      completion.status > PN_ASYNC_STATUS_EAGAIN) {
+    ++tally.invalid;
+    status = AsyncStatus::kErr;  // still delivered: the request must end
+  }
+  try {
+    int result = 1;
+    switch (completion.ctx->deliver(completion.ticket, status, &result)) {
+      case Delivery::kCallback:
+        ++tally.callbacks;
+        tally.callback_failures += result == 0;
+        break;
+      case Delivery::kFdSignaled:
+        ++tally.fd_signals;
+        break;
+      case Delivery::kStatusOnly:
+        ++tally.status_only;
+        break;
+      case Delivery::kStale:
+        ++tally.stale;
+        break;
+    }
+  } catch (...) {
+    ++tally.callbacks;
+    ++tally.callback_exceptions;
+  }
+}
+
+}  // namespace
+
+std::size_t CompletionRing::try_push_burst(std::span<const Completion> completions) noexcept {
+  const bool handshake = poller_.producers_handshake_;
+  const std::size_t pushed = ring_.try_push_burst(completions.data(), completions.size(),
+                                                  handshake ? Publish::kSeqCst : Publish::kRelease);
+  if (pushed < completions.size()) bump(full_events_, 1);
+  // Producer half of the parking handshake (see the banner): the seq_cst publish above, then
+  // this seq_cst read.
+  if (handshake && pushed != 0 && poller_.parked_.load(std::memory_order_seq_cst) != 0) {
+    if (poller_.parked_.exchange(0, std::memory_order_seq_cst) != 0) {
+      internal::futex_wake(poller_.parked_, 1);
+      bump(wakes_, 1);
+    }
+  }
+  return pushed;
+}
+
+Poller::Poller(PollerOptions options)
+    : options_(std::move(options)),
+      producers_handshake_(options_.policy == PollPolicy::kAdaptive),
+      counters_(std::make_unique<Counters>()) {
+  if (options_.max_burst == 0) throw std::invalid_argument("PollerOptions::max_burst must be > 0");
+  if (options_.policy == PollPolicy::kTimed && options_.interval.count() <= 0) {
+    throw std::invalid_argument("PollerOptions::interval must be > 0 for the timed policy");
+  }
+  if (options_.policy == PollPolicy::kAdaptive && options_.watchdog.count() <= 0) {
+    throw std::invalid_argument("PollerOptions::watchdog must be > 0 for the adaptive policy");
+  }
+  if (options_.default_ring_capacity == 0 ||
+      options_.default_ring_capacity > SpscRing<Completion>::kMaxCapacity) {
+    throw std::invalid_argument("PollerOptions::default_ring_capacity must be in [1, 2^32]");
+  }
+}
+
+Poller::~Poller() {
+  if (running()) stop();
+  // Whatever producers pushed after the last stop is still delivered: no request is left behind.
+  while (poll_rings(options_.max_burst, std::numeric_limits<std::size_t>::max()) != 0) {
+  }
+}
+
+CompletionRing& Poller::add_ring(std::size_t capacity) {
+  std::lock_guard lock(add_ring_mutex_);
+  const std::size_t index = ring_count_.load(std::memory_order_relaxed);
+  if (index == kMaxRings) throw std::length_error("Poller::add_ring: kMaxRings rings already");
+  rings_[index].reset(
+      new CompletionRing(*this, capacity == 0 ? options_.default_ring_capacity : capacity));
+  // R3: publishes the constructed ring to the consumer; pairs with A3.
+  ring_count_.store(index + 1, std::memory_order_release);
+  return *rings_[index];
+}
+
+bool Poller::any_ring_has_items() const noexcept {
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  for (std::size_t i = 0; i < count; ++i) {
+    if (rings_[i]->ring_.has_items_seq_cst()) return true;
+  }
+  return false;
+}
+
+std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) {
+  Counters& counters = *counters_;
+  PollTally tally;
+  std::size_t total = 0;
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3: pairs with R3
+  for (std::size_t i = 0; i < count && total < max_total; ++i) {
+    const std::size_t budget = std::min(max_per_ring, max_total - total);
+    const std::size_t drained = rings_[i]->ring_.drain(
+        budget, [&tally](const Completion& completion) { deliver_one(completion, tally); });
+    if (drained != 0) {
+      bump(counters.bursts[burst_bucket(drained)], 1);
+      total += drained;
+    }
+  }
+  bump(counters.polls, 1);
+  if (total == 0) {
+    bump(counters.empty_polls, 1);
+    return 0;
+  }
+  bump(counters.delivered, total);
+  if (tally.callbacks) bump(counters.callbacks, tally.callbacks);
+  if (tally.callback_failures) bump(counters.callback_failures, tally.callback_failures);
+  if (tally.callback_exceptions) bump(counters.callback_exceptions, tally.callback_exceptions);
+  if (tally.fd_signals) bump(counters.fd_signals, tally.fd_signals);
+  if (tally.status_only) bump(counters.status_only, tally.status_only);
+  if (tally.stale) bump(counters.stale, tally.stale);
+  if (tally.invalid) bump(counters.invalid, tally.invalid);
+  return total;
+}
+
+std::size_t Poller::poll_once(std::size_t max) {
+  if (running()) throw std::logic_error("Poller::poll_once while the poller thread runs");
+  // C1: takes the consumer role; acquire pairs with C2 of the previous consumer, handing over the
+  // rings' consumer state.
+  if (counters_->consuming.exchange(true, std::memory_order_acquire)) {
+    throw std::logic_error("Poller::poll_once re-entered (from a callback or another thread)");
+  }
+  struct Release {
+    std::atomic<bool>& consuming;
+    ~Release() { consuming.store(false, std::memory_order_release); }  // C2: pairs with C1
+  } release{counters_->consuming};
+  return poll_rings(options_.max_burst, max == 0 ? std::numeric_limits<std::size_t>::max() : max);
+}
+
+bool Poller::start() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (options_.policy == PollPolicy::kExternal || running()) return false;
+  if (counters_->consuming.exchange(true, std::memory_order_acquire)) {  // C1, as in poll_once
+    throw std::logic_error("Poller::start while poll_once runs");
+  }
+  stop_requested_.store(false, std::memory_order_relaxed);  // published by the thread start
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    counters_->consuming.store(false, std::memory_order_release);  // C2
+    throw;
+  }
+  running_.store(true, std::memory_order_release);
+  return true;
+}
+
+bool Poller::stop() {
+  if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) {
+    throw std::logic_error("Poller::stop from the poller's own thread (a callback) would deadlock");
+  }
+  std::lock_guard lock(lifecycle_mutex_);
+  if (!running()) return false;
+  // S1: seq_cst so that a parking poller's re-check (P2) sees it, like a pushed item.
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  wake_parked();
+  thread_.join();
+  running_.store(false, std::memory_order_release);
+  counters_->consuming.store(false, std::memory_order_release);  // C2: the thread has ended
+  return true;
+}
+
+void Poller::wake_parked() noexcept {
+  if (parked_.exchange(0, std::memory_order_seq_cst) != 0) internal::futex_wake(parked_, 1);
+}
+
+void Poller::park() {
+  // P1: the poller half of the handshake: announce, then re-check (P2) everything a waker
+  // publishes with seq_cst.
+  parked_.store(1, std::memory_order_seq_cst);
+  if (any_ring_has_items() || stop_requested_.load(std::memory_order_seq_cst)) {  // P2
+    parked_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  bump(counters_->parks, 1);
+  if (!internal::futex_wait(parked_, 1, options_.watchdog)) bump(counters_->watchdog_wakes, 1);
+  parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
+}
+
+void Poller::run() {
+  if (!options_.name.empty()) {
+    ::pthread_setname_np(::pthread_self(), options_.name.substr(0, 15).c_str());
+  }
+  if (options_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(options_.cpu, &set);
+    ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
+  }
+  // Sleeps of a few microseconds are only honoured without the default 50 us timer slack.
+  if (options_.policy == PollPolicy::kTimed) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+
+  const std::size_t no_limit = std::numeric_limits<std::size_t>::max();
+  std::uint32_t idle_polls = 0;
+  for (;;) {
+    if (poll_rings(options_.max_burst, no_limit) != 0) {
+      idle_polls = 0;
+      continue;
+    }
+    // S2: pairs with S1: completions pushed before stop() are visible to the final drain.
+    if (stop_requested_.load(std::memory_order_acquire)) {
+      while (poll_rings(options_.max_burst, no_limit) != 0) {
+      }
+      break;
+    }
+    switch (options_.policy) {
+      case PollPolicy::kBusy:
+        internal::cpu_relax();
+        break;
+      case PollPolicy::kSpinYield:
+        if (++idle_polls >= options_.spin_polls) {
+          ::sched_yield();
+        } else {
+          internal::cpu_relax();
+        }
+        break;
+      case PollPolicy::kAdaptive:
+        if (++idle_polls >= options_.spin_polls) {
+          park();
+          idle_polls = 0;
+        } else {
+          internal::cpu_relax();
+        }
+        break;
+      case PollPolicy::kTimed:
+        std::this_thread::sleep_for(options_.interval);
+        break;
+      case PollPolicy::kExternal:
+        return;  // never started
+    }
+  }
+  clockid_t clock;
+  if (::pthread_getcpuclockid(::pthread_self(), &clock) == 0) {
+    bump(finished_cpu_time_ns_, thread_cpu_time_ns(clock));
+  }
+}
+
+std::uint64_t Poller::in_flight() const noexcept {
+  std::uint64_t total = 0;
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  for (std::size_t i = 0; i < count; ++i) total += rings_[i]->size_approx();
+  return total;
+}
+
+PollerStats Poller::stats() const {
+  const Counters& c = *counters_;
+  PollerStats s;
+  const auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return counter.load(std::memory_order_relaxed);  // statistics: a recent value is enough
+  };
+  s.delivered = read(c.delivered);
+  s.callbacks = read(c.callbacks);
+  s.callback_failures = read(c.callback_failures);
+  s.callback_exceptions = read(c.callback_exceptions);
+  s.fd_signals = read(c.fd_signals);
+  s.status_only = read(c.status_only);
+  s.stale = read(c.stale);
+  s.invalid = read(c.invalid);
+  s.polls = read(c.polls);
+  s.empty_polls = read(c.empty_polls);
+  s.parks = read(c.parks);
+  s.watchdog_wakes = read(c.watchdog_wakes);
+  for (std::size_t i = 0; i < kBurstBuckets; ++i) s.bursts[i] = read(c.bursts[i]);
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  for (std::size_t i = 0; i < count; ++i) {
+    s.ring_full += read(rings_[i]->full_events_);
+    s.wakes += read(rings_[i]->wakes_);
+    s.in_flight += rings_[i]->size_approx();
+  }
+  s.cpu_time_ns = read(finished_cpu_time_ns_);
+  std::lock_guard lock(lifecycle_mutex_);
+  if (running()) {
+    clockid_t clock;
+    if (::pthread_getcpuclockid(thread_.native_handle(), &clock) == 0) {
+      s.cpu_time_ns += thread_cpu_time_ns(clock);
+    }
+  }
+  return s;
+}
+
+}  // namespace pn

@@ -1,0 +1,398 @@
+// Poller: deterministic tests stepped by hand with poll_once, then threaded tests of every
+// policy, the park/wake handshake, stop/restart and the fd bridge.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "pollnotify/fd_bridge.hpp"
+#include "pollnotify/poller.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+pn::PollerOptions external_options() {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kExternal;
+  return options;
+}
+
+int count_call(void* arg) {
+  static_cast<std::atomic<int>*>(arg)->fetch_add(1, std::memory_order_relaxed);
+  return 1;
+}
+
+// A context that counts its callbacks, and a helper that arms it and pushes one completion.
+struct Counted {
+  pn::WaitCtxPtr ctx = pn::WaitCtx::make();
+  std::atomic<int> calls{0};
+  Counted() { ctx->set_callback(count_call, &calls); }
+  pn::Completion completion(std::uint64_t user = 0, int status = PN_ASYNC_STATUS_OK) {
+    return pn::Completion{ctx.get(), user, ctx->arm(), status, 0};
+  }
+};
+
+TEST(PollerExternal, PollOnceDeliversAndReturnsCount) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(16);
+  Counted target;
+  EXPECT_EQ(poller.poll_once(), 0U) << "idle";
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ring.try_push(target.completion(i)));
+  EXPECT_EQ(poller.in_flight(), 5U);
+  EXPECT_EQ(poller.poll_once(), 5U);
+  EXPECT_EQ(target.calls.load(), 5);
+  EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(poller.in_flight(), 0U);
+  const pn::PollerStats stats = poller.stats();
+  EXPECT_EQ(stats.delivered, 5U);
+  EXPECT_EQ(stats.callbacks, 5U);
+  EXPECT_EQ(stats.empty_polls, 1U);
+  EXPECT_EQ(stats.bursts[2], 1U) << "one burst of 5 lands in the [4,7] bucket";
+}
+
+TEST(PollerExternal, PollOnceRespectsMaxAndBurst) {
+  pn::PollerOptions options = external_options();
+  options.max_burst = 4;
+  pn::Poller poller(options);
+  auto& ring_a = poller.add_ring(64);
+  auto& ring_b = poller.add_ring(64);
+  Counted target;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(ring_a.try_push(target.completion()));
+    ASSERT_TRUE(ring_b.try_push(target.completion()));
+  }
+  EXPECT_EQ(poller.poll_once(3), 3U) << "ring a: 7 left";
+  EXPECT_EQ(poller.poll_once(), 8U) << "max_burst per ring: a 3 left, b 6 left";
+  EXPECT_EQ(poller.poll_once(100), 7U) << "b 2 left";
+  EXPECT_EQ(poller.poll_once(), 2U);
+  EXPECT_EQ(poller.poll_once(), 0U);
+  EXPECT_EQ(target.calls.load(), 20);
+}
+
+TEST(PollerExternal, RingFullIsReportedNeverOverwritten) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(2);
+  Counted target;
+  ASSERT_TRUE(ring.try_push(target.completion(1)));
+  ASSERT_TRUE(ring.try_push(target.completion(2)));
+  pn::Completion extra = target.completion(3);
+  EXPECT_FALSE(ring.try_push(extra));
+  EXPECT_EQ(poller.stats().ring_full, 1U);
+  EXPECT_EQ(poller.poll_once(), 2U);
+  ASSERT_TRUE(ring.try_push(extra)) << "room again after the drain";
+  EXPECT_EQ(poller.poll_once(), 1U);
+  EXPECT_EQ(target.calls.load(), 3);
+}
+
+TEST(PollerExternal, ContextWithoutCallbackGetsStatusOnly) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(4);
+  auto ctx = pn::WaitCtx::make();
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_ERR, 0}));
+  EXPECT_EQ(poller.poll_once(), 1U);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(poller.stats().status_only, 1U);
+}
+
+TEST(PollerExternal, BadEntriesAreCountedNotFatal) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(4);
+  Counted target;
+  ASSERT_TRUE(ring.try_push(pn::Completion{nullptr, 0, {0}, PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(target.completion(0, 42)));
+  EXPECT_EQ(poller.poll_once(), 2U);
+  EXPECT_EQ(poller.stats().invalid, 2U);
+  EXPECT_EQ(target.calls.load(), 1) << "a bad status still ends the request";
+  EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_ERR);
+}
+
+TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(8);
+  auto thrower = pn::WaitCtx::make();
+  thrower->set_callback([](void*) -> int { throw std::runtime_error("boom"); }, nullptr);
+  auto failer = pn::WaitCtx::make();
+  failer->set_callback([](void*) { return 0; }, nullptr);
+  Counted healthy;
+  ASSERT_TRUE(
+      ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{failer.get(), 0, failer->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(healthy.completion()));
+  EXPECT_EQ(poller.poll_once(), 3U);
+  const auto stats = poller.stats();
+  EXPECT_EQ(stats.callback_exceptions, 1U);
+  EXPECT_EQ(stats.callback_failures, 1U);
+  EXPECT_EQ(stats.callbacks, 3U);
+  EXPECT_EQ(healthy.calls.load(), 1);
+  EXPECT_EQ(thrower->in_flight(), 0U) << "the throwing delivery still released its ticket";
+}
+
+TEST(PollerExternal, ReentrantPollOnceFromCallbackIsRefused) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(4);
+  struct State {
+    pn::Poller* poller;
+    bool refused = false;
+  } state{&poller};
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_callback(
+      [](void* raw) {
+        auto* s = static_cast<State*>(raw);
+        try {
+          s->poller->poll_once();
+        } catch (const std::logic_error&) {
+          s->refused = true;
+        }
+        return 1;
+      },
+      &state);
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  EXPECT_EQ(poller.poll_once(), 1U);
+  EXPECT_TRUE(state.refused);
+}
+
+TEST(PollerExternal, StaleCompletionAfterCancelIsDroppedAndCounted) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(4);
+  Counted target;
+  ASSERT_TRUE(ring.try_push(target.completion()));
+  target.ctx->cancel_pending();
+  EXPECT_EQ(poller.poll_once(), 1U);
+  EXPECT_EQ(target.calls.load(), 0);
+  EXPECT_EQ(poller.stats().stale, 1U);
+}
+
+TEST(PollerExternal, DestructorDeliversWhatIsLeft) {
+  Counted target;
+  {
+    pn::Poller poller(external_options());
+    auto& ring = poller.add_ring(8);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(ring.try_push(target.completion()));
+  }
+  EXPECT_EQ(target.calls.load(), 3);
+  EXPECT_EQ(target.ctx->in_flight(), 0U);
+}
+
+TEST(PollerOptions, BadOptionsThrow) {
+  pn::PollerOptions options;
+  options.max_burst = 0;
+  EXPECT_THROW(pn::Poller{options}, std::invalid_argument);
+  options = {};
+  options.policy = pn::PollPolicy::kTimed;
+  options.interval = 0ns;
+  EXPECT_THROW(pn::Poller{options}, std::invalid_argument);
+  options = {};
+  options.default_ring_capacity = 0;
+  EXPECT_THROW(pn::Poller{options}, std::invalid_argument);
+  pn::Poller poller;
+  EXPECT_THROW(poller.add_ring(std::size_t{1} << 33), std::invalid_argument);
+}
+
+TEST(PollerLifecycle, StartStopRestartAndTwiceAreErrors) {
+  pn::Poller poller;
+  EXPECT_FALSE(poller.stop()) << "not running";
+  EXPECT_TRUE(poller.start());
+  EXPECT_FALSE(poller.start()) << "already running";
+  EXPECT_THROW(poller.poll_once(), std::logic_error);
+  EXPECT_TRUE(poller.stop());
+  EXPECT_FALSE(poller.stop()) << "stopped twice";
+  EXPECT_TRUE(poller.start());
+  EXPECT_TRUE(poller.stop());
+  pn::Poller external(external_options());
+  EXPECT_FALSE(external.start()) << "an external poller has no thread";
+}
+
+TEST(PollerLifecycle, StopFromCallbackIsRefused) {
+  pn::Poller poller;
+  auto& ring = poller.add_ring(4);
+  struct State {
+    pn::Poller* poller;
+    std::atomic<bool> refused{false};
+  } state{&poller};
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_callback(
+      [](void* raw) {
+        auto* s = static_cast<State*>(raw);
+        try {
+          s->poller->stop();
+        } catch (const std::logic_error&) {
+          s->refused.store(true, std::memory_order_release);
+        }
+        return 1;
+      },
+      &state);
+  ASSERT_TRUE(poller.start());
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(poller.stop());
+  EXPECT_TRUE(state.refused.load(std::memory_order_acquire));
+}
+
+// --- threaded delivery, every policy ---
+
+struct Tracker {
+  std::vector<std::uint64_t> last_sequence;  // written by the poller thread only
+  std::uint64_t order_errors = 0;
+};
+
+struct Request {
+  pn::WaitCtx* ctx = nullptr;
+  unsigned producer = 0;
+  std::uint64_t sequence = 0;
+  std::atomic<int> calls{0};
+  Tracker* tracker = nullptr;
+};
+
+// The callback checks per-producer order and frees its own context (allowed from the callback).
+int on_request_done(void* arg) {
+  auto* request = static_cast<Request*>(arg);
+  request->calls.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t& last = request->tracker->last_sequence[request->producer];
+  request->tracker->order_errors += last + 1 != request->sequence;
+  last = request->sequence;
+  pn::WaitCtx::destroy(request->ctx);
+  return 1;
+}
+
+void run_stress(pn::PollPolicy policy, unsigned producers, std::uint64_t per_producer) {
+  pn::PollerOptions options;
+  options.policy = policy;
+  options.spin_polls = 64;
+  options.interval = 5us;
+  pn::Poller poller(options);
+  Tracker tracker;
+  tracker.last_sequence.assign(producers, 0);
+  std::vector<std::unique_ptr<Request[]>> requests;
+  std::vector<pn::CompletionRing*> rings;
+  for (unsigned p = 0; p < producers; ++p) {
+    requests.emplace_back(new Request[per_producer]);
+    rings.push_back(&poller.add_ring(128));
+  }
+  ASSERT_TRUE(poller.start());
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      for (std::uint64_t i = 0; i < per_producer; ++i) {
+        Request& request = requests[p][i];
+        request.ctx = pn::WaitCtx::create();
+        request.producer = p;
+        request.sequence = i + 1;
+        request.tracker = &tracker;
+        request.ctx->set_callback(on_request_done, &request);
+        const pn::Completion completion{request.ctx, i, request.ctx->arm(), PN_ASYNC_STATUS_OK, 0};
+        while (!rings[p]->try_push(completion)) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(poller.stop());  // delivers everything still in the rings
+  std::uint64_t lost = 0, duplicated = 0;
+  for (unsigned p = 0; p < producers; ++p) {
+    for (std::uint64_t i = 0; i < per_producer; ++i) {
+      const int calls = requests[p][i].calls.load(std::memory_order_relaxed);
+      lost += calls == 0;
+      duplicated += calls > 1;
+    }
+  }
+  EXPECT_EQ(lost, 0U);
+  EXPECT_EQ(duplicated, 0U);
+  EXPECT_EQ(tracker.order_errors, 0U);
+  const pn::PollerStats stats = poller.stats();
+  EXPECT_EQ(stats.delivered, producers * per_producer);
+  EXPECT_EQ(stats.callbacks, producers * per_producer);
+  EXPECT_EQ(stats.in_flight, 0U);
+}
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kPerProducer = 5'000;
+#else
+constexpr std::uint64_t kPerProducer = 100'000;
+#endif
+
+TEST(PollerStress, BusyExactlyOnceInOrder) { run_stress(pn::PollPolicy::kBusy, 3, kPerProducer); }
+TEST(PollerStress, AdaptiveExactlyOnceInOrder) {
+  run_stress(pn::PollPolicy::kAdaptive, 3, kPerProducer);
+}
+TEST(PollerStress, SpinYieldExactlyOnceInOrder) {
+  run_stress(pn::PollPolicy::kSpinYield, 3, kPerProducer);
+}
+TEST(PollerStress, TimedExactlyOnceInOrder) {
+  run_stress(pn::PollPolicy::kTimed, 2, kPerProducer / 10);
+}
+
+// Many short bursts separated by idle gaps long enough for the poller to park. The watchdog is
+// far longer than the test, so a lost wakeup shows as a delivery missing its 5 s bound.
+TEST(PollerParking, NoLostWakeupAcrossIdleGaps) {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kAdaptive;
+  options.spin_polls = 8;
+  options.watchdog = 60s;
+  pn::Poller poller(options);
+  auto& ring = poller.add_ring(64);
+  Counted target;
+  ASSERT_TRUE(poller.start());
+  int expected = 0;
+  for (int round = 0; round < 300; ++round) {
+    const int burst = 1 + round % 4;
+    for (int i = 0; i < burst; ++i) ASSERT_TRUE(ring.try_push(target.completion()));
+    expected += burst;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (target.calls.load(std::memory_order_relaxed) < expected) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "delivery stuck in round " << round;
+      std::this_thread::yield();
+    }
+    if (round % 3 == 0) std::this_thread::sleep_for(200us);  // idle: the poller parks
+  }
+  ASSERT_TRUE(poller.stop());
+  const pn::PollerStats stats = poller.stats();
+  EXPECT_GT(stats.parks, 0U);
+  EXPECT_GT(stats.wakes, 0U);
+  EXPECT_EQ(stats.watchdog_wakes, 0U);
+  EXPECT_EQ(target.calls.load(), expected);
+}
+
+TEST(PollerParking, IdleAdaptivePollerSleeps) {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kAdaptive;
+  options.spin_polls = 16;
+  options.watchdog = 20ms;
+  pn::Poller poller(options);
+  poller.add_ring(8);
+  ASSERT_TRUE(poller.start());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (poller.stats().watchdog_wakes < 3) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(poller.stop());
+  const pn::PollerStats stats = poller.stats();
+  EXPECT_GE(stats.parks, 3U);
+  EXPECT_LT(stats.polls, 100'000U) << "an idle adaptive poller must not spin";
+}
+
+TEST(PollerFdBridge, OwnerWaitingOnEventfdIsSignalled) {
+  pn::Poller poller;
+  auto& ring = poller.add_ring(8);
+  auto ctx = pn::WaitCtx::make();
+  static const int key = 0;
+  const pn::AsyncFd fd = pn::attach_notify_eventfd(*ctx, &key);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(pn::attach_notify_eventfd(*ctx, &key), fd) << "one eventfd per context and key";
+  EXPECT_EQ(ctx->get_all_fds(nullptr), 1U);
+  ASSERT_TRUE(poller.start());
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  pollfd waiter{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&waiter, 1, 5000), 1);
+  EXPECT_TRUE(pn::consume_notify_eventfd(fd));
+  EXPECT_FALSE(pn::consume_notify_eventfd(fd)) << "drained";
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_OK);
+  ASSERT_TRUE(poller.stop());
+  EXPECT_EQ(poller.stats().fd_signals, 1U);
+}
+
+}  // namespace

@@ -1,0 +1,85 @@
+// ReadyQueue: bounded MPSC hand-off from callbacks to an application thread.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "pollnotify/ready_queue.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ReadyQueue, FifoAndFull) {
+  pn::ReadyQueue<int> queue(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(queue.try_push(i));
+  EXPECT_FALSE(queue.try_push(4));
+  int value = -1;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(queue.try_pop(value));
+    EXPECT_EQ(value, i);
+  }
+  EXPECT_FALSE(queue.try_pop(value));
+  EXPECT_THROW(pn::ReadyQueue<int>(0), std::invalid_argument);
+}
+
+TEST(ReadyQueue, PopWaitTimesOutWhenEmpty) {
+  pn::ReadyQueue<int> queue(4);
+  int value = 0;
+  EXPECT_FALSE(queue.pop_wait(value, 2ms));
+}
+
+TEST(ReadyQueue, WakeConsumerInterruptsPopWait) {
+  pn::ReadyQueue<int> queue(4);
+  std::thread waker([&] {
+    std::this_thread::sleep_for(5ms);
+    queue.wake_consumer();
+  });
+  int value = 0;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(queue.pop_wait(value, 60s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  waker.join();
+}
+
+struct Stamp {
+  unsigned producer;
+  unsigned sequence;
+};
+
+// Producers stamp their items; the consumer, parking between bursts, checks every stamp.
+TEST(ReadyQueue, MultiProducerStressWithParkingConsumer) {
+#if defined(__SANITIZE_THREAD__)
+  constexpr unsigned kPerProducer = 5'000;
+#else
+  constexpr unsigned kPerProducer = 200'000;
+#endif
+  constexpr unsigned kProducers = 3;
+  pn::ReadyQueue<Stamp> queue(256);
+  std::vector<std::thread> producers;
+  for (unsigned p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (unsigned i = 1; i <= kPerProducer; ++i) {
+        while (!queue.try_push(Stamp{p, i})) std::this_thread::yield();
+        if (i % 1000 == 0) std::this_thread::sleep_for(50us);  // let the consumer park
+      }
+    });
+  }
+  std::vector<unsigned> last(kProducers, 0);
+  unsigned received = 0, errors = 0;
+  while (received < kProducers * kPerProducer) {
+    Stamp stamp{};
+    ASSERT_TRUE(queue.pop_wait(stamp, 10s)) << "a push was not seen (lost wakeup?)";
+    errors += stamp.producer >= kProducers || last[stamp.producer] + 1 != stamp.sequence;
+    if (stamp.producer < kProducers) last[stamp.producer] = stamp.sequence;
+    ++received;
+  }
+  for (auto& thread : producers) thread.join();
+  EXPECT_EQ(errors, 0U);
+  Stamp extra{};
+  EXPECT_FALSE(queue.try_pop(extra));
+}
+
+}  // namespace
