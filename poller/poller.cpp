@@ -135,8 +135,10 @@ Poller::Poller(PollerOptions options)
       producers_handshake_(options_.policy == PollPolicy::kAdaptive),
       counters_(std::make_unique<Counters>()) {
   if (options_.max_burst == 0) throw std::invalid_argument("PollerOptions::max_burst must be > 0");
-  if (options_.policy == PollPolicy::kTimed && options_.interval.count() <= 0) {
-    throw std::invalid_argument("PollerOptions::interval must be > 0 for the timed policy");
+  if (options_.policy == PollPolicy::kTimed &&
+      (options_.interval.count() <= 0 || options_.max_idle_interval < options_.interval)) {
+    throw std::invalid_argument(
+        "PollerOptions: the timed policy needs 0 < interval <= max_idle_interval");
   }
   if (options_.policy == PollPolicy::kAdaptive && options_.watchdog.count() <= 0) {
     throw std::invalid_argument("PollerOptions::watchdog must be > 0 for the adaptive policy");
@@ -253,17 +255,19 @@ void Poller::wake_parked() noexcept {
   if (parked_.exchange(0, std::memory_order_seq_cst) != 0) internal::futex_wake(parked_, 1);
 }
 
-void Poller::park() {
+bool Poller::park() {
   // P1: the poller half of the handshake: announce, then re-check (P2) everything a waker
   // publishes with seq_cst.
   parked_.store(1, std::memory_order_seq_cst);
   if (any_ring_has_items() || stop_requested_.load(std::memory_order_seq_cst)) {  // P2
     parked_.store(0, std::memory_order_relaxed);
-    return;
+    return true;
   }
   bump(counters_->parks, 1);
-  if (!internal::futex_wait(parked_, 1, options_.watchdog)) bump(counters_->watchdog_wakes, 1);
+  const bool woken = internal::futex_wait(parked_, 1, options_.watchdog);
+  if (!woken) bump(counters_->watchdog_wakes, 1);
   parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
+  return woken;
 }
 
 void Poller::run() {
@@ -281,9 +285,11 @@ void Poller::run() {
 
   const std::size_t no_limit = std::numeric_limits<std::size_t>::max();
   std::uint32_t idle_polls = 0;
+  std::chrono::nanoseconds sleep = options_.interval;
   for (;;) {
     if (poll_rings(options_.max_burst, no_limit) != 0) {
       idle_polls = 0;
+      sleep = options_.interval;
       continue;
     }
     // S2: pairs with S1: completions pushed before stop() are visible to the final drain.
@@ -305,14 +311,18 @@ void Poller::run() {
         break;
       case PollPolicy::kAdaptive:
         if (++idle_polls >= options_.spin_polls) {
-          park();
-          idle_polls = 0;
+          // Woken by a producer: spin again while work flows. Watchdog timeout with nothing
+          // to do: one poll, then straight back to sleep (an idle poller costs ~nothing).
+          idle_polls = park() ? 0 : options_.spin_polls - 1;
         } else {
           internal::cpu_relax();
         }
         break;
       case PollPolicy::kTimed:
-        std::this_thread::sleep_for(options_.interval);
+        std::this_thread::sleep_for(sleep);
+        if (++idle_polls >= options_.idle_backoff_polls) {
+          sleep = std::min(sleep * 2, options_.max_idle_interval);
+        }
         break;
       case PollPolicy::kExternal:
         return;  // never started

@@ -17,7 +17,9 @@
 //   kAdaptive   spins spin_polls times, then parks on a futex until a producer wakes it (or the
 //               watchdog timeout passes). Producers pay a seq_cst publish and a flag check per
 //               push; a futex wake only when the poller really sleeps.
-//   kTimed      sleeps `interval` between empty polls (the QAT engine default is 10 us).
+//   kTimed      sleeps `interval` between empty polls (the QAT engine default is 10 us); after
+//               idle_backoff_polls empty polls in a row the sleep doubles per empty poll up to
+//               max_idle_interval (set it equal to interval for the QAT engine's fixed period).
 //   kExternal   no thread: the application calls poll_once() from its own loop.
 //
 // Parking protocol (kAdaptive), the two halves of a Dekker handshake, all seq_cst:
@@ -48,13 +50,15 @@ enum class PollPolicy : std::uint8_t { kBusy, kSpinYield, kAdaptive, kTimed, kEx
 
 struct PollerOptions {
   PollPolicy policy = PollPolicy::kAdaptive;
-  std::size_t max_burst = 32;                    // completions drained per ring per poll
-  std::size_t default_ring_capacity = 4096;      // add_ring(0) uses this
-  std::uint32_t spin_polls = 4096;               // empty polls before yielding or parking
-  std::chrono::nanoseconds interval{10'000};     // kTimed: sleep between empty polls
-  std::chrono::nanoseconds watchdog{1'000'000};  // kAdaptive: longest park without a wake
-  int cpu = -1;                                  // pin the poller thread; -1: no affinity
-  std::string name = "pn-poller";                // thread name (15 characters kept)
+  std::size_t max_burst = 32;                             // completions drained per ring per poll
+  std::size_t default_ring_capacity = 4096;               // add_ring(0) uses this
+  std::uint32_t spin_polls = 4096;                        // empty polls before yielding or parking
+  std::chrono::nanoseconds interval{10'000};              // kTimed: sleep between empty polls
+  std::chrono::nanoseconds max_idle_interval{2'000'000};  // kTimed: longest sleep when idle
+  std::uint32_t idle_backoff_polls = 100;         // kTimed: empty polls in a row before backing off
+  std::chrono::nanoseconds watchdog{10'000'000};  // kAdaptive: longest park without a wake
+  int cpu = -1;                                   // pin the poller thread; -1: no affinity
+  std::string name = "pn-poller";                 // thread name (15 characters kept)
 };
 
 // Burst-size histogram buckets: [1], [2,3], [4,7], ... [128,255], [256, inf).
@@ -150,7 +154,7 @@ class Poller {
 
   void run();
   std::size_t poll_rings(std::size_t max_per_ring, std::size_t max_total);
-  void park();
+  bool park();  // false: the watchdog ended it
   void wake_parked() noexcept;
   [[nodiscard]] bool any_ring_has_items() const noexcept;
 

@@ -1,0 +1,403 @@
+// Completion ring and poller against the queues and wake-up mechanisms a user would pick instead.
+// Producer and consumer threads are pinned to different CPUs (0 and 1).
+#include <benchmark/benchmark.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <tbb/concurrent_queue.h>
+#include <unistd.h>
+
+#include <concurrentqueue/concurrentqueue.h>
+#include <atomic>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bench_util.hpp"
+#include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/poller.hpp"
+#include "pollnotify/spsc_ring.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr int kConsumerCpu = 0;
+constexpr int kProducerCpu = 1;
+constexpr std::size_t kRingCapacity = 4096;
+
+// --- ring throughput: one producer, one consumer, bursts of `burst` items on both sides ---
+
+struct PollnotifyRing {
+  pn::SpscRing<std::uint64_t> ring{kRingCapacity};
+  std::size_t push(const std::uint64_t* items, std::size_t n) {
+    return ring.try_push_burst(items, n);
+  }
+  template <class F>
+  std::size_t pop(std::size_t n, F&& consume) {
+    return ring.drain(n, consume);  // in place: the ring's natural consumer API
+  }
+};
+
+struct BoostRing {
+  boost::lockfree::spsc_queue<std::uint64_t, boost::lockfree::capacity<kRingCapacity>> queue;
+  std::uint64_t buffer[256];
+  std::size_t push(const std::uint64_t* items, std::size_t n) { return queue.push(items, n); }
+  template <class F>
+  std::size_t pop(std::size_t n, F&& consume) {
+    const std::size_t got = queue.pop(buffer, n);
+    for (std::size_t i = 0; i < got; ++i) consume(buffer[i]);
+    return got;
+  }
+};
+
+struct MoodycamelRing {
+  // Preallocated and filled with try_enqueue_bulk only, so it is bounded like the others.
+  moodycamel::ConcurrentQueue<std::uint64_t> queue{kRingCapacity};
+  moodycamel::ProducerToken producer_token{queue};
+  moodycamel::ConsumerToken consumer_token{queue};
+  std::uint64_t buffer[256];
+  std::size_t push(const std::uint64_t* items, std::size_t n) {
+    return queue.try_enqueue_bulk(producer_token, items, n) ? n : 0;
+  }
+  template <class F>
+  std::size_t pop(std::size_t n, F&& consume) {
+    const std::size_t got = queue.try_dequeue_bulk(consumer_token, buffer, n);
+    for (std::size_t i = 0; i < got; ++i) consume(buffer[i]);
+    return got;
+  }
+};
+
+struct TbbRing {
+  tbb::concurrent_bounded_queue<std::uint64_t> queue;
+  TbbRing() { queue.set_capacity(kRingCapacity); }
+  std::size_t push(const std::uint64_t* items, std::size_t n) {
+    std::size_t pushed = 0;
+    while (pushed < n && queue.try_push(items[pushed])) ++pushed;
+    return pushed;
+  }
+  template <class F>
+  std::size_t pop(std::size_t n, F&& consume) {
+    std::size_t got = 0;
+    std::uint64_t value = 0;
+    while (got < n && queue.try_pop(value)) {
+      consume(value);
+      ++got;
+    }
+    return got;
+  }
+};
+
+template <class Ring>
+void BM_Ring_Throughput(benchmark::State& state) {
+  const auto burst = static_cast<std::size_t>(state.range(0));
+  auto ring = std::make_unique<Ring>();
+  std::atomic<bool> stop{false};
+  std::thread producer([&] {
+    pn::bench::pin_this_thread(kProducerCpu);
+    std::uint64_t next = 0;
+    std::uint64_t items[256];
+    while (!stop.load(std::memory_order_relaxed)) {  // relaxed: a stop flag
+      for (std::size_t i = 0; i < burst; ++i) items[i] = next + i;
+      const std::size_t pushed = ring->push(items, burst);
+      if (pushed == 0) pn::internal::cpu_relax();
+      // A partial push re-sends the rest first: values stay consecutive.
+      next += pushed;
+    }
+  });
+  pn::bench::pin_this_thread(kConsumerCpu);
+  constexpr std::size_t kItemsPerIteration = 1 << 16;
+  std::uint64_t expected = 0, errors = 0;
+  for (auto _ : state) {
+    std::size_t received = 0;
+    while (received < kItemsPerIteration) {
+      const std::size_t got = ring->pop(burst, [&](std::uint64_t value) {
+        errors += value != expected;
+        ++expected;
+      });
+      if (got == 0) pn::internal::cpu_relax();
+      received += got;
+    }
+  }
+  stop.store(true, std::memory_order_relaxed);
+  producer.join();
+  state.SetItemsProcessed(static_cast<std::int64_t>(expected));
+  if (errors != 0) state.SkipWithError("lost, duplicated or reordered items");
+}
+
+// --- handoff round trip: A publishes, B is notified and answers through a spun-on atomic ---
+
+struct alignas(128) Pong {
+  std::atomic<std::uint64_t> value{0};
+};
+
+void wait_for(const Pong& pong, std::uint64_t value) {
+  while (pong.value.load(std::memory_order_acquire) != value) pn::internal::cpu_relax();
+}
+
+void BM_Handoff_RoundTrip_pingpong(benchmark::State& state) {
+  alignas(128) std::atomic<std::uint64_t> ping{0};
+  Pong pong;
+  std::thread server([&] {
+    pn::bench::pin_this_thread(kProducerCpu);
+    for (std::uint64_t expected = 1;; ++expected) {
+      std::uint64_t seen;
+      while ((seen = ping.load(std::memory_order_acquire)) < expected) pn::internal::cpu_relax();
+      if (seen == ~std::uint64_t{0}) return;
+      pong.value.store(seen, std::memory_order_release);
+    }
+  });
+  pn::bench::pin_this_thread(kConsumerCpu);
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    ping.store(++round, std::memory_order_release);
+    wait_for(pong, round);
+  }
+  ping.store(~std::uint64_t{0}, std::memory_order_release);
+  server.join();
+}
+
+int answer_pong(void* arg) {
+  auto* pong = static_cast<Pong*>(arg);
+  pong->value.store(pong->value.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  return 1;
+}
+
+void handoff_pollnotify(benchmark::State& state, pn::PollPolicy policy) {
+  pn::PollerOptions options;
+  options.policy = policy;
+  options.cpu = kProducerCpu;
+  pn::Poller poller(options);
+  auto& ring = poller.add_ring(64);
+  Pong pong;
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_callback(answer_pong, &pong);
+  poller.start();
+  pn::bench::pin_this_thread(kConsumerCpu);
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    const pn::Completion completion{ctx.get(), round, ctx->arm(), PN_ASYNC_STATUS_OK, 0};
+    while (!ring.try_push(completion)) pn::internal::cpu_relax();
+    wait_for(pong, ++round);
+  }
+  poller.stop();
+  const pn::PollerStats stats = poller.stats();
+  state.counters["parks"] = static_cast<double>(stats.parks);
+}
+
+void BM_Handoff_RoundTrip_busy(benchmark::State& s) {
+  handoff_pollnotify(s, pn::PollPolicy::kBusy);
+}
+void BM_Handoff_RoundTrip_adaptive(benchmark::State& s) {
+  handoff_pollnotify(s, pn::PollPolicy::kAdaptive);
+}
+void BM_Handoff_RoundTrip_timed(benchmark::State& s) {
+  handoff_pollnotify(s, pn::PollPolicy::kTimed);
+}
+
+void BM_Handoff_RoundTrip_eventfd(benchmark::State& state) {
+  const int event = ::eventfd(0, EFD_CLOEXEC);
+  const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  ::epoll_ctl(epoll, EPOLL_CTL_ADD, event, &interest);
+  Pong pong;
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    pn::bench::pin_this_thread(kProducerCpu);
+    epoll_event ready{};
+    for (;;) {
+      if (::epoll_wait(epoll, &ready, 1, -1) != 1) continue;
+      std::uint64_t count = 0;
+      if (::read(event, &count, sizeof count) != sizeof count) continue;
+      if (stop.load(std::memory_order_acquire)) return;  // pairs with the release below
+      answer_pong(&pong);
+    }
+  });
+  pn::bench::pin_this_thread(kConsumerCpu);
+  std::uint64_t round = 0;
+  const std::uint64_t one = 1;
+  for (auto _ : state) {
+    if (::write(event, &one, sizeof one) != sizeof one) state.SkipWithError("eventfd write");
+    wait_for(pong, ++round);
+  }
+  stop.store(true, std::memory_order_release);
+  if (::write(event, &one, sizeof one) != sizeof one) state.SkipWithError("eventfd write");
+  server.join();
+  ::close(epoll);
+  ::close(event);
+}
+
+void BM_Handoff_RoundTrip_futex(benchmark::State& state) {
+  std::atomic<std::uint32_t> ping{0};
+  Pong pong;
+  std::thread server([&] {
+    pn::bench::pin_this_thread(kProducerCpu);
+    std::uint32_t seen = 0;
+    for (;;) {
+      ping.wait(seen, std::memory_order_acquire);
+      seen = ping.load(std::memory_order_acquire);
+      if (seen == ~std::uint32_t{0}) return;
+      answer_pong(&pong);
+    }
+  });
+  pn::bench::pin_this_thread(kConsumerCpu);
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    ping.store(static_cast<std::uint32_t>(++round), std::memory_order_release);
+    ping.notify_one();
+    wait_for(pong, round);
+  }
+  ping.store(~std::uint32_t{0}, std::memory_order_release);
+  ping.notify_one();
+  server.join();
+}
+
+void BM_Handoff_RoundTrip_condvar(benchmark::State& state) {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::uint64_t requests = 0;
+  bool stop = false;
+  Pong pong;
+  std::thread server([&] {
+    pn::bench::pin_this_thread(kProducerCpu);
+    std::uint64_t served = 0;
+    for (;;) {
+      std::unique_lock lock(mutex);
+      ready.wait(lock, [&] { return stop || requests > served; });
+      if (stop) return;
+      served = requests;
+      lock.unlock();
+      answer_pong(&pong);
+    }
+  });
+  pn::bench::pin_this_thread(kConsumerCpu);
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    {
+      std::lock_guard lock(mutex);
+      ++requests;
+    }
+    ready.notify_one();
+    wait_for(pong, ++round);
+  }
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+  }
+  ready.notify_one();
+  server.join();
+}
+
+// --- callback dispatch: arm, push a burst, poll_once delivers it, all on one thread ---
+
+void BM_Poller_Dispatch_pollnotify(benchmark::State& state) {
+  const auto burst = static_cast<std::size_t>(state.range(0));
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kExternal;
+  options.max_burst = burst;
+  pn::Poller poller(options);
+  auto& ring = poller.add_ring(1024);
+  std::vector<pn::WaitCtxPtr> contexts;
+  std::uint64_t fired = 0;
+  for (std::size_t i = 0; i < burst; ++i) {
+    contexts.push_back(pn::WaitCtx::make());
+    contexts.back()->set_callback(
+        [](void* arg) {
+          ++*static_cast<std::uint64_t*>(arg);
+          return 1;
+        },
+        &fired);
+  }
+  std::vector<pn::Completion> completions(burst);
+  pn::bench::pin_this_thread(kConsumerCpu);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < burst; ++i) {
+      completions[i] = {contexts[i].get(), i, contexts[i]->arm(), PN_ASYNC_STATUS_OK, 0};
+    }
+    if (ring.try_push_burst(completions) != burst) state.SkipWithError("ring full");
+    benchmark::DoNotOptimize(poller.poll_once());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(fired));
+  if (fired != state.iterations() * burst) state.SkipWithError("lost callbacks");
+}
+
+// --- idle cost: CPU time of a poller with nothing to do ---
+
+void idle_cpu(benchmark::State& state, pn::PollPolicy policy) {
+  pn::PollerOptions options;
+  options.policy = policy;
+  options.cpu = kProducerCpu;
+  pn::Poller poller(options);
+  poller.add_ring(64);
+  double percent = 0;
+  for (auto _ : state) {
+    poller.start();
+    std::this_thread::sleep_for(50ms);  // let it settle into its idle behaviour
+    const std::uint64_t cpu_before = poller.stats().cpu_time_ns;
+    const auto wall_before = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(500ms);
+    const std::uint64_t cpu = poller.stats().cpu_time_ns - cpu_before;
+    const auto wall = std::chrono::steady_clock::now() - wall_before;
+    poller.stop();
+    percent =
+        100.0 * static_cast<double>(cpu) /
+        static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+  }
+  state.counters["poller_cpu_percent"] = percent;
+}
+
+void BM_Poller_IdleCpu_busy(benchmark::State& s) { idle_cpu(s, pn::PollPolicy::kBusy); }
+void BM_Poller_IdleCpu_adaptive(benchmark::State& s) { idle_cpu(s, pn::PollPolicy::kAdaptive); }
+void BM_Poller_IdleCpu_timed(benchmark::State& s) { idle_cpu(s, pn::PollPolicy::kTimed); }
+
+const bool registered = [] {
+  for (auto* b :
+       {benchmark::RegisterBenchmark("BM_Ring_Throughput/pollnotify",
+                                     BM_Ring_Throughput<PollnotifyRing>),
+        benchmark::RegisterBenchmark("BM_Ring_Throughput/boost", BM_Ring_Throughput<BoostRing>),
+        benchmark::RegisterBenchmark("BM_Ring_Throughput/moodycamel",
+                                     BM_Ring_Throughput<MoodycamelRing>),
+        benchmark::RegisterBenchmark("BM_Ring_Throughput/tbb", BM_Ring_Throughput<TbbRing>)}) {
+    b->ArgName("burst")->Arg(1)->Arg(8)->Arg(32)->Arg(256)->UseRealTime();
+  }
+  for (auto* b :
+       {benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/pingpong",
+                                     BM_Handoff_RoundTrip_pingpong),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/pollnotify_busy",
+                                     BM_Handoff_RoundTrip_busy),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/pollnotify_adaptive",
+                                     BM_Handoff_RoundTrip_adaptive),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/pollnotify_timed",
+                                     BM_Handoff_RoundTrip_timed),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/futex", BM_Handoff_RoundTrip_futex),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/eventfd", BM_Handoff_RoundTrip_eventfd),
+        benchmark::RegisterBenchmark("BM_Handoff_RoundTrip/condvar",
+                                     BM_Handoff_RoundTrip_condvar)}) {
+    b->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("BM_Poller_Dispatch/pollnotify", BM_Poller_Dispatch_pollnotify)
+      ->ArgName("burst")
+      ->Arg(1)
+      ->Arg(8)
+      ->Arg(32)
+      ->Arg(256);
+  for (auto* b :
+       {benchmark::RegisterBenchmark("BM_Poller_IdleCpu/busy", BM_Poller_IdleCpu_busy),
+        benchmark::RegisterBenchmark("BM_Poller_IdleCpu/adaptive", BM_Poller_IdleCpu_adaptive),
+        benchmark::RegisterBenchmark("BM_Poller_IdleCpu/timed", BM_Poller_IdleCpu_timed)}) {
+    b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("cpu_model", pn::bench::cpu_model());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
