@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <bit>
 #include <ctime>
 #include <limits>
@@ -14,6 +15,8 @@
 
 namespace pn {
 namespace {
+
+constexpr std::chrono::nanoseconds kShortestPark{50'000};
 
 // Counters with a single writer at a time (the consumer) are bumped with a relaxed load + store:
 // readers get a recent value without the writer paying for an atomic read-modify-write.
@@ -130,9 +133,47 @@ std::size_t CompletionRing::try_push_burst(std::span<const Completion> completio
   return pushed;
 }
 
+namespace {
+
+// Serials of the pollers alive now: a thread's ring cache releases its rings at thread exit only
+// to pollers still listed here.
+std::mutex live_pollers_mutex;
+std::vector<std::uint64_t> live_pollers;
+std::atomic<std::uint64_t> next_poller_serial{1};
+
+struct ThreadRingCache {
+  struct Entry {
+    Poller* poller;
+    std::uint64_t serial;
+    CompletionRing* ring;
+  };
+  std::vector<Entry> entries;
+  ~ThreadRingCache() {
+    std::lock_guard lock(live_pollers_mutex);
+    for (const Entry& entry : entries) {
+      if (std::find(live_pollers.begin(), live_pollers.end(), entry.serial) != live_pollers.end()) {
+        entry.poller->release_ring(*entry.ring);
+      }
+    }
+  }
+};
+thread_local ThreadRingCache thread_ring_cache;
+
+}  // namespace
+
+CompletionRing& Poller::thread_ring() {
+  for (const auto& entry : thread_ring_cache.entries) {
+    if (entry.poller == this && entry.serial == serial_) return *entry.ring;
+  }
+  CompletionRing& ring = acquire_ring();
+  thread_ring_cache.entries.push_back({this, serial_, &ring});
+  return ring;
+}
+
 Poller::Poller(PollerOptions options)
     : options_(std::move(options)),
       producers_handshake_(options_.policy == PollPolicy::kAdaptive),
+      serial_(next_poller_serial.fetch_add(1, std::memory_order_relaxed)),  // relaxed: uniqueness
       counters_(std::make_unique<Counters>()) {
   if (options_.max_burst == 0) throw std::invalid_argument("PollerOptions::max_burst must be > 0");
   if (options_.policy == PollPolicy::kTimed &&
@@ -147,9 +188,15 @@ Poller::Poller(PollerOptions options)
       options_.default_ring_capacity > SpscRing<Completion>::kMaxCapacity) {
     throw std::invalid_argument("PollerOptions::default_ring_capacity must be in [1, 2^32]");
   }
+  std::lock_guard lock(live_pollers_mutex);
+  live_pollers.push_back(serial_);
 }
 
 Poller::~Poller() {
+  {
+    std::lock_guard lock(live_pollers_mutex);
+    std::erase(live_pollers, serial_);
+  }
   if (running()) stop();
   // Whatever producers pushed after the last stop is still delivered: no request is left behind.
   while (poll_rings(options_.max_burst, std::numeric_limits<std::size_t>::max()) != 0) {
@@ -167,6 +214,47 @@ CompletionRing& Poller::add_ring(std::size_t capacity) {
   return *rings_[index];
 }
 
+CompletionRing& Poller::acquire_ring() {
+  {
+    std::lock_guard lock(add_ring_mutex_);  // hands the ring's producer state over
+    if (!free_rings_.empty()) {
+      CompletionRing* ring = free_rings_.back();
+      free_rings_.pop_back();
+      return *ring;
+    }
+  }
+  return add_ring();
+}
+
+void Poller::release_ring(CompletionRing& ring) {
+  std::lock_guard lock(add_ring_mutex_);
+  free_rings_.push_back(&ring);
+}
+
+void Poller::add_source(PollSource& source) {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (running()) throw std::logic_error("Poller::add_source while the poller thread runs");
+  if (source_count_ == kMaxSources) throw std::length_error("Poller::add_source: kMaxSources");
+  sources_[source_count_++] = &source;  // published to the thread by start()
+}
+
+bool Poller::remove_source(PollSource& source) {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (running()) throw std::logic_error("Poller::remove_source while the poller thread runs");
+  for (std::size_t i = 0; i < source_count_; ++i) {
+    if (sources_[i] == &source) {
+      sources_[i] = sources_[--source_count_];
+      return true;
+    }
+  }
+  return false;
+}
+
+void Poller::notify() noexcept {
+  // Producer half of the parking handshake for sources: the caller published with seq_cst.
+  if (parked_.load(std::memory_order_seq_cst) != 0) wake_parked();
+}
+
 bool Poller::any_ring_has_items() const noexcept {
   const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
   for (std::size_t i = 0; i < count; ++i) {
@@ -179,6 +267,7 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
   Counters& counters = *counters_;
   PollTally tally;
   std::size_t total = 0;
+  for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
   const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3: pairs with R3
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
@@ -263,8 +352,19 @@ bool Poller::park() {
     parked_.store(0, std::memory_order_relaxed);
     return true;
   }
+  std::chrono::nanoseconds timeout = options_.watchdog;
+  for (std::size_t i = 0; i < source_count_; ++i) {
+    const std::uint64_t pending = sources_[i]->pending_ns();  // P2 for sources
+    if (pending == 0) continue;
+    // A futex sleep shorter than this costs more than it saves (and overshoots): keep spinning.
+    if (pending < kShortestPark.count()) {
+      parked_.store(0, std::memory_order_relaxed);
+      return true;
+    }
+    timeout = std::min(timeout, std::chrono::nanoseconds(static_cast<std::int64_t>(pending)));
+  }
   bump(counters_->parks, 1);
-  const bool woken = internal::futex_wait(parked_, 1, options_.watchdog);
+  const bool woken = internal::futex_wait(parked_, 1, timeout) || timeout < options_.watchdog;
   if (!woken) bump(counters_->watchdog_wakes, 1);
   parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
   return woken;

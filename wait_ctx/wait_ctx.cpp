@@ -132,6 +132,8 @@ RequestTicket WaitCtx::arm() noexcept {
   return {generation_.load(std::memory_order_relaxed)};
 }
 
+void WaitCtx::abandon(RequestTicket) noexcept { release_reference(); }
+
 void WaitCtx::cancel_pending() noexcept {
   // C1: seq_cst with D1 (Dekker): either the delivery sees the new generation, or we see it
   // announced and wait for it.

@@ -38,6 +38,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pollnotify/completion.hpp"
 #include "pollnotify/spsc_ring.hpp"
@@ -86,6 +87,21 @@ struct PollerStats {
 
 class Poller;
 
+// Work a poller runs before it drains its rings, on every poll (an SPDK-style poller function):
+// for example a polled device that moves finished requests into a ring. All three calls run on
+// the consuming thread (the poller thread, or the caller of poll_once).
+class PollSource {
+ public:
+  virtual ~PollSource() = default;
+  // Does the source's work; returns how many items it produced (0: idle).
+  virtual std::size_t poll() = 0;
+  // During the parking handshake, after the poller announced it parks (seq_cst): 0 if nothing is
+  // pending, else nanoseconds until the source's next event (the park is bounded by it).
+  // Anything submitted to the source must be visible here through a seq_cst load, and its
+  // submitter must call Poller::notify() afterwards.
+  virtual std::uint64_t pending_ns() = 0;
+};
+
 // A producer's handle on one ring of a poller. Owned by the poller; valid until it is destroyed.
 class CompletionRing {
  public:
@@ -115,6 +131,7 @@ class CompletionRing {
 class Poller {
  public:
   static constexpr std::size_t kMaxRings = 256;
+  static constexpr std::size_t kMaxSources = 16;
 
   // Throws std::invalid_argument for max_burst 0 or a zero interval with kTimed.
   explicit Poller(PollerOptions options = {});
@@ -128,6 +145,21 @@ class Poller {
   // Any thread. A new ring for one producer; capacity 0 takes the default. Throws
   // std::length_error past kMaxRings, std::invalid_argument for a capacity above 2^32.
   CompletionRing& add_ring(std::size_t capacity = 0);
+  // Any thread. A ring released earlier (with its default capacity) or a new one.
+  CompletionRing& acquire_ring();
+  // The ring's producer, when done with it: another producer may take it over. Whatever it still
+  // holds is delivered as usual.
+  void release_ring(CompletionRing& ring);
+  // While the poller thread is not running. The source lives at least as long as the poller.
+  // Throws std::logic_error while running, std::length_error past kMaxSources.
+  void add_source(PollSource& source);
+  // While the poller thread is not running. False if the source was not added.
+  bool remove_source(PollSource& source);
+  // Any thread, after publishing work to a source with seq_cst: wakes a parked poller.
+  void notify() noexcept;
+  // A ring the calling thread owns on this poller: taken on first use, released when the thread
+  // exits (if the poller still exists). For producers that complete inline on their own thread.
+  CompletionRing& thread_ring();
 
   // Any thread. Starts the poller thread; false if it is running or the policy is kExternal.
   // Throws std::system_error if the thread cannot be created.
@@ -159,7 +191,8 @@ class Poller {
   [[nodiscard]] bool any_ring_has_items() const noexcept;
 
   const PollerOptions options_;
-  const bool producers_handshake_;  // kAdaptive: producers check the parked flag
+  const bool producers_handshake_;
+  const std::uint64_t serial_;  // unique for the process lifetime: thread_ring caches use it  // kAdaptive: producers check the parked flag
 
   // The futex word producers read after each push: its own line, written only around a park.
   alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> parked_{0};
@@ -167,7 +200,10 @@ class Poller {
   alignas(
       internal::kFalseSharingRange) std::array<std::unique_ptr<CompletionRing>, kMaxRings> rings_{};
   std::atomic<std::size_t> ring_count_{0};
-  std::mutex add_ring_mutex_;  // serializes add_ring (rare); the poller never takes it
+  std::mutex add_ring_mutex_;  // serializes add_ring and the free list; the poller never takes it
+  std::vector<CompletionRing*> free_rings_;
+  std::array<PollSource*, kMaxSources> sources_{};
+  std::size_t source_count_ = 0;  // changed only while no thread consumes
 
   std::unique_ptr<Counters> counters_;
   mutable std::thread thread_;          // mutable: stats() reads its CPU clock

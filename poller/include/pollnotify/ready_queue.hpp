@@ -112,6 +112,18 @@ class ReadyQueue {
     }
   }
 
+  // Consumer. Waits up to `timeout` until an item is there, without taking it. True if one is.
+  [[nodiscard]] bool wait_nonempty(std::chrono::nanoseconds timeout) noexcept {
+    sleeping_.store(1, std::memory_order_seq_cst);  // P1, as in pop_wait
+    if (has_items_seq_cst()) {                      // P2
+      sleeping_.store(0, std::memory_order_relaxed);
+      return true;
+    }
+    internal::ready_queue_futex_wait(sleeping_, timeout);
+    sleeping_.store(0, std::memory_order_relaxed);
+    return has_items_seq_cst();
+  }
+
   // Any thread: makes a pop_wait in progress return (false if it finds nothing).
   void wake_consumer() noexcept {
     interrupted_.store(true, std::memory_order_release);  // read by the woken consumer (acq_rel)
@@ -120,6 +132,10 @@ class ReadyQueue {
     }
   }
 
+  // Consumer, in a parking handshake: is an item published? seq_cst pairs with R4.
+  [[nodiscard]] bool has_items_seq_cst() const noexcept {
+    return slots_[head_ & mask_].sequence.load(std::memory_order_seq_cst) == head_ + 1;
+  }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
  private:

@@ -138,6 +138,9 @@ class WaitCtx {
   // --- request lifetime: see the protocol in the banner ---
   // Engine, per submitted request. Never fails.
   [[nodiscard]] RequestTicket arm() noexcept;
+  // Engine, for a ticket whose request was never submitted after all (the device refused it):
+  // drops the reference without delivering anything.
+  void abandon(RequestTicket ticket) noexcept;
   // Owner: every completion armed before this call becomes stale.
   void cancel_pending() noexcept;
   // Poller, exactly once per ticket. Exceptions thrown by a C++ callback propagate after the

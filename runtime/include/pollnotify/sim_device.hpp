@@ -1,0 +1,129 @@
+// pollnotify simulated device: polling hardware, faithful enough to measure notification costs.
+//
+// An engine submits a request for a wait context to one of the device's instances (like
+// accelerator instances / rings). The device completes it later by pushing a Completion into a
+// ring of the poller the instance is bound to; the poller then delivers it to the context.
+//
+// Submission follows the engine side of the ASYNC_WAIT_CTX status protocol and never blocks:
+//   accepted                        -> status OK, a completion (OK, or ERR if injected) follows
+//   instance full (capacity) or an  -> status EAGAIN, nothing follows: the caller retries
+//     injected refusal
+//   injected fatal fault, bad input -> status ERR, nothing follows
+//
+// Timing, per device:
+//   zero latency  completes inline in the submitter (pure notification path, no device thread).
+//   kPolled       the instance is a PollSource of its poller: each poll moves the requests whose
+//                 time has come into the ring, as a poll of real hardware would find them.
+//   kThread       one device thread per instance does the same on its own.
+//
+// Threads: submit from any thread. stats/in_flight from any thread. advance() only when the
+// bound pollers are external (it runs the sources, as poll_once does).
+//
+// Memory ordering: everything the submitter wrote before submit() is visible to the callback the
+// completion invokes (submission queue R4/A5, then ring R1/A2).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "pollnotify/poller.hpp"
+#include "pollnotify/wait_ctx.hpp"
+
+namespace pn {
+
+enum class LatencyKind : std::uint8_t { kZero, kFixed, kUniform, kExponential, kLogNormal, kTrace };
+
+struct LatencyModel {
+  LatencyKind kind = LatencyKind::kZero;
+  double first = 0;   // fixed: ns; uniform: min ns; exponential and log-normal: mean ns
+  double second = 0;  // uniform: max ns; log-normal: sigma of the underlying normal
+  std::vector<std::uint64_t> trace;  // kTrace: latencies in ns, replayed in order, cyclically
+
+  // "zero", "fixed:NS", "uniform:MIN:MAX", "exp:MEAN", "lognormal:MEAN:SIGMA" or "trace:FILE"
+  // (one latency in ns per line). Throws std::invalid_argument with a message on bad input.
+  static LatencyModel parse(std::string_view spec);
+  [[nodiscard]] std::string describe() const;
+};
+
+enum class DeviceTiming : std::uint8_t { kPolled, kThread };
+
+struct DeviceInstanceOptions {
+  LatencyModel latency;
+  std::size_t capacity = 1024;  // requests in flight at most; more are refused with EAGAIN
+  std::size_t engines = 0;      // requests processed in parallel (0: unlimited)
+  double error_rate = 0;        // fraction of accepted requests that complete with ERR
+  double refuse_rate = 0;       // fraction of submissions refused with EAGAIN (besides capacity)
+  double fatal_rate = 0;        // fraction of submissions failing at once with ERR
+};
+
+struct SimDeviceOptions {
+  std::vector<DeviceInstanceOptions> instances{DeviceInstanceOptions{}};
+  std::uint64_t seed = 1;  // same seed, same submissions -> same decisions and latencies
+  DeviceTiming timing = DeviceTiming::kPolled;
+  int thread_cpu = -1;  // kThread: pin the device threads
+  // The clock, in ns; nullptr: CheapClock. A test passes a fake one to step time by hand.
+  std::uint64_t (*clock)(void* context) = nullptr;
+  void* clock_context = nullptr;
+};
+
+enum class SubmitResult : std::uint8_t {
+  kAccepted,  // status OK; a completion will be delivered
+  kRetry,     // status EAGAIN; nothing will be delivered: retry later
+  kFailed,    // status ERR; nothing will be delivered
+};
+
+struct DeviceStats {
+  std::uint64_t submitted = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t refused_full = 0;      // EAGAIN because the instance was at capacity
+  std::uint64_t refused_injected = 0;  // EAGAIN injected
+  std::uint64_t failed = 0;            // ERR at submission (injected or bad input)
+  std::uint64_t completed = 0;         // completions pushed to rings
+  std::uint64_t errors_injected = 0;   // completions pushed with ERR
+  std::uint64_t in_flight = 0;
+};
+
+class SimDevice {
+ public:
+  // Instance i completes into pollers[i % pollers.size()]; kPolled instances register as its
+  // PollSource, so the pollers must not be running yet. Throws std::invalid_argument on bad
+  // options (no instance, capacity 0, a rate outside [0, 1], no poller).
+  SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers);
+  // Stops device threads. Requests still in the device complete with ERR (cancelled), pushed to
+  // the rings if there is room; the pollers must outlive the device.
+  ~SimDevice();
+  SimDevice(const SimDevice&) = delete;
+  SimDevice& operator=(const SimDevice&) = delete;
+
+  // Any thread; never blocks. An instance index out of range fails with ERR.
+  SubmitResult submit(std::size_t instance, WaitCtx& ctx, std::uint64_t user_data,
+                      std::uint64_t stamp = 0) noexcept;
+
+  // kThread: starts / stops the device threads (idempotent).
+  void start();
+  void stop();
+
+  [[nodiscard]] std::size_t instance_count() const noexcept;
+  [[nodiscard]] std::uint64_t in_flight(std::size_t instance) const noexcept;
+  [[nodiscard]] std::uint64_t in_flight() const noexcept;
+  [[nodiscard]] DeviceStats stats() const noexcept;
+  [[nodiscard]] std::uint64_t now_ns() const noexcept;
+  [[nodiscard]] const SimDeviceOptions& options() const noexcept { return options_; }
+
+  struct Instance;
+
+ private:
+  SimDeviceOptions options_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> threads_stop_{false};
+};
+
+}  // namespace pn

@@ -1,0 +1,110 @@
+#include "pollnotify/runtime.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+namespace pn {
+
+Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
+  if (options_.pollers == 0) throw std::invalid_argument("RuntimeOptions::pollers must be > 0");
+  std::vector<Poller*> raw;
+  for (std::size_t i = 0; i < options_.pollers; ++i) {
+    PollerOptions poller_options = options_.poller;
+    poller_options.cpu = options_.poller_cpus.empty() ? -1 : options_.poller_cpus[i % options_.poller_cpus.size()];
+    poller_options.name = "pn-poller-" + std::to_string(i);
+    pollers_.push_back(std::make_unique<Poller>(poller_options));
+    raw.push_back(pollers_.back().get());
+  }
+  device_ = std::make_unique<SimDevice>(options_.device, raw);
+}
+
+Runtime::~Runtime() {
+  for (auto& poller : pollers_) {
+    if (poller->running()) poller->stop();
+  }
+  device_.reset();   // cancels what is left in the device (ERR completions into the rings)
+  pollers_.clear();  // each poller delivers what is left in its rings
+}
+
+bool Runtime::start() {
+  if (started_) return false;
+  for (auto& poller : pollers_) poller->start();  // false for external: nothing to start
+  device_->start();
+  started_ = true;
+  return true;
+}
+
+bool Runtime::stop() {
+  if (!started_) return false;
+  // Drain: every accepted request reaches its callback before the threads end.
+  while (in_flight() != 0) {
+    if (options_.poller.policy == PollPolicy::kExternal) {
+      if (poll_once() == 0) std::this_thread::yield();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  device_->stop();
+  for (auto& poller : pollers_) poller->stop();
+  started_ = false;
+  return true;
+}
+
+std::size_t Runtime::instance_for(const WaitCtx& ctx) const noexcept {
+  // Fibonacci hashing of the address: contexts spread evenly, each always on the same instance.
+  const auto bits = reinterpret_cast<std::uintptr_t>(&ctx) >> 4;
+  return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 32) % device_->instance_count();
+}
+
+SubmitResult Runtime::submit(WaitCtx& ctx, std::uint64_t user_data, std::uint64_t stamp) noexcept {
+  return device_->submit(instance_for(ctx), ctx, user_data, stamp);
+}
+
+std::size_t Runtime::poll_once(std::size_t max) {
+  std::size_t delivered = 0;
+  for (auto& poller : pollers_) delivered += poller->poll_once(max);
+  return delivered;
+}
+
+std::uint64_t Runtime::in_flight() const noexcept {
+  std::uint64_t total = device_->in_flight();
+  for (const auto& poller : pollers_) total += poller->in_flight();
+  return total;
+}
+
+std::uint64_t Runtime::in_flight(std::size_t poller) const noexcept {
+  if (poller >= pollers_.size()) return 0;
+  std::uint64_t total = pollers_[poller]->in_flight();
+  for (std::size_t i = poller; i < device_->instance_count(); i += pollers_.size()) total += device_->in_flight(i);
+  return total;
+}
+
+RuntimeStats Runtime::stats() const {
+  RuntimeStats stats;
+  for (const auto& poller : pollers_) {
+    const PollerStats s = poller->stats();
+    stats.pollers.push_back(s);
+    PollerStats& t = stats.total;
+    t.delivered += s.delivered;
+    t.callbacks += s.callbacks;
+    t.callback_failures += s.callback_failures;
+    t.callback_exceptions += s.callback_exceptions;
+    t.fd_signals += s.fd_signals;
+    t.status_only += s.status_only;
+    t.stale += s.stale;
+    t.invalid += s.invalid;
+    t.polls += s.polls;
+    t.empty_polls += s.empty_polls;
+    t.parks += s.parks;
+    t.wakes += s.wakes;
+    t.watchdog_wakes += s.watchdog_wakes;
+    t.ring_full += s.ring_full;
+    for (std::size_t i = 0; i < kBurstBuckets; ++i) t.bursts[i] += s.bursts[i];
+    t.cpu_time_ns += s.cpu_time_ns;
+    t.in_flight += s.in_flight;
+  }
+  stats.device = device_->stats();
+  return stats;
+}
+
+}  // namespace pn

@@ -1,0 +1,448 @@
+#include "pollnotify/sim_device.hpp"
+
+#include <pthread.h>
+#include <sys/prctl.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <queue>
+#include <sstream>
+#include <stdexcept>
+
+#include "pollnotify/clock.hpp"
+#include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/ready_queue.hpp"
+
+namespace pn {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// A uniform double in [0, 1) from 53 random bits.
+double unit(std::uint64_t bits) noexcept { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
+double parse_number(std::string_view text, std::string_view spec) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !(value >= 0) || !std::isfinite(value)) {
+    throw std::invalid_argument("latency model '" + std::string(spec) + "': '" + std::string(text) +
+                                "' is not a non-negative number");
+  }
+  return value;
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
+struct Pending {
+  WaitCtx* ctx;
+  RequestTicket ticket;
+  std::uint64_t user_data;
+  std::uint64_t stamp;
+  std::uint64_t submit_ns;
+};
+
+struct Timed {
+  std::uint64_t due_ns;
+  std::uint64_t order;  // FIFO among equal due times
+  Completion completion;
+  bool operator>(const Timed& other) const noexcept {
+    return due_ns != other.due_ns ? due_ns > other.due_ns : order > other.order;
+  }
+};
+
+}  // namespace
+
+LatencyModel LatencyModel::parse(std::string_view spec) {
+  const std::vector<std::string_view> parts = split(spec, ':');
+  const std::string_view kind = parts[0];
+  const auto expect_parts = [&](std::size_t count, const char* form) {
+    if (parts.size() != count) {
+      throw std::invalid_argument("latency model '" + std::string(spec) + "': expected " + form);
+    }
+  };
+  LatencyModel model;
+  if (kind == "zero") {
+    expect_parts(1, "'zero'");
+  } else if (kind == "fixed") {
+    expect_parts(2, "'fixed:NS'");
+    model.kind = LatencyKind::kFixed;
+    model.first = parse_number(parts[1], spec);
+  } else if (kind == "uniform") {
+    expect_parts(3, "'uniform:MIN_NS:MAX_NS'");
+    model.kind = LatencyKind::kUniform;
+    model.first = parse_number(parts[1], spec);
+    model.second = parse_number(parts[2], spec);
+    if (model.second < model.first) {
+      throw std::invalid_argument("latency model '" + std::string(spec) + "': MAX below MIN");
+    }
+  } else if (kind == "exp") {
+    expect_parts(2, "'exp:MEAN_NS'");
+    model.kind = LatencyKind::kExponential;
+    model.first = parse_number(parts[1], spec);
+  } else if (kind == "lognormal") {
+    expect_parts(3, "'lognormal:MEAN_NS:SIGMA'");
+    model.kind = LatencyKind::kLogNormal;
+    model.first = parse_number(parts[1], spec);
+    model.second = parse_number(parts[2], spec);
+    if (model.first <= 0) throw std::invalid_argument("latency model '" + std::string(spec) + "': MEAN must be > 0");
+  } else if (kind == "trace") {
+    if (parts.size() < 2) throw std::invalid_argument("latency model 'trace:FILE': missing FILE");
+    const std::string path(spec.substr(6));
+    std::ifstream file(path);
+    if (!file) throw std::invalid_argument("latency trace '" + path + "' cannot be opened");
+    model.kind = LatencyKind::kTrace;
+    std::string line;
+    std::size_t line_number = 0;
+    while (std::getline(file, line)) {
+      ++line_number;
+      if (line.empty() || line[0] == '#') continue;
+      std::uint64_t value = 0;
+      const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), value);
+      if (error != std::errc() || end != line.data() + line.size()) {
+        throw std::invalid_argument("latency trace '" + path + "' line " + std::to_string(line_number) +
+                                    ": not a whole number of nanoseconds");
+      }
+      model.trace.push_back(value);
+    }
+    if (model.trace.empty()) throw std::invalid_argument("latency trace '" + path + "' has no values");
+  } else {
+    throw std::invalid_argument("unknown latency model '" + std::string(spec) +
+                                "' (zero, fixed:NS, uniform:MIN:MAX, exp:MEAN, lognormal:MEAN:SIGMA, trace:FILE)");
+  }
+  return model;
+}
+
+std::string LatencyModel::describe() const {
+  std::ostringstream out;
+  switch (kind) {
+    case LatencyKind::kZero: out << "zero"; break;
+    case LatencyKind::kFixed: out << "fixed:" << first; break;
+    case LatencyKind::kUniform: out << "uniform:" << first << ":" << second; break;
+    case LatencyKind::kExponential: out << "exp:" << first; break;
+    case LatencyKind::kLogNormal: out << "lognormal:" << first << ":" << second; break;
+    case LatencyKind::kTrace: out << "trace(" << trace.size() << " values)"; break;
+  }
+  return out.str();
+}
+
+struct SimDevice::Instance final : PollSource {
+  Instance(const DeviceInstanceOptions& instance_options, std::uint64_t device_seed, std::size_t instance_index,
+           Poller& bound_poller, const SimDevice& owner)
+      : options(instance_options),
+        device(owner),
+        poller(bound_poller),
+        index(instance_index),
+        seed(splitmix64(device_seed ^ (instance_index * 0x632BE59BD9B4E019ULL))),
+        submissions(instance_options.capacity),
+        rng_state(seed) {}
+
+  [[nodiscard]] bool inline_completion() const noexcept { return options.latency.kind == LatencyKind::kZero; }
+
+  // Submit-side decisions come from a counter hash, so any thread can draw them.
+  double submit_draw() noexcept {
+    return unit(splitmix64(seed ^ decisions.fetch_add(1, std::memory_order_relaxed)));  // relaxed: a counter
+  }
+
+  // --- advancing thread (poller for kPolled, device thread for kThread) ---
+  double draw() noexcept { return unit(splitmix64(rng_state++)); }
+
+  std::uint64_t sample_latency() noexcept {
+    const LatencyModel& model = options.latency;
+    switch (model.kind) {
+      case LatencyKind::kZero: return 0;
+      case LatencyKind::kFixed: return static_cast<std::uint64_t>(model.first);
+      case LatencyKind::kUniform: return static_cast<std::uint64_t>(model.first + draw() * (model.second - model.first));
+      case LatencyKind::kExponential: return static_cast<std::uint64_t>(-model.first * std::log1p(-draw()));
+      case LatencyKind::kLogNormal: {
+        const double sigma = model.second;
+        const double mu = std::log(model.first) - sigma * sigma / 2;  // so the mean is `first`
+        const double normal = std::sqrt(-2 * std::log1p(-draw())) * std::cos(2 * M_PI * draw());
+        return static_cast<std::uint64_t>(std::exp(mu + sigma * normal));
+      }
+      case LatencyKind::kTrace: {
+        const std::uint64_t value = model.trace[trace_position];
+        trace_position = (trace_position + 1) % model.trace.size();
+        return value;
+      }
+    }
+    return 0;
+  }
+
+  void schedule(const Pending& pending) {
+    const std::uint64_t latency = sample_latency();
+    std::uint64_t start = pending.submit_ns;
+    if (options.engines != 0) {
+      if (engine_free.size() < options.engines) {
+        engine_free.push(0);
+      }
+      start = std::max(start, engine_free.top());
+      engine_free.pop();
+      engine_free.push(start + latency);
+    }
+    const bool error = options.error_rate > 0 && draw() < options.error_rate;
+    timeline.push(Timed{start + latency, order++,
+                        Completion{pending.ctx, pending.user_data, pending.ticket,
+                                   error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, pending.stamp}});
+  }
+
+  std::size_t poll() override {
+    Pending pending{};
+    while (submissions.try_pop(pending)) schedule(pending);
+    if (timeline.empty()) return 0;
+    const std::uint64_t now = device.now_ns();
+    batch.clear();
+    while (!timeline.empty() && timeline.top().due_ns <= now && batch.size() < kBatch) {
+      batch.push_back(timeline.top().completion);
+      timeline.pop();
+    }
+    if (batch.empty()) return 0;
+    const std::size_t pushed = ring->try_push_burst(batch);
+    for (std::size_t i = pushed; i < batch.size(); ++i) {  // ring full: retried next poll
+      timeline.push(Timed{now, order++, batch[i]});
+    }
+    count_completed(pushed);
+    return pushed;
+  }
+
+  std::uint64_t pending_ns() override {
+    if (submissions.has_items_seq_cst()) return 1;
+    if (timeline.empty()) return 0;
+    const std::uint64_t now = device.now_ns();
+    const std::uint64_t due = timeline.top().due_ns;
+    return due > now ? due - now : 1;
+  }
+
+  void count_completed(std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (batch[i].status == PN_ASYNC_STATUS_ERR) errors_injected.fetch_add(1, std::memory_order_relaxed);
+    }
+    completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
+    // Relaxed: a heuristic count; the ring publishes the completions themselves.
+    in_flight.fetch_sub(count, std::memory_order_relaxed);
+  }
+
+  // Completes everything still in the device with ERR (cancelled): through the ring if it has
+  // room, else delivered right here.
+  void cancel_all() {
+    Pending pending{};
+    while (submissions.try_pop(pending)) schedule(pending);
+    while (!timeline.empty()) {
+      Completion completion = timeline.top().completion;
+      timeline.pop();
+      completion.status = PN_ASYNC_STATUS_ERR;
+      if (ring == nullptr || !ring->try_push(completion)) {
+        (void)completion.ctx->deliver(completion.ticket, AsyncStatus::kErr);
+      }
+      in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  static constexpr std::size_t kBatch = 64;
+
+  const DeviceInstanceOptions options;
+  const SimDevice& device;
+  Poller& poller;
+  const std::size_t index;
+  const std::uint64_t seed;
+  CompletionRing* ring = nullptr;  // produced into by the advancing thread
+  ReadyQueue<Pending> submissions;
+
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> decisions{0};
+  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_injected{0}, failed{0};
+  std::atomic<std::uint64_t> completed{0}, errors_injected{0};
+
+  // Advancing thread only.
+  alignas(internal::kFalseSharingRange) std::priority_queue<Timed, std::vector<Timed>, std::greater<>> timeline;
+  std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> engine_free;
+  std::vector<Completion> batch;
+  std::uint64_t rng_state;
+  std::uint64_t order = 0;
+  std::size_t trace_position = 0;
+};
+
+SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers) : options_(std::move(options)) {
+  if (options_.instances.empty()) throw std::invalid_argument("SimDevice needs at least one instance");
+  if (pollers.empty()) throw std::invalid_argument("SimDevice needs at least one poller");
+  for (Poller* poller : pollers) {
+    if (poller == nullptr) throw std::invalid_argument("SimDevice: a poller is null");
+  }
+  for (std::size_t i = 0; i < options_.instances.size(); ++i) {
+    const DeviceInstanceOptions& instance = options_.instances[i];
+    if (instance.capacity == 0) throw std::invalid_argument("SimDevice: instance capacity must be > 0");
+    for (const double rate : {instance.error_rate, instance.refuse_rate, instance.fatal_rate}) {
+      if (!(rate >= 0 && rate <= 1)) throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
+    }
+    Poller& poller = *pollers[i % pollers.size()];
+    instances_.push_back(std::make_unique<Instance>(instance, options_.seed, i, poller, *this));
+    Instance& created = *instances_.back();
+    created.batch.reserve(Instance::kBatch);
+    if (created.inline_completion()) continue;  // completes on the submitter's own ring
+    created.ring = &poller.add_ring(std::max<std::size_t>(instance.capacity, Instance::kBatch));
+    if (options_.timing == DeviceTiming::kPolled) poller.add_source(created);
+  }
+  if (options_.clock == nullptr) CheapClock::calibrate();
+}
+
+SimDevice::~SimDevice() {
+  stop();
+  for (auto& instance : instances_) {
+    // The pollers must not run now (they would poll this source concurrently).
+    if (!instance->inline_completion() && options_.timing == DeviceTiming::kPolled) {
+      (void)instance->poller.remove_source(*instance);
+    }
+    instance->cancel_all();
+  }
+}
+
+std::uint64_t SimDevice::now_ns() const noexcept {
+  return options_.clock != nullptr ? options_.clock(options_.clock_context) : CheapClock::now_ns();
+}
+
+void SimDevice::start() {
+  if (options_.timing != DeviceTiming::kThread || !threads_.empty()) return;
+  threads_stop_.store(false, std::memory_order_relaxed);  // published by the thread starts
+  for (auto& owned : instances_) {
+    Instance* instance = owned.get();
+    if (instance->inline_completion()) continue;
+    threads_.emplace_back([this, instance] {
+      ::pthread_setname_np(::pthread_self(), "pn-device");
+      ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+      if (options_.thread_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(options_.thread_cpu, &set);
+        ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
+      }
+      // Relaxed: a stop flag; join publishes the rest.
+      while (!threads_stop_.load(std::memory_order_relaxed)) {
+        if (instance->poll() != 0) continue;
+        const std::uint64_t pending = instance->pending_ns();
+        if (pending != 0 && pending < 50'000) {
+          internal::cpu_relax();  // a sleep this short overshoots: spin
+        } else {
+          // Parks until a submission arrives or the next completion is due (at most 1 ms).
+          const std::uint64_t wait = pending == 0 ? 1'000'000 : std::min<std::uint64_t>(pending, 1'000'000);
+          (void)instance->submissions.wait_nonempty(std::chrono::nanoseconds(wait));
+        }
+      }
+    });
+  }
+}
+
+void SimDevice::stop() {
+  threads_stop_.store(true, std::memory_order_relaxed);
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::uint64_t user_data,
+                               std::uint64_t stamp) noexcept {
+  if (instance_index >= instances_.size()) {
+    ctx.set_status(AsyncStatus::kErr);
+    return SubmitResult::kFailed;
+  }
+  Instance& instance = *instances_[instance_index];
+  instance.submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+  const DeviceInstanceOptions& options = instance.options;
+  if (options.fatal_rate > 0 && instance.submit_draw() < options.fatal_rate) {
+    instance.failed.fetch_add(1, std::memory_order_relaxed);
+    ctx.set_status(AsyncStatus::kErr);
+    return SubmitResult::kFailed;
+  }
+  if (options.refuse_rate > 0 && instance.submit_draw() < options.refuse_rate) {
+    instance.refused_injected.fetch_add(1, std::memory_order_relaxed);
+    ctx.set_status(AsyncStatus::kEagain);
+    return SubmitResult::kRetry;
+  }
+  // Relaxed: the count only bounds occupancy; the queue and ring publish the request itself.
+  if (instance.in_flight.fetch_add(1, std::memory_order_relaxed) >= options.capacity) {
+    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    instance.refused_full.fetch_add(1, std::memory_order_relaxed);
+    ctx.set_status(AsyncStatus::kEagain);
+    return SubmitResult::kRetry;
+  }
+  ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own status
+  const RequestTicket ticket = ctx.arm();
+  if (instance.inline_completion()) {
+    const bool error = options.error_rate > 0 && instance.submit_draw() < options.error_rate;
+    const Completion completion{&ctx, user_data, ticket, error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, stamp};
+    CompletionRing* ring = nullptr;
+    try {
+      ring = &instance.poller.thread_ring();
+    } catch (...) {
+      ring = nullptr;  // out of rings or memory: refuse like a full device
+    }
+    const bool pushed = ring != nullptr && ring->try_push(completion);
+    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);  // after: never uncounted
+    if (!pushed) {
+      ctx.abandon(ticket);
+      instance.refused_full.fetch_add(1, std::memory_order_relaxed);
+      ctx.set_status(AsyncStatus::kEagain);
+      return SubmitResult::kRetry;
+    }
+    instance.accepted.fetch_add(1, std::memory_order_relaxed);
+    instance.completed.fetch_add(1, std::memory_order_relaxed);
+    if (error) instance.errors_injected.fetch_add(1, std::memory_order_relaxed);
+    return SubmitResult::kAccepted;
+  }
+  const std::uint64_t now = now_ns();
+  // Cannot fail: the queue holds `capacity` and in_flight was checked against it.
+  if (!instance.submissions.try_push(Pending{&ctx, ticket, user_data, stamp, now})) {
+    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    ctx.abandon(ticket);
+    ctx.set_status(AsyncStatus::kEagain);
+    return SubmitResult::kRetry;
+  }
+  instance.accepted.fetch_add(1, std::memory_order_relaxed);
+  if (options_.timing == DeviceTiming::kPolled) instance.poller.notify();
+  return SubmitResult::kAccepted;
+}
+
+std::size_t SimDevice::instance_count() const noexcept { return instances_.size(); }
+
+std::uint64_t SimDevice::in_flight(std::size_t instance) const noexcept {
+  return instance < instances_.size() ? instances_[instance]->in_flight.load(std::memory_order_relaxed) : 0;
+}
+
+std::uint64_t SimDevice::in_flight() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& instance : instances_) total += instance->in_flight.load(std::memory_order_relaxed);
+  return total;
+}
+
+DeviceStats SimDevice::stats() const noexcept {
+  DeviceStats stats;
+  for (const auto& instance : instances_) {
+    const auto read = [](const std::atomic<std::uint64_t>& counter) {
+      return counter.load(std::memory_order_relaxed);  // statistics
+    };
+    stats.submitted += read(instance->submitted);
+    stats.accepted += read(instance->accepted);
+    stats.refused_full += read(instance->refused_full);
+    stats.refused_injected += read(instance->refused_injected);
+    stats.failed += read(instance->failed);
+    stats.completed += read(instance->completed);
+    stats.errors_injected += read(instance->errors_injected);
+    stats.in_flight += read(instance->in_flight);
+  }
+  return stats;
+}
+
+}  // namespace pn
