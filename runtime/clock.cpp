@@ -22,7 +22,8 @@ const CheapClock::Calibration& CheapClock::calibration() noexcept {
     const auto wall_end = Steady::now();
     const double ns = static_cast<double>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(wall_end - wall_start).count());
-    const double per_tick = tick_end > tick_start ? ns / static_cast<double>(tick_end - tick_start) : 1.0;
+    const double per_tick =
+        tick_end > tick_start ? ns / static_cast<double>(tick_end - tick_start) : 1.0;
     return Calibration{tick_start, per_tick};
 #else
     const double per_tick = static_cast<double>(Steady::period::num) * 1e9 / Steady::period::den;
@@ -42,7 +43,8 @@ const char* CheapClock::source() noexcept {
 #else
     const char* name = "steady_clock";
 #endif
-    std::snprintf(description, sizeof description, "%s %.3f GHz", name, 1.0 / calibration().ns_per_tick);
+    std::snprintf(description, sizeof description, "%s %.3f GHz", name,
+                  1.0 / calibration().ns_per_tick);
     return true;
   }();
   (void)described;

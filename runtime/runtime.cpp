@@ -10,7 +10,8 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
   std::vector<Poller*> raw;
   for (std::size_t i = 0; i < options_.pollers; ++i) {
     PollerOptions poller_options = options_.poller;
-    poller_options.cpu = options_.poller_cpus.empty() ? -1 : options_.poller_cpus[i % options_.poller_cpus.size()];
+    poller_options.cpu =
+        options_.poller_cpus.empty() ? -1 : options_.poller_cpus[i % options_.poller_cpus.size()];
     poller_options.name = "pn-poller-" + std::to_string(i);
     pollers_.push_back(std::make_unique<Poller>(poller_options));
     raw.push_back(pollers_.back().get());
@@ -75,7 +76,8 @@ std::uint64_t Runtime::in_flight() const noexcept {
 std::uint64_t Runtime::in_flight(std::size_t poller) const noexcept {
   if (poller >= pollers_.size()) return 0;
   std::uint64_t total = pollers_[poller]->in_flight();
-  for (std::size_t i = poller; i < device_->instance_count(); i += pollers_.size()) total += device_->in_flight(i);
+  for (std::size_t i = poller; i < device_->instance_count(); i += pollers_.size())
+    total += device_->in_flight(i);
   return total;
 }
 

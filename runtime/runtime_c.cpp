@@ -30,7 +30,8 @@ bool translate(const PN_RUNTIME_OPTIONS& in, pn::RuntimeOptions& out) {
   out.pollers = in.pollers;
   out.poller.policy = static_cast<pn::PollPolicy>(in.policy);
   out.poller.interval = std::chrono::nanoseconds(in.timed_interval_ns);
-  if (out.poller.max_idle_interval < out.poller.interval) out.poller.max_idle_interval = out.poller.interval;
+  if (out.poller.max_idle_interval < out.poller.interval)
+    out.poller.max_idle_interval = out.poller.interval;
   pn::DeviceInstanceOptions instance;
   instance.latency = pn::LatencyModel::parse(in.latency != nullptr ? in.latency : "zero");
   instance.capacity = in.capacity;
@@ -92,9 +93,12 @@ int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long
     return PN_ASYNC_STATUS_ERR;
   }
   switch (runtime->runtime.submit(*pn::WaitCtx::from_c(ctx), user_data)) {
-    case pn::SubmitResult::kAccepted: return PN_ASYNC_STATUS_OK;
-    case pn::SubmitResult::kRetry: return PN_ASYNC_STATUS_EAGAIN;
-    case pn::SubmitResult::kFailed: return PN_ASYNC_STATUS_ERR;
+    case pn::SubmitResult::kAccepted:
+      return PN_ASYNC_STATUS_OK;
+    case pn::SubmitResult::kRetry:
+      return PN_ASYNC_STATUS_EAGAIN;
+    case pn::SubmitResult::kFailed:
+      return PN_ASYNC_STATUS_ERR;
   }
   return PN_ASYNC_STATUS_ERR;
 }

@@ -31,7 +31,8 @@ double unit(std::uint64_t bits) noexcept { return static_cast<double>(bits >> 11
 double parse_number(std::string_view text, std::string_view spec) {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || !(value >= 0) || !std::isfinite(value)) {
+  if (error != std::errc() || end != text.data() + text.size() || !(value >= 0) ||
+      !std::isfinite(value)) {
     throw std::invalid_argument("latency model '" + std::string(spec) + "': '" + std::string(text) +
                                 "' is not a non-negative number");
   }
@@ -100,7 +101,8 @@ LatencyModel LatencyModel::parse(std::string_view spec) {
     model.kind = LatencyKind::kLogNormal;
     model.first = parse_number(parts[1], spec);
     model.second = parse_number(parts[2], spec);
-    if (model.first <= 0) throw std::invalid_argument("latency model '" + std::string(spec) + "': MEAN must be > 0");
+    if (model.first <= 0)
+      throw std::invalid_argument("latency model '" + std::string(spec) + "': MEAN must be > 0");
   } else if (kind == "trace") {
     if (parts.size() < 2) throw std::invalid_argument("latency model 'trace:FILE': missing FILE");
     const std::string path(spec.substr(6));
@@ -115,15 +117,18 @@ LatencyModel LatencyModel::parse(std::string_view spec) {
       std::uint64_t value = 0;
       const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), value);
       if (error != std::errc() || end != line.data() + line.size()) {
-        throw std::invalid_argument("latency trace '" + path + "' line " + std::to_string(line_number) +
+        throw std::invalid_argument("latency trace '" + path + "' line " +
+                                    std::to_string(line_number) +
                                     ": not a whole number of nanoseconds");
       }
       model.trace.push_back(value);
     }
-    if (model.trace.empty()) throw std::invalid_argument("latency trace '" + path + "' has no values");
+    if (model.trace.empty())
+      throw std::invalid_argument("latency trace '" + path + "' has no values");
   } else {
-    throw std::invalid_argument("unknown latency model '" + std::string(spec) +
-                                "' (zero, fixed:NS, uniform:MIN:MAX, exp:MEAN, lognormal:MEAN:SIGMA, trace:FILE)");
+    throw std::invalid_argument(
+        "unknown latency model '" + std::string(spec) +
+        "' (zero, fixed:NS, uniform:MIN:MAX, exp:MEAN, lognormal:MEAN:SIGMA, trace:FILE)");
   }
   return model;
 }
@@ -131,19 +136,31 @@ LatencyModel LatencyModel::parse(std::string_view spec) {
 std::string LatencyModel::describe() const {
   std::ostringstream out;
   switch (kind) {
-    case LatencyKind::kZero: out << "zero"; break;
-    case LatencyKind::kFixed: out << "fixed:" << first; break;
-    case LatencyKind::kUniform: out << "uniform:" << first << ":" << second; break;
-    case LatencyKind::kExponential: out << "exp:" << first; break;
-    case LatencyKind::kLogNormal: out << "lognormal:" << first << ":" << second; break;
-    case LatencyKind::kTrace: out << "trace(" << trace.size() << " values)"; break;
+    case LatencyKind::kZero:
+      out << "zero";
+      break;
+    case LatencyKind::kFixed:
+      out << "fixed:" << first;
+      break;
+    case LatencyKind::kUniform:
+      out << "uniform:" << first << ":" << second;
+      break;
+    case LatencyKind::kExponential:
+      out << "exp:" << first;
+      break;
+    case LatencyKind::kLogNormal:
+      out << "lognormal:" << first << ":" << second;
+      break;
+    case LatencyKind::kTrace:
+      out << "trace(" << trace.size() << " values)";
+      break;
   }
   return out.str();
 }
 
 struct SimDevice::Instance final : PollSource {
-  Instance(const DeviceInstanceOptions& instance_options, std::uint64_t device_seed, std::size_t instance_index,
-           Poller& bound_poller, const SimDevice& owner)
+  Instance(const DeviceInstanceOptions& instance_options, std::uint64_t device_seed,
+           std::size_t instance_index, Poller& bound_poller, const SimDevice& owner)
       : options(instance_options),
         device(owner),
         poller(bound_poller),
@@ -152,11 +169,14 @@ struct SimDevice::Instance final : PollSource {
         submissions(instance_options.capacity),
         rng_state(seed) {}
 
-  [[nodiscard]] bool inline_completion() const noexcept { return options.latency.kind == LatencyKind::kZero; }
+  [[nodiscard]] bool inline_completion() const noexcept {
+    return options.latency.kind == LatencyKind::kZero;
+  }
 
   // Submit-side decisions come from a counter hash, so any thread can draw them.
   double submit_draw() noexcept {
-    return unit(splitmix64(seed ^ decisions.fetch_add(1, std::memory_order_relaxed)));  // relaxed: a counter
+    return unit(splitmix64(
+        seed ^ decisions.fetch_add(1, std::memory_order_relaxed)));  // relaxed: a counter
   }
 
   // --- advancing thread (poller for kPolled, device thread for kThread) ---
@@ -165,10 +185,14 @@ struct SimDevice::Instance final : PollSource {
   std::uint64_t sample_latency() noexcept {
     const LatencyModel& model = options.latency;
     switch (model.kind) {
-      case LatencyKind::kZero: return 0;
-      case LatencyKind::kFixed: return static_cast<std::uint64_t>(model.first);
-      case LatencyKind::kUniform: return static_cast<std::uint64_t>(model.first + draw() * (model.second - model.first));
-      case LatencyKind::kExponential: return static_cast<std::uint64_t>(-model.first * std::log1p(-draw()));
+      case LatencyKind::kZero:
+        return 0;
+      case LatencyKind::kFixed:
+        return static_cast<std::uint64_t>(model.first);
+      case LatencyKind::kUniform:
+        return static_cast<std::uint64_t>(model.first + draw() * (model.second - model.first));
+      case LatencyKind::kExponential:
+        return static_cast<std::uint64_t>(-model.first * std::log1p(-draw()));
       case LatencyKind::kLogNormal: {
         const double sigma = model.second;
         const double mu = std::log(model.first) - sigma * sigma / 2;  // so the mean is `first`
@@ -196,9 +220,10 @@ struct SimDevice::Instance final : PollSource {
       engine_free.push(start + latency);
     }
     const bool error = options.error_rate > 0 && draw() < options.error_rate;
-    timeline.push(Timed{start + latency, order++,
-                        Completion{pending.ctx, pending.user_data, pending.ticket,
-                                   error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, pending.stamp}});
+    timeline.push(
+        Timed{start + latency, order++,
+              Completion{pending.ctx, pending.user_data, pending.ticket,
+                         error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, pending.stamp}});
   }
 
   std::size_t poll() override {
@@ -230,7 +255,8 @@ struct SimDevice::Instance final : PollSource {
 
   void count_completed(std::size_t count) noexcept {
     for (std::size_t i = 0; i < count; ++i) {
-      if (batch[i].status == PN_ASYNC_STATUS_ERR) errors_injected.fetch_add(1, std::memory_order_relaxed);
+      if (batch[i].status == PN_ASYNC_STATUS_ERR)
+        errors_injected.fetch_add(1, std::memory_order_relaxed);
     }
     completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
     // Relaxed: a heuristic count; the ring publishes the completions themselves.
@@ -265,11 +291,13 @@ struct SimDevice::Instance final : PollSource {
 
   alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> decisions{0};
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_injected{0}, failed{0};
+  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_injected{0},
+      failed{0};
   std::atomic<std::uint64_t> completed{0}, errors_injected{0};
 
   // Advancing thread only.
-  alignas(internal::kFalseSharingRange) std::priority_queue<Timed, std::vector<Timed>, std::greater<>> timeline;
+  alignas(internal::kFalseSharingRange)
+      std::priority_queue<Timed, std::vector<Timed>, std::greater<>> timeline;
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> engine_free;
   std::vector<Completion> batch;
   std::uint64_t rng_state;
@@ -277,17 +305,21 @@ struct SimDevice::Instance final : PollSource {
   std::size_t trace_position = 0;
 };
 
-SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers) : options_(std::move(options)) {
-  if (options_.instances.empty()) throw std::invalid_argument("SimDevice needs at least one instance");
+SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
+    : options_(std::move(options)) {
+  if (options_.instances.empty())
+    throw std::invalid_argument("SimDevice needs at least one instance");
   if (pollers.empty()) throw std::invalid_argument("SimDevice needs at least one poller");
   for (Poller* poller : pollers) {
     if (poller == nullptr) throw std::invalid_argument("SimDevice: a poller is null");
   }
   for (std::size_t i = 0; i < options_.instances.size(); ++i) {
     const DeviceInstanceOptions& instance = options_.instances[i];
-    if (instance.capacity == 0) throw std::invalid_argument("SimDevice: instance capacity must be > 0");
+    if (instance.capacity == 0)
+      throw std::invalid_argument("SimDevice: instance capacity must be > 0");
     for (const double rate : {instance.error_rate, instance.refuse_rate, instance.fatal_rate}) {
-      if (!(rate >= 0 && rate <= 1)) throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
+      if (!(rate >= 0 && rate <= 1))
+        throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
     }
     Poller& poller = *pollers[i % pollers.size()];
     instances_.push_back(std::make_unique<Instance>(instance, options_.seed, i, poller, *this));
@@ -338,7 +370,8 @@ void SimDevice::start() {
           internal::cpu_relax();  // a sleep this short overshoots: spin
         } else {
           // Parks until a submission arrives or the next completion is due (at most 1 ms).
-          const std::uint64_t wait = pending == 0 ? 1'000'000 : std::min<std::uint64_t>(pending, 1'000'000);
+          const std::uint64_t wait =
+              pending == 0 ? 1'000'000 : std::min<std::uint64_t>(pending, 1'000'000);
           (void)instance->submissions.wait_nonempty(std::chrono::nanoseconds(wait));
         }
       }
@@ -382,7 +415,8 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::ui
   const RequestTicket ticket = ctx.arm();
   if (instance.inline_completion()) {
     const bool error = options.error_rate > 0 && instance.submit_draw() < options.error_rate;
-    const Completion completion{&ctx, user_data, ticket, error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, stamp};
+    const Completion completion{&ctx, user_data, ticket,
+                                error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, stamp};
     CompletionRing* ring = nullptr;
     try {
       ring = &instance.poller.thread_ring();
@@ -418,12 +452,15 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::ui
 std::size_t SimDevice::instance_count() const noexcept { return instances_.size(); }
 
 std::uint64_t SimDevice::in_flight(std::size_t instance) const noexcept {
-  return instance < instances_.size() ? instances_[instance]->in_flight.load(std::memory_order_relaxed) : 0;
+  return instance < instances_.size()
+             ? instances_[instance]->in_flight.load(std::memory_order_relaxed)
+             : 0;
 }
 
 std::uint64_t SimDevice::in_flight() const noexcept {
   std::uint64_t total = 0;
-  for (const auto& instance : instances_) total += instance->in_flight.load(std::memory_order_relaxed);
+  for (const auto& instance : instances_)
+    total += instance->in_flight.load(std::memory_order_relaxed);
   return total;
 }
 

@@ -192,7 +192,8 @@ class Poller {
 
   const PollerOptions options_;
   const bool producers_handshake_;
-  const std::uint64_t serial_;  // unique for the process lifetime: thread_ring caches use it  // kAdaptive: producers check the parked flag
+  const std::uint64_t serial_;  // unique for the process lifetime: thread_ring caches use it  //
+                                // kAdaptive: producers check the parked flag
 
   // The futex word producers read after each push: its own line, written only around a park.
   alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> parked_{0};

@@ -27,7 +27,9 @@ class CheapClock {
   [[nodiscard]] static std::uint64_t now_ns() noexcept {
     const Calibration& c = calibration();
     const std::uint64_t t = ticks();
-    return t > c.base_ticks ? static_cast<std::uint64_t>(static_cast<double>(t - c.base_ticks) * c.ns_per_tick) : 0;
+    return t > c.base_ticks
+               ? static_cast<std::uint64_t>(static_cast<double>(t - c.base_ticks) * c.ns_per_tick)
+               : 0;
   }
   [[nodiscard]] static double ns_per_tick() noexcept { return calibration().ns_per_tick; }
   // A description for reports, e.g. "tsc 2.096 GHz".

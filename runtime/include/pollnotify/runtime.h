@@ -26,37 +26,38 @@ typedef struct pn_runtime_st PN_RUNTIME;
 #define PN_POLL_EXTERNAL 4
 
 typedef struct {
-  unsigned pollers;            /* default 1 */
-  int policy;                  /* PN_POLL_*, default PN_POLL_ADAPTIVE */
-  unsigned timed_interval_ns;  /* PN_POLL_TIMED, default 10000 */
-  unsigned instances;          /* device instances, default 1 */
-  const char *latency;         /* "zero", "fixed:NS", "exp:MEAN", ... default "zero" */
-  size_t capacity;             /* in-flight requests per instance, default 1024 */
-  double error_rate;           /* fraction of completions with ERR, default 0 */
-  double refuse_rate;          /* fraction of submissions refused with EAGAIN, default 0 */
-  unsigned long long seed;     /* default 1 */
+  unsigned pollers;           /* default 1 */
+  int policy;                 /* PN_POLL_*, default PN_POLL_ADAPTIVE */
+  unsigned timed_interval_ns; /* PN_POLL_TIMED, default 10000 */
+  unsigned instances;         /* device instances, default 1 */
+  const char* latency;        /* "zero", "fixed:NS", "exp:MEAN", ... default "zero" */
+  size_t capacity;            /* in-flight requests per instance, default 1024 */
+  double error_rate;          /* fraction of completions with ERR, default 0 */
+  double refuse_rate;         /* fraction of submissions refused with EAGAIN, default 0 */
+  unsigned long long seed;    /* default 1 */
 } PN_RUNTIME_OPTIONS;
 
 /* Fills in the defaults. */
-void PN_RUNTIME_OPTIONS_init(PN_RUNTIME_OPTIONS *options);
-/* NULL on bad options or out of memory; PN_RUNTIME_last_error() says why. NULL options: defaults. */
-PN_RUNTIME *PN_RUNTIME_new(const PN_RUNTIME_OPTIONS *options);
+void PN_RUNTIME_OPTIONS_init(PN_RUNTIME_OPTIONS* options);
+/* NULL on bad options or out of memory; PN_RUNTIME_last_error() says why. NULL options: defaults.
+ */
+PN_RUNTIME* PN_RUNTIME_new(const PN_RUNTIME_OPTIONS* options);
 /* Delivers or cancels (ERR) everything in flight, then frees. NULL is a no-op. */
-void PN_RUNTIME_free(PN_RUNTIME *runtime);
+void PN_RUNTIME_free(PN_RUNTIME* runtime);
 /* 1 started; 0 if already started or NULL. */
-int PN_RUNTIME_start(PN_RUNTIME *runtime);
+int PN_RUNTIME_start(PN_RUNTIME* runtime);
 /* Waits for every accepted request to be delivered, stops. 1 stopped; 0 if not started or NULL. */
-int PN_RUNTIME_stop(PN_RUNTIME *runtime);
+int PN_RUNTIME_stop(PN_RUNTIME* runtime);
 /* Submits a request for ctx. Returns the status it set: PN_ASYNC_STATUS_OK (a completion will
  * follow), PN_ASYNC_STATUS_EAGAIN (retry) or PN_ASYNC_STATUS_ERR (failed; also for NULL). */
-int PN_RUNTIME_submit(PN_RUNTIME *runtime, PN_ASYNC_WAIT_CTX *ctx, unsigned long long user_data);
+int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long long user_data);
 /* External policy: delivers up to max completions (0: a burst per ring); returns how many.
  * Returns 0 (and sets the last error) when misused: NULL, or a poller thread runs. */
-size_t PN_RUNTIME_poll(PN_RUNTIME *runtime, size_t max);
+size_t PN_RUNTIME_poll(PN_RUNTIME* runtime, size_t max);
 /* Accepted requests not yet delivered (0 for NULL). */
-unsigned long long PN_RUNTIME_in_flight(const PN_RUNTIME *runtime);
+unsigned long long PN_RUNTIME_in_flight(const PN_RUNTIME* runtime);
 /* The calling thread's last error message from this API, or "" . */
-const char *PN_RUNTIME_last_error(void);
+const char* PN_RUNTIME_last_error(void);
 
 #ifdef __cplusplus
 }

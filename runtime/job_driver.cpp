@@ -1,0 +1,95 @@
+#include "pollnotify/job_driver.hpp"
+
+#include <stdexcept>
+
+namespace pn {
+
+JobDriver::JobDriver(std::size_t max_jobs) : ready_(max_jobs == 0 ? 1 : max_jobs) {
+  if (max_jobs == 0) throw std::invalid_argument("JobDriver: max_jobs must be > 0");
+  for (std::size_t i = 0; i < max_jobs; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    Slot& slot = *slots_.back();
+    slot.driver = this;
+    slot.ctx = WaitCtx::make();
+    slot.ctx->set_callback(&JobDriver::on_complete, &slot);
+    free_slots_.push_back(&slot);
+  }
+}
+
+JobDriver::~JobDriver() {
+  run_until_idle();  // a paused job's stack must not be abandoned
+}
+
+int JobDriver::on_complete(void* raw) {
+  auto* slot = static_cast<Slot*>(raw);
+  // Capacity equals the number of slots and a slot is queued at most once at a time.
+  return slot->driver->ready_.try_push(slot) ? 1 : 0;
+}
+
+JobStatus JobDriver::start(int (*fn)(void*), const void* args, std::size_t size) {
+  if (free_slots_.empty()) return JobStatus::kNoJobs;
+  Slot* slot = free_slots_.back();
+  int ret = 0;
+  AsyncJob* job = nullptr;
+  const JobStatus status = jobs::start(job, slot->ctx.get(), ret, fn, args, size);
+  if (status == JobStatus::kErr || status == JobStatus::kNoJobs) return status;
+  free_slots_.pop_back();
+  slot->in_use = true;
+  slot->job = job;
+  ++running_;
+  after_switch(*slot, status, ret);
+  return status;
+}
+
+void JobDriver::after_switch(Slot& slot, JobStatus status, int ret) {
+  if (status == JobStatus::kFinish) {
+    ++finished_;
+    result_sum_ += ret;
+    slot.in_use = false;
+    slot.job = nullptr;
+    free_slots_.push_back(&slot);
+    --running_;
+    return;
+  }
+  // Paused. EAGAIN (set by the device at submission) means no callback is coming: retry soon.
+  if (slot.ctx->status() == PN_ASYNC_STATUS_EAGAIN) retry_.push_back(&slot);
+}
+
+std::size_t JobDriver::run_ready() {
+  std::size_t resumed = 0;
+  std::vector<Slot*> retry;
+  retry.swap(retry_);
+  for (Slot* slot : retry) {
+    int ret = 0;
+    const JobStatus status = jobs::resume(slot->job, ret);
+    ++retry_resumes_;
+    ++resumed;
+    after_switch(*slot, status, ret);
+  }
+  Slot* slot = nullptr;
+  while (ready_.try_pop(slot)) {
+    int ret = 0;
+    const JobStatus status = jobs::resume(slot->job, ret);
+    ++callback_resumes_;
+    ++resumed;
+    after_switch(*slot, status, ret);
+  }
+  return resumed;
+}
+
+std::size_t JobDriver::run_until_idle() {
+  const std::uint64_t finished_before = finished_;
+  while (running_ != 0) {
+    if (run_ready() != 0 || !retry_.empty()) continue;
+    Slot* slot = nullptr;
+    if (ready_.pop_wait(slot, std::chrono::milliseconds(100))) {
+      int ret = 0;
+      const JobStatus status = jobs::resume(slot->job, ret);
+      ++callback_resumes_;
+      after_switch(*slot, status, ret);
+    }
+  }
+  return static_cast<std::size_t>(finished_ - finished_before);
+}
+
+}  // namespace pn

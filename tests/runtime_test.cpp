@@ -1,0 +1,456 @@
+// Simulated device and runtime: deterministic tests stepped by hand (external polling, a fake
+// clock), then threaded end-to-end tests with jobs, coroutines and fd mode.
+#include <gtest/gtest.h>
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "pollnotify/coro.hpp"
+#include "pollnotify/fd_bridge.hpp"
+#include "pollnotify/job_driver.hpp"
+#include "pollnotify/runtime.h"
+#include "pollnotify/runtime.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct FakeClock {
+  std::uint64_t now = 0;
+  static std::uint64_t read(void* self) { return static_cast<FakeClock*>(self)->now; }
+};
+
+int count_call(void* arg) {
+  static_cast<std::atomic<int>*>(arg)->fetch_add(1, std::memory_order_relaxed);
+  return 1;
+}
+
+// A runtime with one external poller and a polled device on a fake clock.
+pn::RuntimeOptions stepped_options(FakeClock& clock, const char* latency,
+                                   std::size_t capacity = 16) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kExternal;
+  pn::DeviceInstanceOptions instance;
+  instance.latency = pn::LatencyModel::parse(latency);
+  instance.capacity = capacity;
+  options.device.instances = {instance};
+  options.device.clock = &FakeClock::read;
+  options.device.clock_context = &clock;
+  return options;
+}
+
+TEST(LatencyModel, ParsesEveryForm) {
+  EXPECT_EQ(pn::LatencyModel::parse("zero").kind, pn::LatencyKind::kZero);
+  const auto fixed = pn::LatencyModel::parse("fixed:2500");
+  EXPECT_EQ(fixed.kind, pn::LatencyKind::kFixed);
+  EXPECT_DOUBLE_EQ(fixed.first, 2500);
+  const auto uniform = pn::LatencyModel::parse("uniform:10:20");
+  EXPECT_DOUBLE_EQ(uniform.second, 20);
+  EXPECT_EQ(pn::LatencyModel::parse("exp:5000").kind, pn::LatencyKind::kExponential);
+  EXPECT_EQ(pn::LatencyModel::parse("lognormal:5000:0.5").kind, pn::LatencyKind::kLogNormal);
+}
+
+TEST(LatencyModel, RejectsBadSpecsWithAMessage) {
+  for (const char* bad : {"", "fast", "fixed", "fixed:-3", "fixed:abc", "uniform:9:3", "exp:1:2",
+                          "lognormal:0:1", "trace:/nonexistent/file"}) {
+    try {
+      (void)pn::LatencyModel::parse(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find("latency"), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(LatencyModel, TraceReplaysValuesInOrder) {
+  const std::string path = ::testing::TempDir() + "pn_trace.txt";
+  {
+    std::ofstream file(path);
+    file << "# ns\n100\n300\n";
+  }
+  FakeClock clock;
+  pn::RuntimeOptions options = stepped_options(clock, "zero");
+  options.device.instances[0].latency = pn::LatencyModel::parse("trace:" + path);
+  pn::Runtime runtime(options);
+  std::atomic<int> calls{0};
+  std::vector<pn::WaitCtxPtr> contexts;
+  for (int i = 0; i < 3; ++i) {
+    contexts.push_back(pn::WaitCtx::make());
+    contexts.back()->set_callback(count_call, &calls);
+    ASSERT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
+  }
+  // Latencies 100, 300, 100 (cyclic): due at 100, 300, 100.
+  clock.now = 100;
+  EXPECT_EQ(runtime.poll_once(), 2U);
+  clock.now = 299;
+  EXPECT_EQ(runtime.poll_once(), 0U);
+  clock.now = 300;
+  EXPECT_EQ(runtime.poll_once(), 1U);
+  std::remove(path.c_str());
+}
+
+TEST(SimDevice, FixedLatencyCompletesExactlyAtItsTime) {
+  FakeClock clock;
+  pn::Runtime runtime(stepped_options(clock, "fixed:1000"));
+  auto ctx = pn::WaitCtx::make();
+  std::atomic<int> calls{0};
+  ctx->set_callback(count_call, &calls);
+  ASSERT_EQ(runtime.submit(*ctx, 7), pn::SubmitResult::kAccepted);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_OK) << "accepted: status OK";
+  EXPECT_EQ(runtime.in_flight(), 1U);
+  clock.now = 999;
+  EXPECT_EQ(runtime.poll_once(), 0U);
+  EXPECT_EQ(calls.load(), 0);
+  clock.now = 1000;
+  EXPECT_EQ(runtime.poll_once(), 1U);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(runtime.in_flight(), 0U);
+}
+
+TEST(SimDevice, EnginesLimitSerializesRequests) {
+  FakeClock clock;
+  pn::RuntimeOptions options = stepped_options(clock, "fixed:1000");
+  options.device.instances[0].engines = 1;
+  pn::Runtime runtime(options);
+  std::atomic<int> calls{0};
+  std::vector<pn::WaitCtxPtr> contexts;
+  for (int i = 0; i < 3; ++i) {
+    contexts.push_back(pn::WaitCtx::make());
+    contexts.back()->set_callback(count_call, &calls);
+    ASSERT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
+  }
+  for (std::uint64_t t : {1000, 2000, 3000}) {
+    clock.now = t - 1;
+    runtime.poll_once();
+    EXPECT_EQ(calls.load(), static_cast<int>(t / 1000) - 1);
+    clock.now = t;
+    runtime.poll_once();
+    EXPECT_EQ(calls.load(), static_cast<int>(t / 1000));
+  }
+}
+
+TEST(SimDevice, CapacityBackPressureThenEveryRequestOnce) {
+  FakeClock clock;
+  pn::Runtime runtime(stepped_options(clock, "fixed:10", 2));
+  std::atomic<int> calls[3] = {0, 0, 0};
+  pn::WaitCtxPtr contexts[3] = {pn::WaitCtx::make(), pn::WaitCtx::make(), pn::WaitCtx::make()};
+  for (int i = 0; i < 3; ++i) contexts[i]->set_callback(count_call, &calls[i]);
+  ASSERT_EQ(runtime.submit(*contexts[0]), pn::SubmitResult::kAccepted);
+  ASSERT_EQ(runtime.submit(*contexts[1]), pn::SubmitResult::kAccepted);
+  EXPECT_EQ(runtime.submit(*contexts[2]), pn::SubmitResult::kRetry);
+  EXPECT_EQ(contexts[2]->status(), PN_ASYNC_STATUS_EAGAIN);
+  EXPECT_EQ(contexts[2]->in_flight(), 0U) << "a refused request holds no reference";
+  clock.now = 10;
+  EXPECT_EQ(runtime.poll_once(), 2U);
+  ASSERT_EQ(runtime.submit(*contexts[2]), pn::SubmitResult::kAccepted) << "the retry is accepted";
+  clock.now = 20;
+  EXPECT_EQ(runtime.poll_once(), 1U);
+  for (auto& count : calls) EXPECT_EQ(count.load(), 1);
+  const pn::DeviceStats stats = runtime.device().stats();
+  EXPECT_EQ(stats.refused_full, 1U);
+  EXPECT_EQ(stats.accepted, 3U);
+  EXPECT_EQ(stats.completed, 3U);
+}
+
+TEST(SimDevice, InjectedFaults) {
+  FakeClock clock;
+  pn::RuntimeOptions options = stepped_options(clock, "zero");
+  options.device.instances[0].fatal_rate = 1;
+  {
+    pn::Runtime runtime(options);
+    auto ctx = pn::WaitCtx::make();
+    EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kFailed);
+    EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+    EXPECT_EQ(runtime.poll_once(), 0U) << "nothing follows a failed submission";
+  }
+  options.device.instances[0].fatal_rate = 0;
+  options.device.instances[0].refuse_rate = 1;
+  {
+    pn::Runtime runtime(options);
+    auto ctx = pn::WaitCtx::make();
+    EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kRetry);
+    EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_EAGAIN);
+    EXPECT_EQ(runtime.device().stats().refused_injected, 1U);
+  }
+  options.device.instances[0].refuse_rate = 0;
+  options.device.instances[0].error_rate = 1;
+  {
+    pn::Runtime runtime(options);
+    auto ctx = pn::WaitCtx::make();
+    std::atomic<int> calls{0};
+    ctx->set_callback(count_call, &calls);
+    EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kAccepted);
+    EXPECT_EQ(runtime.poll_once(), 1U);
+    EXPECT_EQ(calls.load(), 1);
+    EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR) << "the completion carries the injected error";
+  }
+}
+
+TEST(SimDevice, BadOptionsAndInstanceThrowOrFail) {
+  pn::RuntimeOptions options;
+  options.pollers = 0;
+  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  options = {};
+  options.device.instances[0].capacity = 0;
+  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  options = {};
+  options.device.instances[0].error_rate = 1.5;
+  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  options = {};
+  pn::Runtime runtime(options);
+  auto ctx = pn::WaitCtx::make();
+  EXPECT_EQ(runtime.device().submit(99, *ctx, 0), pn::SubmitResult::kFailed);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+}
+
+TEST(SimDevice, SameSeedSameLatencies) {
+  auto completion_times = [](std::uint64_t seed) {
+    FakeClock clock;
+    pn::RuntimeOptions options = stepped_options(clock, "exp:1000", 64);
+    options.device.seed = seed;
+    pn::Runtime runtime(options);
+    std::vector<pn::WaitCtxPtr> contexts;
+    std::atomic<int> calls{0};
+    for (int i = 0; i < 20; ++i) {
+      contexts.push_back(pn::WaitCtx::make());
+      contexts.back()->set_callback(count_call, &calls);
+      EXPECT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
+    }
+    std::vector<std::uint64_t> times;
+    for (clock.now = 0; calls.load() < 20; clock.now += 10) {
+      for (std::size_t n = runtime.poll_once(); n != 0; --n) times.push_back(clock.now);
+    }
+    return times;
+  };
+  EXPECT_EQ(completion_times(5), completion_times(5));
+  EXPECT_NE(completion_times(5), completion_times(6));
+}
+
+TEST(Runtime, DestroyWithWorkInFlightCancelsWithErr) {
+  FakeClock clock;  // never advances: nothing completes on its own
+  std::atomic<int> calls{0};
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_callback(count_call, &calls);
+  {
+    pn::Runtime runtime(stepped_options(clock, "fixed:1000000"));
+    ASSERT_TRUE(runtime.start());
+    ASSERT_EQ(runtime.submit(*ctx), pn::SubmitResult::kAccepted);
+  }
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(ctx->in_flight(), 0U);
+}
+
+// --- threaded end to end ---
+
+struct JobArgs {
+  pn::Runtime* runtime;
+  int requests;
+};
+
+// A job that offloads `requests` times, retrying on EAGAIN; returns the number that completed OK.
+int offloading_job(void* raw) {
+  const JobArgs args = *static_cast<JobArgs*>(raw);
+  pn::WaitCtx* ctx = pn::jobs::wait_ctx(pn::jobs::current());
+  int ok = 0;
+  for (int i = 0; i < args.requests; ++i) {
+    for (;;) {
+      const pn::SubmitResult result = args.runtime->submit(*ctx, static_cast<std::uint64_t>(i));
+      if (result == pn::SubmitResult::kFailed) return -1;
+      pn::jobs::pause();  // for the callback, or (EAGAIN) for the driver's immediate retry
+      if (result == pn::SubmitResult::kAccepted) break;
+    }
+    ok += ctx->status() == PN_ASYNC_STATUS_OK;
+  }
+  return ok;
+}
+
+void run_jobs(pn::RuntimeOptions options, int jobs, int requests_per_job) {
+  pn::Runtime runtime(std::move(options));
+  ASSERT_TRUE(runtime.start());
+  pn::JobDriver driver(static_cast<std::size_t>(jobs));
+  const JobArgs args{&runtime, requests_per_job};
+  for (int j = 0; j < jobs; ++j) {
+    ASSERT_NE(driver.start(offloading_job, &args, sizeof args), pn::JobStatus::kErr);
+  }
+  driver.run_until_idle();
+  ASSERT_TRUE(runtime.stop());
+  const std::uint64_t total = static_cast<std::uint64_t>(jobs) * requests_per_job;
+  EXPECT_EQ(driver.finished(), static_cast<std::uint64_t>(jobs));
+  EXPECT_EQ(driver.callback_resumes(), total) << "each completion resumed its job exactly once";
+  const pn::RuntimeStats stats = runtime.stats();
+  EXPECT_EQ(stats.total.callbacks, total);
+  EXPECT_EQ(stats.device.accepted, total);
+  EXPECT_EQ(static_cast<std::uint64_t>(driver.result_sum()), total - stats.device.errors_injected);
+  EXPECT_EQ(driver.retry_resumes(), stats.device.refused_full + stats.device.refused_injected);
+}
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kRequests = 40;
+#else
+constexpr int kRequests = 400;
+#endif
+
+// Zero latency + busy poller: callbacks routinely fire before the job has finished pausing.
+TEST(RuntimeJobs, CallbackFasterThanPauseResumesExactlyOnce) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kBusy;
+  run_jobs(options, 32, kRequests);
+}
+
+TEST(RuntimeJobs, BackPressureAndErrorsWithAdaptivePoller) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  pn::DeviceInstanceOptions instance;
+  instance.latency = pn::LatencyModel::parse("exp:2000");
+  instance.capacity = 8;  // far fewer than the jobs: EAGAIN is routine
+  instance.error_rate = 0.1;
+  instance.refuse_rate = 0.05;
+  options.device.instances = {instance, instance};
+  options.pollers = 2;
+  run_jobs(options, 48, kRequests / 4);
+}
+
+TEST(RuntimeJobs, DeviceThreadTiming) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  options.device.timing = pn::DeviceTiming::kThread;
+  options.device.instances[0].latency = pn::LatencyModel::parse("uniform:1000:20000");
+  run_jobs(options, 16, kRequests / 4);
+}
+
+TEST(RuntimeJobs, TwoApplicationThreads) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  options.device.instances[0].latency = pn::LatencyModel::parse("fixed:3000");
+  pn::Runtime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  std::atomic<std::uint64_t> finished{0}, resumes{0};
+  auto app = [&] {
+    pn::JobDriver driver(16);
+    const JobArgs args{&runtime, kRequests / 4};
+    for (int j = 0; j < 16; ++j) (void)driver.start(offloading_job, &args, sizeof args);
+    driver.run_until_idle();
+    finished.fetch_add(driver.finished(), std::memory_order_relaxed);
+    resumes.fetch_add(driver.callback_resumes(), std::memory_order_relaxed);
+    pn::jobs::cleanup_thread();
+  };
+  std::thread first(app), second(app);
+  first.join();
+  second.join();
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(finished.load(), 32U);
+  EXPECT_EQ(resumes.load(), 32U * (kRequests / 4));
+}
+
+pn::DetachedTask offload_loop(pn::CoOffload& offload, int requests, std::atomic<int>& ok,
+                              std::atomic<bool>& done) {
+  for (int i = 0; i < requests; ++i) {
+    pn::AsyncStatus status;
+    while ((status = co_await offload.submit(static_cast<std::uint64_t>(i))) ==
+           pn::AsyncStatus::kEagain) {
+    }
+    ok.fetch_add(status == pn::AsyncStatus::kOk, std::memory_order_relaxed);
+  }
+  done.store(true, std::memory_order_release);  // pairs with the test's acquire
+}
+
+TEST(RuntimeCoroutines, ResumedInsideTheCallback) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kBusy;
+  options.device.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
+  pn::Runtime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  pn::CoOffload offload(runtime);
+  std::atomic<int> ok{0};
+  std::atomic<bool> done{false};
+  offload_loop(offload, kRequests, ok, done);
+  while (!done.load(std::memory_order_acquire)) std::this_thread::yield();
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(ok.load(), kRequests);
+}
+
+TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  pn::Runtime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  pn::ReadyQueue<std::coroutine_handle<>> queue(4);
+  pn::CoOffload offload(runtime, &queue);
+  std::atomic<int> ok{0};
+  std::atomic<bool> done{false};
+  offload_loop(offload, kRequests, ok, done);
+  const std::thread::id app_thread = std::this_thread::get_id();
+  while (!done.load(std::memory_order_acquire)) {
+    std::coroutine_handle<> handle;
+    if (queue.pop_wait(handle, 1s)) handle.resume();
+  }
+  EXPECT_EQ(std::this_thread::get_id(), app_thread);
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(ok.load(), kRequests);
+}
+
+TEST(RuntimeFdMode, EpollOwnerSeesEveryCompletion) {
+  pn::RuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  options.device.instances[0].latency = pn::LatencyModel::parse("fixed:2000");
+  pn::Runtime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  auto ctx = pn::WaitCtx::make();
+  static const int key = 0;
+  const pn::AsyncFd fd = pn::attach_notify_eventfd(*ctx, &key);
+  ASSERT_GE(fd, 0);
+  const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  ASSERT_EQ(::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &interest), 0);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(runtime.submit(*ctx, static_cast<std::uint64_t>(i)), pn::SubmitResult::kAccepted);
+    epoll_event ready{};
+    ASSERT_EQ(::epoll_wait(epoll, &ready, 1, 5000), 1);
+    ASSERT_TRUE(pn::consume_notify_eventfd(fd));
+    EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_OK);
+  }
+  ::close(epoll);
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(runtime.stats().total.fd_signals, 50U);
+}
+
+TEST(RuntimeCApi, LifecycleAndBadInput) {
+  PN_RUNTIME_OPTIONS options;
+  PN_RUNTIME_OPTIONS_init(&options);
+  options.policy = 99;
+  EXPECT_EQ(PN_RUNTIME_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("policy"), std::string::npos);
+  PN_RUNTIME_OPTIONS_init(&options);
+  options.latency = "warp-speed";
+  EXPECT_EQ(PN_RUNTIME_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("latency"), std::string::npos);
+
+  PN_RUNTIME_OPTIONS_init(&options);
+  options.policy = PN_POLL_EXTERNAL;
+  PN_RUNTIME* runtime = PN_RUNTIME_new(&options);
+  ASSERT_NE(runtime, nullptr);
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
+  std::atomic<int> calls{0};
+  PN_ASYNC_WAIT_CTX_set_callback(ctx, count_call, &calls);
+  EXPECT_EQ(PN_RUNTIME_submit(nullptr, ctx, 1), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(PN_RUNTIME_submit(runtime, nullptr, 1), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(PN_RUNTIME_submit(runtime, ctx, 1), PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(PN_RUNTIME_in_flight(runtime), 1U);
+  EXPECT_EQ(PN_RUNTIME_poll(runtime, 0), 1U);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(PN_RUNTIME_stop(runtime), 0) << "not started";
+  EXPECT_EQ(PN_RUNTIME_start(runtime), 1);
+  EXPECT_EQ(PN_RUNTIME_start(runtime), 0) << "started twice";
+  EXPECT_EQ(PN_RUNTIME_stop(runtime), 1);
+  PN_RUNTIME_free(runtime);
+  PN_RUNTIME_free(nullptr);
+  PN_ASYNC_WAIT_CTX_free(ctx);
+}
+
+}  // namespace
