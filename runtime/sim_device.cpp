@@ -423,18 +423,20 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::ui
     } catch (...) {
       ring = nullptr;  // out of rings or memory: refuse like a full device
     }
-    const bool pushed = ring != nullptr && ring->try_push(completion);
-    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);  // after: never uncounted
-    if (!pushed) {
-      ctx.abandon(ticket);
-      instance.refused_full.fetch_add(1, std::memory_order_relaxed);
-      ctx.set_status(AsyncStatus::kEagain);
-      return SubmitResult::kRetry;
-    }
+    // Counted before the push: a locked add right after it would wait for the ring's stores to
+    // reach the poller's core. Undone below if the push fails.
     instance.accepted.fetch_add(1, std::memory_order_relaxed);
     instance.completed.fetch_add(1, std::memory_order_relaxed);
     if (error) instance.errors_injected.fetch_add(1, std::memory_order_relaxed);
-    return SubmitResult::kAccepted;
+    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (ring != nullptr && ring->try_push(completion)) return SubmitResult::kAccepted;
+    instance.accepted.fetch_sub(1, std::memory_order_relaxed);
+    instance.completed.fetch_sub(1, std::memory_order_relaxed);
+    if (error) instance.errors_injected.fetch_sub(1, std::memory_order_relaxed);
+    ctx.abandon(ticket);
+    instance.refused_full.fetch_add(1, std::memory_order_relaxed);
+    ctx.set_status(AsyncStatus::kEagain);
+    return SubmitResult::kRetry;
   }
   const std::uint64_t now = now_ns();
   // Cannot fail: the queue holds `capacity` and in_flight was checked against it.

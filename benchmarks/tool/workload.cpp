@@ -1,0 +1,379 @@
+#include "workload.hpp"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+#include "pollnotify/clock.hpp"
+#include "pollnotify/fd_bridge.hpp"
+#include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/job.hpp"
+#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/runtime.hpp"
+
+namespace pn::bench {
+
+const char* name_of(Mechanism mechanism) noexcept {
+  switch (mechanism) {
+    case Mechanism::kBusy:
+      return "callback-busy";
+    case Mechanism::kAdaptive:
+      return "callback-adaptive";
+    case Mechanism::kTimed:
+      return "callback-timed";
+    case Mechanism::kEventfd:
+      return "eventfd-epoll";
+    case Mechanism::kCondvar:
+      return "condvar";
+  }
+  return "unknown";
+}
+
+bool parse_mechanism(const std::string& text, Mechanism& out) noexcept {
+  for (Mechanism mechanism : kAllMechanisms) {
+    const std::string full = name_of(mechanism);
+    const std::string short_name =
+        full.substr(full.find('-') == std::string::npos ? 0 : full.find('-') + 1);
+    if (text == full || text == short_name ||
+        (mechanism == Mechanism::kEventfd && text == "eventfd")) {
+      out = mechanism;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+double thread_cpu_seconds() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
+}
+
+struct Run;
+
+// One job and its wait context. Job-side fields are written on the application thread before a
+// submit; the notifier reads them after the completion (ring publication orders the two).
+struct Slot {
+  Run* run = nullptr;
+  WaitCtxPtr ctx;
+  AsyncJob* job = nullptr;
+  AsyncFd fd = kBadAsyncFd;
+  std::uint64_t sequence = 0;  // request number of this slot's current request
+  std::uint64_t accepted = 0;  // last request number the device accepted
+  std::uint64_t submit_ticks = 0;
+  // Notifier side (poller thread for callbacks, application thread for eventfd), on its own
+  // cache line so that the two threads do not false-share.
+  alignas(internal::kFalseSharingRange) std::uint64_t notified = 0;  // last request number notified
+  std::uint64_t duplicates = 0;
+};
+
+struct Run {
+  const WorkloadOptions& options;
+  Mechanism mechanism;
+  Runtime* runtime = nullptr;
+  RunResult result;
+  double ns_per_tick = CheapClock::ns_per_tick();
+  bool stopping = false;   // application thread only: jobs return at their next resume
+  bool recording = false;  // application thread: resume latencies recorded after the warm-up
+  std::atomic<bool> notify_recording{false};  // read by the notifier (relaxed: a phase switch)
+
+  // Callback mechanisms hand slots over through one of these.
+  std::unique_ptr<ReadyQueue<Slot*>> ready;
+  std::mutex condvar_mutex;
+  std::condition_variable condvar;
+  std::vector<Slot*> condvar_ready;  // guarded by condvar_mutex
+  int epoll_fd = -1;
+
+  explicit Run(const WorkloadOptions& o, Mechanism m) : options(o), mechanism(m) {}
+
+  std::uint64_t ns_since(std::uint64_t ticks) const noexcept {
+    const std::uint64_t now = CheapClock::ticks();
+    return now > ticks ? static_cast<std::uint64_t>(static_cast<double>(now - ticks) * ns_per_tick)
+                       : 0;
+  }
+
+  // The ledger check, on the notifier's thread: exactly one notification per accepted request.
+  void notified(Slot& slot) noexcept {
+    if (slot.notified == slot.accepted) {
+      ++slot.duplicates;
+      return;
+    }
+    slot.notified = slot.accepted;
+    if (notify_recording.load(std::memory_order_relaxed))
+      notify_ns.histogram.record(ns_since(slot.submit_ticks));
+  }
+  // Written by the notifier only; apart from the application's fields.
+  struct alignas(internal::kFalseSharingRange) NotifierSide {
+    LatencyHistogram histogram;
+  } notify_ns;
+};
+
+int on_callback_ready_queue(void* raw) {
+  auto* slot = static_cast<Slot*>(raw);
+  slot->run->notified(*slot);
+  return slot->run->ready->try_push(slot) ? 1 : 0;
+}
+
+int on_callback_condvar(void* raw) {
+  auto* slot = static_cast<Slot*>(raw);
+  Run& run = *slot->run;
+  run.notified(*slot);
+  {
+    std::lock_guard lock(run.condvar_mutex);
+    run.condvar_ready.push_back(slot);
+  }
+  run.condvar.notify_one();
+  return 1;
+}
+
+int bench_job(void* raw) {
+  Slot& slot = **static_cast<Slot**>(raw);
+  Run& run = *slot.run;
+  while (!run.stopping) {
+    ++slot.sequence;
+    for (;;) {
+      slot.submit_ticks = CheapClock::ticks();
+      slot.accepted = slot.sequence;  // before submit: the callback may run before it returns
+      const SubmitResult submitted = run.runtime->submit(*slot.ctx, slot.sequence);
+      if (submitted == SubmitResult::kAccepted) break;
+      slot.accepted = slot.notified;  // not accepted after all
+      if (submitted == SubmitResult::kFailed) return -1;
+      ++run.result.eagain;
+      jobs::pause();  // the application resumes an EAGAIN job at once: a retry
+    }
+    ++run.result.submitted;
+    jobs::pause();  // until notified
+    if (run.recording) {
+      run.result.resume_ns.record(run.ns_since(slot.submit_ticks));
+      ++run.result.completions;
+    }
+    if (slot.ctx->status() != PN_ASYNC_STATUS_OK) ++run.result.errors;
+  }
+  return 0;
+}
+
+}  // namespace
+
+RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
+                       const std::atomic<bool>& stop) {
+  pin(options.app_cpu);
+  CheapClock::calibrate();
+  Run run(options, mechanism);
+  run.result.mechanism = mechanism;
+  run.result.latency = options.latency;
+
+  RuntimeOptions runtime_options;
+  switch (mechanism) {
+    case Mechanism::kAdaptive:
+      runtime_options.poller.policy = PollPolicy::kAdaptive;
+      break;
+    case Mechanism::kTimed:
+      runtime_options.poller.policy = PollPolicy::kTimed;
+      break;
+    default:
+      runtime_options.poller.policy = PollPolicy::kBusy;
+      break;  // fd and condvar: same poller as the best callback
+  }
+  runtime_options.poller.interval = std::chrono::microseconds(options.timed_interval_us);
+  if (runtime_options.poller.max_idle_interval < runtime_options.poller.interval) {
+    runtime_options.poller.max_idle_interval = runtime_options.poller.interval;
+  }
+  runtime_options.poller.spin_polls = options.spin_polls;
+  if (options.poller_cpu >= 0) runtime_options.poller_cpus = {options.poller_cpu};
+  DeviceInstanceOptions instance;
+  instance.latency = LatencyModel::parse(options.latency);
+  instance.capacity = options.depth != 0 ? options.depth : options.jobs;
+  runtime_options.device.instances = {instance};
+  runtime_options.device.seed = options.seed;
+  auto runtime = std::make_unique<Runtime>(runtime_options);
+  run.runtime = runtime.get();
+
+  static const int fd_key = 0;
+  std::vector<std::unique_ptr<Slot>> slots;
+  if (mechanism == Mechanism::kEventfd) run.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  run.ready = std::make_unique<ReadyQueue<Slot*>>(options.jobs);
+  for (std::size_t i = 0; i < options.jobs; ++i) {
+    slots.push_back(std::make_unique<Slot>());
+    Slot& slot = *slots.back();
+    slot.run = &run;
+    slot.ctx = WaitCtx::make();
+    if (mechanism == Mechanism::kEventfd) {
+      slot.fd = attach_notify_eventfd(*slot.ctx, &fd_key);
+      epoll_event interest{};
+      interest.events = EPOLLIN;
+      interest.data.ptr = &slot;
+      if (slot.fd < 0 || ::epoll_ctl(run.epoll_fd, EPOLL_CTL_ADD, slot.fd, &interest) != 0) {
+        throw std::runtime_error("cannot set up eventfd + epoll");
+      }
+    } else if (mechanism == Mechanism::kCondvar) {
+      slot.ctx->set_callback(on_callback_condvar, &slot);
+    } else {
+      slot.ctx->set_callback(on_callback_ready_queue, &slot);
+    }
+  }
+  runtime->start();
+
+  std::size_t running = 0;
+  std::vector<Slot*> retry, ready;
+  const auto after_switch = [&](Slot& slot, JobStatus status) {
+    if (status == JobStatus::kFinish || status == JobStatus::kErr) {
+      --running;
+    } else if (slot.ctx->status() == PN_ASYNC_STATUS_EAGAIN) {
+      retry.push_back(&slot);
+    }
+  };
+  const auto resume = [&](Slot& slot) {
+    int ret = 0;
+    after_switch(slot, jobs::resume(slot.job, ret));
+  };
+  for (auto& slot : slots) {
+    Slot* self = slot.get();
+    int ret = 0;
+    const JobStatus status =
+        jobs::start(slot->job, slot->ctx.get(), ret, bench_job, &self, sizeof self);
+    if (status == JobStatus::kErr || status == JobStatus::kNoJobs)
+      throw std::runtime_error("cannot start a job");
+    ++running;
+    after_switch(*slot, status);
+  }
+
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  const auto measure_from = started + std::chrono::duration<double>(options.warmup_s);
+  const auto measure_until = measure_from + std::chrono::duration<double>(options.duration_s);
+  auto window_start = measure_from;
+  auto window_end = measure_until;
+  double app_cpu_start = 0;
+  std::uint64_t poller_cpu_start = 0;
+  auto last_progress = started;
+  auto last_activity = started;
+
+  const auto app_spin_ticks = static_cast<std::uint64_t>(static_cast<double>(options.app_spin_us) *
+                                                         1000.0 / run.ns_per_tick);
+  // Collects the slots whose notification arrived; blocks briefly when there are none.
+  const auto wait_ready = [&] {
+    ready.clear();
+    switch (mechanism) {
+      case Mechanism::kEventfd: {
+        epoll_event events[256];
+        const int count = ::epoll_wait(run.epoll_fd, events, 256, retry.empty() ? 1 : 0);
+        for (int i = 0; i < count; ++i) {
+          auto* slot = static_cast<Slot*>(events[i].data.ptr);
+          if (!consume_notify_eventfd(slot->fd)) continue;
+          run.notified(*slot);
+          ready.push_back(slot);
+        }
+        break;
+      }
+      case Mechanism::kCondvar: {
+        std::unique_lock lock(run.condvar_mutex);
+        if (retry.empty()) {
+          run.condvar.wait_for(lock, std::chrono::milliseconds(1),
+                               [&] { return !run.condvar_ready.empty(); });
+        }
+        ready.swap(run.condvar_ready);
+        break;
+      }
+      default: {
+        // The application spins a while before it parks, as the poller does: with callbacks
+        // both ends choose their own cost of waiting.
+        Slot* slot = nullptr;
+        const std::uint64_t spin_until = CheapClock::ticks() + app_spin_ticks;
+        do {
+          while (run.ready->try_pop(slot)) ready.push_back(slot);
+          if (!ready.empty() || !retry.empty()) break;
+          internal::cpu_relax();
+        } while (CheapClock::ticks() < spin_until);
+        if (ready.empty() && retry.empty() &&
+            run.ready->pop_wait(slot, std::chrono::milliseconds(1))) {
+          ready.push_back(slot);
+        }
+      }
+    }
+  };
+
+  bool hung = false;
+  while (running != 0) {
+    const auto now = Clock::now();
+    if (!run.recording && !run.stopping && now >= measure_from) {
+      run.recording = true;
+      run.notify_recording.store(true, std::memory_order_relaxed);
+      window_start = now;
+      app_cpu_start = thread_cpu_seconds();
+      poller_cpu_start = runtime->stats().total.cpu_time_ns;
+    }
+    const bool enough = options.requests != 0 && run.result.completions >= options.requests;
+    if (!run.stopping && (now >= measure_until || enough || stop.load(std::memory_order_relaxed))) {
+      run.stopping = true;  // relaxed above: a stop flag set by a signal handler
+      run.result.interrupted =
+          stop.load(std::memory_order_relaxed) && now < measure_until && !enough;
+      window_end = now;
+      run.result.app_cpu_percent =
+          run.recording ? 100.0 * (thread_cpu_seconds() - app_cpu_start) /
+                              std::chrono::duration<double>(now - window_start).count()
+                        : 0;
+      run.result.poller_cpu_percent =
+          run.recording
+              ? 100.0 * static_cast<double>(runtime->stats().total.cpu_time_ns - poller_cpu_start) /
+                    (std::chrono::duration<double>(now - window_start).count() * 1e9)
+              : 0;
+      run.recording = false;
+      run.notify_recording.store(false, std::memory_order_relaxed);
+    }
+    if (options.progress && now - last_progress > std::chrono::milliseconds(100)) {
+      last_progress = now;
+      const double elapsed = std::chrono::duration<double>(now - started).count();
+      const double total = options.warmup_s + options.duration_s;
+      std::fprintf(stderr, "\r  %-18s %-14s %3.0f%%  %10llu completions", name_of(mechanism),
+                   options.latency.c_str(), std::min(100.0, 100.0 * elapsed / total),
+                   static_cast<unsigned long long>(run.result.completions));
+    }
+    std::vector<Slot*> retry_now;
+    retry_now.swap(retry);
+    for (Slot* slot : retry_now) resume(*slot);
+    wait_ready();
+    for (Slot* slot : ready) resume(*slot);
+    if (!ready.empty() || !retry_now.empty()) {
+      last_activity = now;
+    } else if (run.stopping && now - last_activity > std::chrono::seconds(5)) {
+      hung = true;  // jobs still waiting for a notification that never came
+      break;
+    }
+  }
+  if (options.progress) std::fprintf(stderr, "\r%80s\r", "");
+
+  run.result.seconds = std::chrono::duration<double>(window_end - window_start).count();
+  if (!hung) runtime->stop();
+  for (const auto& slot : slots) {
+    run.result.duplicated += slot->duplicates;
+    run.result.lost += slot->accepted - slot->notified;
+    run.result.notified += slot->notified;
+  }
+  if (hung) {
+    // Paused jobs stay paused: their stacks are leaked on purpose (resuming them has no meaning).
+    for (const auto& slot : slots) slot->ctx->cancel_pending();
+  }
+  runtime.reset();  // the poller threads have ended: their histogram can be read
+  run.result.notify_ns = std::move(run.notify_ns.histogram);
+  if (run.epoll_fd >= 0) ::close(run.epoll_fd);
+  return std::move(run.result);
+}
+
+}  // namespace pn::bench

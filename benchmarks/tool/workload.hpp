@@ -1,0 +1,65 @@
+// pollnotify-bench workload: application jobs on a pinned thread, offloading to the simulated
+// device; one notification mechanism per run. Shared by the tool and its tests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "latency_histogram.hpp"
+
+namespace pn::bench {
+
+enum class Mechanism : std::uint8_t { kBusy, kAdaptive, kTimed, kEventfd, kCondvar };
+
+inline constexpr Mechanism kAllMechanisms[] = {Mechanism::kBusy, Mechanism::kAdaptive,
+                                               Mechanism::kTimed, Mechanism::kEventfd,
+                                               Mechanism::kCondvar};
+
+const char* name_of(Mechanism mechanism) noexcept;
+// Accepts the names above and the short forms busy, adaptive, timed, eventfd, condvar.
+bool parse_mechanism(const std::string& text, Mechanism& out) noexcept;
+
+struct WorkloadOptions {
+  std::string latency = "zero";  // LatencyModel spec
+  std::size_t jobs = 64;         // concurrent jobs, one wait context each
+  std::size_t depth = 0;         // device capacity (in-flight requests); 0: as many as jobs
+  double duration_s = 1.5;       // measured time per run (after the warm-up)
+  double warmup_s = 0.2;
+  std::uint64_t requests = 0;  // stop after this many measured completions (0: duration only)
+  std::uint32_t timed_interval_us = 10;
+  std::uint32_t spin_polls = 4096;
+  std::uint32_t app_spin_us = 50;  // callback mechanisms: the application spins before parking
+  int app_cpu = 0;
+  int poller_cpu = 1;
+  std::uint64_t seed = 1;
+  bool progress = false;  // a progress line on stderr
+};
+
+struct RunResult {
+  Mechanism mechanism{};
+  std::string latency;
+  std::uint64_t completions = 0;  // measured window
+  std::uint64_t submitted = 0;    // accepted submissions, whole run
+  std::uint64_t notified = 0;     // notifications seen, whole run
+  std::uint64_t lost = 0;         // accepted and never notified
+  std::uint64_t duplicated = 0;   // notified more than once
+  std::uint64_t eagain = 0;
+  std::uint64_t errors = 0;
+  double seconds = 0;  // measured window
+  double poller_cpu_percent = 0;
+  double app_cpu_percent = 0;
+  bool interrupted = false;
+  LatencyHistogram resume_ns;  // submit -> the job runs again (the application sees the result)
+  LatencyHistogram notify_ns;  // submit -> the notification (callback, fd seen, or condvar wake)
+  [[nodiscard]] double throughput() const noexcept {
+    return seconds > 0 ? static_cast<double>(completions) / seconds : 0;
+  }
+};
+
+// Runs one mechanism; returns its figures. `stop` (e.g. set by SIGINT) ends it early.
+RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
+                       const std::atomic<bool>& stop);
+
+}  // namespace pn::bench
