@@ -30,24 +30,24 @@ TEST(WaitCtxConcurrency, CallbackPairIsNeverTorn) {
   ctx->set_callback(callbacks[0], &tags[0]);
   std::atomic<bool> done{false};
   std::atomic<long> torn{0};
-  std::atomic<long> reads{0};
+  std::atomic<long> reads{0};  // both readers' reads so far
 
   auto reader = [&] {
-    long local_reads = 0;
-    // Relaxed: a stop flag; the joins publish the counters.
+    // Relaxed: a stop flag and counters; the joins publish the final values.
     while (!done.load(std::memory_order_relaxed)) {
       const auto pair = ctx->get_callback();
       ASSERT_TRUE(pair.has_value());
       // The callback returns its own tag only when called with the argument set beside it.
       if (pair->fn(pair->arg) < 0) torn.fetch_add(1, std::memory_order_relaxed);
-      ++local_reads;
+      reads.fetch_add(1, std::memory_order_relaxed);
     }
-    reads.fetch_add(local_reads, std::memory_order_relaxed);
   };
   std::thread reader_a(reader);
   std::thread reader_b(reader);
-  for (int i = 0; i < kWrites; ++i) {
-    const int which = i % 4;
+  // Keep writing until the readers, however late the scheduler starts them, have read a lot
+  // while writes were going on.
+  for (long i = 0; i < kWrites || reads.load(std::memory_order_relaxed) < 2 * kWrites / 10; ++i) {
+    const int which = static_cast<int>(i % 4);
     ctx->set_callback(callbacks[which], &tags[which]);
     ctx->set_status(static_cast<pn::AsyncStatus>(1 + i % 3));
   }
