@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the release preset, runs every benchmark suite (Google Benchmark JSON) and the main job
+# (pollnotify-bench JSON + SVG), then regenerates docs/benchmarks.md from those files.
+# Usage: scripts/run_benchmarks.sh [output-dir]   (default build/bench-results)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/bench-results}
+./scripts/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+mkdir -p "$out"
+for suite in wait_ctx_benchmark runtime_benchmark poller_benchmark; do
+  echo "== $suite" >&2
+  "./build/release/benchmarks/$suite" --benchmark_format=console \
+    --benchmark_out="$out/$suite.json" --benchmark_out_format=json
+done
+echo "== pollnotify-bench" >&2
+./build/release/benchmarks/pollnotify-bench --no-progress --json "$out/pollnotify-bench.json" \
+  --plot "$out/latency_cdf.svg" | tee "$out/pollnotify-bench.txt"
+mkdir -p docs/img
+cp "$out/latency_cdf.svg" docs/img/latency_cdf.svg
+python3 scripts/bench_report.py "$out" > docs/benchmarks.md
+echo "docs/benchmarks.md regenerated from $out" >&2
