@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -316,6 +317,7 @@ bool Poller::start() {
   }
   stop_requested_.store(false, std::memory_order_relaxed);  // published by the thread start
   try {
+    thread_pid_ = ::getpid();
     thread_ = std::thread([this] { run(); });
   } catch (...) {
     counters_->consuming.store(false, std::memory_order_release);  // C2
@@ -331,6 +333,14 @@ bool Poller::stop() {
   }
   std::lock_guard lock(lifecycle_mutex_);
   if (!running()) return false;
+  if (::getpid() != thread_pid_) {
+    // A forked child: the poller thread was not copied. Its handle cannot be joined or detached
+    // here, so it is parked in a heap object that is never freed (a few bytes per fork).
+    new std::thread(std::move(thread_));
+    running_.store(false, std::memory_order_release);
+    counters_->consuming.store(false, std::memory_order_release);
+    return true;
+  }
   // S1: seq_cst so that a parking poller's re-check (P2) sees it, like a pushed item.
   stop_requested_.store(true, std::memory_order_seq_cst);
   wake_parked();

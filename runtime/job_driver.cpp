@@ -4,6 +4,19 @@
 
 namespace pn {
 
+SubmitResult offload_in_job(Runtime& runtime, std::uint64_t user_data, RetryPolicy policy) {
+  AsyncJob* job = jobs::current();
+  WaitCtx* ctx = job != nullptr ? jobs::wait_ctx(job) : nullptr;
+  if (ctx == nullptr) return SubmitResult::kFailed;
+  for (unsigned attempt = 0;; ++attempt) {
+    const SubmitResult result = runtime.submit(*ctx, user_data);
+    if (result == SubmitResult::kFailed) return result;
+    if (result == SubmitResult::kRetry && attempt == policy.max_retries) return result;
+    jobs::pause();  // accepted: until the callback; refused: until the driver's retry
+    if (result == SubmitResult::kAccepted) return result;
+  }
+}
+
 JobDriver::JobDriver(std::size_t max_jobs) : ready_(max_jobs == 0 ? 1 : max_jobs) {
   if (max_jobs == 0) throw std::invalid_argument("JobDriver: max_jobs must be > 0");
   for (std::size_t i = 0; i < max_jobs; ++i) {

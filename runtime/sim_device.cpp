@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cmath>
@@ -350,6 +351,7 @@ std::uint64_t SimDevice::now_ns() const noexcept {
 void SimDevice::start() {
   if (options_.timing != DeviceTiming::kThread || !threads_.empty()) return;
   threads_stop_.store(false, std::memory_order_relaxed);  // published by the thread starts
+  threads_pid_ = ::getpid();
   for (auto& owned : instances_) {
     Instance* instance = owned.get();
     if (instance->inline_completion()) continue;
@@ -381,6 +383,12 @@ void SimDevice::start() {
 
 void SimDevice::stop() {
   threads_stop_.store(true, std::memory_order_relaxed);
+  if (!threads_.empty() && ::getpid() != threads_pid_) {
+    // A forked child: the device threads were not copied; their handles are left unjoined.
+    for (std::thread& thread : threads_) new std::thread(std::move(thread));
+    threads_.clear();
+    return;
+  }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
 }

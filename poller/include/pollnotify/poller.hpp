@@ -165,7 +165,9 @@ class Poller {
   // Throws std::system_error if the thread cannot be created.
   bool start();
   // Any thread but the poller's own. Delivers every completion already in the rings, then joins
-  // the thread. False (nothing done) if it was not running.
+  // the thread. False (nothing done) if it was not running. In a child process after fork() the
+  // thread does not exist: stop() only marks the poller stopped (the child may then poll_once,
+  // destroy it, or start a new thread).
   bool stop();
   [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
 
@@ -210,6 +212,7 @@ class Poller {
   mutable std::thread thread_;          // mutable: stats() reads its CPU clock
   mutable std::mutex lifecycle_mutex_;  // serializes start/stop (and stats' CPU clock read)
   std::atomic<bool> running_{false};
+  int thread_pid_ = 0;  // the process that started the thread (fork detection)
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::uint64_t> finished_cpu_time_ns_{0};
 };

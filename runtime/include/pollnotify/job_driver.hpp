@@ -24,9 +24,23 @@
 
 #include "pollnotify/job.hpp"
 #include "pollnotify/ready_queue.hpp"
+#include "pollnotify/runtime.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
 namespace pn {
+
+// How often a job retries a submission the device refused (EAGAIN) before giving up. The QAT
+// engine retries forever in async mode; a bound turns a stuck device into an error the job sees.
+struct RetryPolicy {
+  unsigned max_retries = 10'000;
+};
+
+// Inside a job: submits a request for the job's wait context and pauses until its completion.
+// After an EAGAIN the job pauses (a JobDriver resumes it at once) and retries, at most
+// policy.max_retries times. Returns kAccepted once the completion was delivered (its status, OK or
+// ERR, is in the context), kRetry when it gave up (status EAGAIN), kFailed when the submission
+// failed (status ERR). Outside a job, or in a job without a wait context: kFailed.
+SubmitResult offload_in_job(Runtime& runtime, std::uint64_t user_data, RetryPolicy policy = {});
 
 class JobDriver {
  public:

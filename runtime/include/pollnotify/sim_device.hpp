@@ -124,6 +124,7 @@ class SimDevice {
   std::vector<std::unique_ptr<Instance>> instances_;
   std::vector<std::thread> threads_;
   std::atomic<bool> threads_stop_{false};
+  int threads_pid_ = 0;  // fork detection, as in Poller
 };
 
 }  // namespace pn
