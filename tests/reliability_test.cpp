@@ -103,7 +103,8 @@ TEST(Fork, ChildBuildsAFreshRuntime) {
         const int before = calls.load(std::memory_order_relaxed);
         failures += fresh.submit(*ctx) != pn::SubmitResult::kAccepted;
         const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (calls.load(std::memory_order_relaxed) == before && std::chrono::steady_clock::now() < deadline) {
+        while (calls.load(std::memory_order_relaxed) == before &&
+               std::chrono::steady_clock::now() < deadline) {
           std::this_thread::yield();
         }
       }
@@ -116,7 +117,8 @@ TEST(Fork, ChildBuildsAFreshRuntime) {
   int status = 0;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   pid_t done = 0;
-  while ((done = ::waitpid(child, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((done = ::waitpid(child, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }
   if (done == 0) ::kill(child, SIGKILL);
@@ -180,9 +182,12 @@ TEST(Lifetimes, ContextsFreedWithRequestsInFlight) {
   EXPECT_EQ(stats.total.callbacks + stats.total.stale, accepted) << "each one exactly once";
   EXPECT_EQ(callbacks.load(), stats.total.callbacks);
   EXPECT_EQ(accepted, static_cast<std::uint64_t>(kRequests));
-  std::printf("accepted %llu, freed in flight %llu, stale %llu\n", static_cast<unsigned long long>(accepted),
-              static_cast<unsigned long long>(freed_in_flight), static_cast<unsigned long long>(stats.total.stale));
-  EXPECT_GE(stats.total.stale, freed_in_flight / 2) << "most contexts freed in flight were still in flight";
+  std::printf("accepted %llu, freed in flight %llu, stale %llu\n",
+              static_cast<unsigned long long>(accepted),
+              static_cast<unsigned long long>(freed_in_flight),
+              static_cast<unsigned long long>(stats.total.stale));
+  EXPECT_GE(stats.total.stale, freed_in_flight / 2)
+      << "most contexts freed in flight were still in flight";
 }
 
 TEST(BadInput, RuntimeEntryPoints) {
