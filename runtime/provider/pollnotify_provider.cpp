@@ -1,0 +1,350 @@
+// pollnotify OpenSSL 3 provider: SHA2-256 computed in software, completed through pollnotify's
+// simulated device, and notified to libcrypto's own ASYNC_WAIT_CTX in both of OpenSSL's styles.
+//
+// Inside an OpenSSL async job a digest's final() submits to the device and pauses the job; the
+// pollnotify poller thread then notifies the job's ASYNC_WAIT_CTX:
+//   callback mode (the application set a callback): status OK, then the callback, as hardware
+//     engines do from their poll thread;
+//   fd mode: an eventfd registered once per ASYNC_WAIT_CTX (set_wait_fd, cleanup closes it) is
+//     made readable; the job drains it when resumed;
+//   device full: status EAGAIN (callback mode) or a self-signalled fd (fd mode), pause, retry,
+//     at most PN_PROVIDER_MAX_RETRIES times.
+// Outside a job final() waits for the completion synchronously.
+//
+// Configuration (provider config section keys, or environment variables, which win):
+//   latency  / PN_PROVIDER_LATENCY   device latency model, default "exp:5000"
+//   policy   / PN_PROVIDER_POLICY    busy | adaptive | timed, default "adaptive"
+//   capacity / PN_PROVIDER_CAPACITY  requests in flight, default 1024
+#include <openssl/async.h>
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "pollnotify/runtime.hpp"
+#include "sha256.hpp"
+
+namespace {
+
+constexpr unsigned kMaxRetries = 100'000;
+
+struct Provider {
+  const OSSL_CORE_HANDLE* handle = nullptr;
+  std::string latency = "exp:5000";
+  std::string policy = "adaptive";
+  std::size_t capacity = 1024;
+  std::once_flag runtime_once;
+  std::unique_ptr<pn::Runtime> runtime;
+  std::string runtime_error;
+
+  pn::Runtime* get_runtime() {
+    std::call_once(runtime_once, [this] {
+      try {
+        pn::RuntimeOptions options;
+        options.poller.policy = policy == "busy"    ? pn::PollPolicy::kBusy
+                                : policy == "timed" ? pn::PollPolicy::kTimed
+                                                    : pn::PollPolicy::kAdaptive;
+        pn::DeviceInstanceOptions instance;
+        instance.latency = pn::LatencyModel::parse(latency);
+        instance.capacity = capacity;
+        options.device.instances = {instance};
+        runtime = std::make_unique<pn::Runtime>(options);
+        runtime->start();
+      } catch (const std::exception& error) {
+        runtime_error = error.what();
+        runtime.reset();
+      }
+    });
+    return runtime.get();
+  }
+};
+
+// The key this provider registers its eventfd under in an ASYNC_WAIT_CTX.
+const int kFdKey = 0;
+
+void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::close(fd); }
+
+struct DigestCtx {
+  Provider* provider;
+  pn::provider::Sha256 sha;
+  pn::WaitCtxPtr device_ctx;  // pollnotify's context for this operation's device requests
+  // The request in flight: written by the job before submit, read by the poller's callback.
+  ASYNC_WAIT_CTX* waitctx = nullptr;
+  int fd = -1;
+  std::atomic<int> done{0};
+};
+
+// Runs on the pollnotify poller thread: forward the completion to libcrypto's ASYNC_WAIT_CTX.
+int on_device_completion(void* raw) {
+  auto* digest = static_cast<DigestCtx*>(raw);
+  ASYNC_WAIT_CTX* waitctx = digest->waitctx;
+  const int fd = digest->fd;
+  digest->done.store(1,
+                     std::memory_order_release);  // R: publishes the digest's result to the job (A)
+  if (waitctx == nullptr) {
+    digest->done.notify_one();  // a synchronous caller waits on `done`
+    return 1;
+  }
+  if (fd >= 0) {
+    const std::uint64_t one = 1;
+    return ::write(fd, &one, sizeof one) == static_cast<ssize_t>(sizeof one) ? 1 : 0;
+  }
+  ASYNC_callback_fn callback = nullptr;
+  void* callback_arg = nullptr;
+  if (ASYNC_WAIT_CTX_get_callback(waitctx, &callback, &callback_arg) != 1) return 0;
+  ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
+  return callback(callback_arg);
+}
+
+int eventfd_for(ASYNC_WAIT_CTX* waitctx) {
+  OSSL_ASYNC_FD fd = -1;
+  void* custom = nullptr;
+  if (ASYNC_WAIT_CTX_get_fd(waitctx, &kFdKey, &fd, &custom) == 1) return fd;
+  fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ASYNC_WAIT_CTX_set_wait_fd(waitctx, &kFdKey, fd, nullptr, close_eventfd) != 1) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Submits the finished digest to the device and waits for its completion: by pausing the
+// current OpenSSL job, or synchronously outside a job. Returns 1 when the device completed OK.
+int complete_through_device(DigestCtx& digest) {
+  pn::Runtime* runtime = digest.provider->get_runtime();
+  if (runtime == nullptr) return 0;
+  ASYNC_JOB* job = ASYNC_get_current_job();
+  digest.done.store(0, std::memory_order_relaxed);  // published by the submit
+  if (job == nullptr) {
+    digest.waitctx = nullptr;
+    digest.fd = -1;
+    pn::SubmitResult result;
+    while ((result = runtime->submit(*digest.device_ctx)) == pn::SubmitResult::kRetry)
+      std::this_thread::yield();
+    if (result != pn::SubmitResult::kAccepted) return 0;
+    digest.done.wait(0, std::memory_order_acquire);  // A: pairs with R
+    return digest.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
+  }
+  ASYNC_WAIT_CTX* waitctx = ASYNC_get_wait_ctx(job);
+  if (waitctx == nullptr) return 0;
+  ASYNC_callback_fn callback = nullptr;
+  void* callback_arg = nullptr;
+  const bool callback_mode = ASYNC_WAIT_CTX_get_callback(waitctx, &callback, &callback_arg) == 1;
+  digest.waitctx = waitctx;
+  digest.fd = callback_mode ? -1 : eventfd_for(waitctx);
+  if (!callback_mode && digest.fd < 0) return 0;
+  for (unsigned retries = 0;; ++retries) {
+    const pn::SubmitResult result = runtime->submit(*digest.device_ctx);
+    if (result == pn::SubmitResult::kAccepted) {
+      if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
+      break;
+    }
+    if (result == pn::SubmitResult::kFailed || retries == kMaxRetries) {
+      if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_ERR);
+      return 0;
+    }
+    // Device full: have the application resume us soon, then retry.
+    if (callback_mode) {
+      ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_EAGAIN);
+    } else {
+      const std::uint64_t one = 1;
+      if (::write(digest.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return 0;
+    }
+    ASYNC_pause_job();
+    if (!callback_mode) {
+      std::uint64_t count = 0;
+      (void)::read(digest.fd, &count, sizeof count);
+    }
+  }
+  // Resumed early (an application may resume a job before its notification): pause again.
+  while (digest.done.load(std::memory_order_acquire) == 0) ASYNC_pause_job();  // A: pairs with R
+  if (!callback_mode) {
+    std::uint64_t count = 0;
+    (void)::read(digest.fd, &count, sizeof count);  // consume the notification
+  }
+  return digest.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
+}
+
+// --- the SHA2-256 digest dispatch ---
+
+void* digest_newctx(void* provctx) {
+  auto* digest = new (std::nothrow) DigestCtx{static_cast<Provider*>(provctx), {}, nullptr};
+  if (digest == nullptr) return nullptr;
+  digest->device_ctx.reset(pn::WaitCtx::create());
+  if (!digest->device_ctx) {
+    delete digest;
+    return nullptr;
+  }
+  digest->device_ctx->set_callback(on_device_completion, digest);
+  return digest;
+}
+
+void digest_freectx(void* raw) { delete static_cast<DigestCtx*>(raw); }
+
+void* digest_dupctx(void* raw) {
+  const auto* source = static_cast<DigestCtx*>(raw);
+  auto* copy = static_cast<DigestCtx*>(digest_newctx(source->provider));
+  if (copy != nullptr) copy->sha = source->sha;
+  return copy;
+}
+
+int digest_init(void* raw, const OSSL_PARAM[]) {
+  static_cast<DigestCtx*>(raw)->sha.reset();
+  return 1;
+}
+
+int digest_update(void* raw, const unsigned char* in, size_t size) {
+  static_cast<DigestCtx*>(raw)->sha.update(in, size);
+  return 1;
+}
+
+int digest_final(void* raw, unsigned char* out, size_t* out_size, size_t out_capacity) {
+  auto* digest = static_cast<DigestCtx*>(raw);
+  if (out_capacity < pn::provider::Sha256::kDigestSize) return 0;
+  unsigned char result[pn::provider::Sha256::kDigestSize];
+  digest->sha.finish(result);
+  if (complete_through_device(*digest) != 1) return 0;
+  std::memcpy(out, result, sizeof result);
+  *out_size = sizeof result;
+  return 1;
+}
+
+int digest_get_params(OSSL_PARAM params[]) {
+  OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_BLOCK_SIZE);
+  if (p != nullptr && !OSSL_PARAM_set_size_t(p, pn::provider::Sha256::kBlockSize)) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_SIZE);
+  if (p != nullptr && !OSSL_PARAM_set_size_t(p, pn::provider::Sha256::kDigestSize)) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_XOF);
+  if (p != nullptr && !OSSL_PARAM_set_int(p, 0)) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_ALGID_ABSENT);
+  if (p != nullptr && !OSSL_PARAM_set_int(p, 0)) return 0;
+  return 1;
+}
+
+const OSSL_PARAM* digest_gettable_params(void*) {
+  static const OSSL_PARAM table[] = {OSSL_PARAM_size_t(OSSL_DIGEST_PARAM_BLOCK_SIZE, nullptr),
+                                     OSSL_PARAM_size_t(OSSL_DIGEST_PARAM_SIZE, nullptr),
+                                     OSSL_PARAM_int(OSSL_DIGEST_PARAM_XOF, nullptr),
+                                     OSSL_PARAM_int(OSSL_DIGEST_PARAM_ALGID_ABSENT, nullptr),
+                                     OSSL_PARAM_END};
+  return table;
+}
+
+#define PN_DISPATCH(id, fn) \
+  { id, reinterpret_cast<void (*)(void)>(fn) }
+
+const OSSL_DISPATCH sha256_functions[] = {
+    PN_DISPATCH(OSSL_FUNC_DIGEST_NEWCTX, digest_newctx),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_INIT, digest_init),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_UPDATE, digest_update),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_FINAL, digest_final),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_FREECTX, digest_freectx),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_DUPCTX, digest_dupctx),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_GET_PARAMS, digest_get_params),
+    PN_DISPATCH(OSSL_FUNC_DIGEST_GETTABLE_PARAMS, digest_gettable_params),
+    {0, nullptr}};
+
+const OSSL_ALGORITHM digests[] = {
+    {"SHA2-256:SHA-256:SHA256:2.16.840.1.101.3.4.2.1", "provider=pollnotify", sha256_functions,
+     "SHA2-256 completed through the pollnotify simulated device"},
+    {nullptr, nullptr, nullptr, nullptr}};
+
+// --- the provider ---
+
+const OSSL_ALGORITHM* provider_query(void*, int operation, int* no_cache) {
+  *no_cache = 0;
+  return operation == OSSL_OP_DIGEST ? digests : nullptr;
+}
+
+const OSSL_PARAM* provider_gettable_params(void*) {
+  static const OSSL_PARAM table[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, nullptr, 0),
+                                     OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, nullptr, 0),
+                                     OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, nullptr, 0),
+                                     OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, nullptr),
+                                     OSSL_PARAM_END};
+  return table;
+}
+
+int provider_get_params(void* provctx, OSSL_PARAM params[]) {
+  auto* provider = static_cast<Provider*>(provctx);
+  OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
+  if (p != nullptr && !OSSL_PARAM_set_utf8_ptr(p, "pollnotify")) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
+  if (p != nullptr && !OSSL_PARAM_set_utf8_ptr(p, PN_VERSION)) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
+  if (p != nullptr && !OSSL_PARAM_set_utf8_ptr(p, provider->latency.c_str())) return 0;
+  p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
+  if (p != nullptr && !OSSL_PARAM_set_int(p, 1)) return 0;
+  return 1;
+}
+
+void provider_teardown(void* provctx) { delete static_cast<Provider*>(provctx); }
+
+const OSSL_DISPATCH provider_functions[] = {
+    PN_DISPATCH(OSSL_FUNC_PROVIDER_TEARDOWN, provider_teardown),
+    PN_DISPATCH(OSSL_FUNC_PROVIDER_QUERY_OPERATION, provider_query),
+    PN_DISPATCH(OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, provider_gettable_params),
+    PN_DISPATCH(OSSL_FUNC_PROVIDER_GET_PARAMS, provider_get_params),
+    {0, nullptr}};
+
+void read_configuration(Provider& provider, const OSSL_DISPATCH* in) {
+  OSSL_FUNC_core_get_params_fn* core_get_params = nullptr;
+  for (; in != nullptr && in->function_id != 0; ++in) {
+    if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
+      core_get_params = OSSL_FUNC_core_get_params(in);
+  }
+  const char* latency = nullptr;
+  const char* policy = nullptr;
+  const char* capacity = nullptr;
+  if (core_get_params != nullptr) {
+    OSSL_PARAM params[] = {OSSL_PARAM_utf8_ptr("latency", const_cast<char**>(&latency), 0),
+                           OSSL_PARAM_utf8_ptr("policy", const_cast<char**>(&policy), 0),
+                           OSSL_PARAM_utf8_ptr("capacity", const_cast<char**>(&capacity), 0),
+                           OSSL_PARAM_END};
+    (void)core_get_params(provider.handle, params);
+  }
+  if (const char* env = std::getenv("PN_PROVIDER_LATENCY")) latency = env;
+  if (const char* env = std::getenv("PN_PROVIDER_POLICY")) policy = env;
+  if (const char* env = std::getenv("PN_PROVIDER_CAPACITY")) capacity = env;
+  if (latency != nullptr && *latency != '\0') provider.latency = latency;
+  if (policy != nullptr && *policy != '\0') provider.policy = policy;
+  if (capacity != nullptr) {
+    const long value = std::strtol(capacity, nullptr, 10);
+    if (value > 0) provider.capacity = static_cast<std::size_t>(value);
+  }
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
+    const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
+    void** provctx) {
+  auto* provider = new (std::nothrow) Provider();
+  if (provider == nullptr) return 0;
+  provider->handle = handle;
+  read_configuration(*provider, in);
+  try {
+    (void)pn::LatencyModel::parse(provider->latency);  // reject a bad model at load time
+  } catch (const std::exception&) {
+    delete provider;
+    return 0;
+  }
+  if (provider->policy != "busy" && provider->policy != "adaptive" && provider->policy != "timed") {
+    delete provider;
+    return 0;
+  }
+  *out = provider_functions;
+  *provctx = provider;
+  return 1;
+}

@@ -1,0 +1,192 @@
+// The OpenSSL provider, driven through libcrypto's own API: synchronous digests, and thousands of
+// digests in OpenSSL async jobs notified by callback (the way an async-aware proxy does it) and by
+// wait fd, every result checked against the default provider's SHA-256.
+#include <gtest/gtest.h>
+#include <openssl/async.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <poll.h>
+
+#include <array>
+#include <random>
+#include <vector>
+
+#include "pollnotify/ready_queue.hpp"
+
+namespace {
+
+class Provider : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    context_ = OSSL_LIB_CTX_new();
+    ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(context_, PN_PROVIDER_DIR), 1);
+    pollnotify_ = OSSL_PROVIDER_load(context_, "pollnotify");
+    default_ = OSSL_PROVIDER_load(context_, "default");
+    ASSERT_NE(pollnotify_, nullptr);
+    ASSERT_NE(default_, nullptr);
+    offloaded_ = EVP_MD_fetch(context_, "SHA2-256", "provider=pollnotify");
+    software_ = EVP_MD_fetch(context_, "SHA2-256", "provider=default");
+    ASSERT_NE(offloaded_, nullptr);
+    ASSERT_NE(software_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    EVP_MD_free(offloaded_);
+    EVP_MD_free(software_);
+    OSSL_PROVIDER_unload(pollnotify_);
+    OSSL_PROVIDER_unload(default_);
+    OSSL_LIB_CTX_free(context_);
+  }
+
+  using Digest = std::array<unsigned char, 32>;
+  static bool digest(const EVP_MD* md, const std::vector<unsigned char>& data, Digest& out) {
+    unsigned int size = 0;
+    return EVP_Digest(data.data(), data.size(), out.data(), &size, md, nullptr) == 1 && size == 32;
+  }
+
+  static inline OSSL_LIB_CTX* context_ = nullptr;
+  static inline OSSL_PROVIDER* pollnotify_ = nullptr;
+  static inline OSSL_PROVIDER* default_ = nullptr;
+  static inline EVP_MD* offloaded_ = nullptr;
+  static inline EVP_MD* software_ = nullptr;
+};
+
+std::vector<unsigned char> random_bytes(std::mt19937& rng, std::size_t size) {
+  std::vector<unsigned char> data(size);
+  for (auto& byte : data) byte = static_cast<unsigned char>(rng());
+  return data;
+}
+
+TEST_F(Provider, SynchronousDigestsMatchSoftware) {
+  std::mt19937 rng(1);
+  for (std::size_t size : {0, 1, 55, 56, 63, 64, 65, 1000, 100'000}) {
+    const auto data = random_bytes(rng, size);
+    Digest expected{}, actual{};
+    ASSERT_TRUE(digest(software_, data, expected));
+    ASSERT_TRUE(digest(offloaded_, data, actual)) << size;
+    EXPECT_EQ(actual, expected) << "size " << size;
+  }
+}
+
+struct JobWork {
+  const EVP_MD* md;
+  const std::vector<std::vector<unsigned char>>* inputs;
+  std::vector<std::array<unsigned char, 32>>* outputs;
+  std::size_t first, count;
+};
+
+int digest_job(void* raw) {
+  const JobWork& work = **static_cast<JobWork**>(raw);
+  for (std::size_t i = work.first; i < work.first + work.count; ++i) {
+    unsigned int size = 0;
+    const auto& input = (*work.inputs)[i];
+    if (EVP_Digest(input.data(), input.size(), (*work.outputs)[i].data(), &size, work.md,
+                   nullptr) != 1)
+      return 0;
+  }
+  return 1;
+}
+
+enum class Mode { kCallback, kFd };
+
+// Runs `jobs` OpenSSL jobs, each computing `per_job` digests through the provider.
+void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::size_t jobs,
+               std::size_t per_job) {
+  std::mt19937 rng(7);
+  std::vector<std::vector<unsigned char>> inputs;
+  for (std::size_t i = 0; i < jobs * per_job; ++i)
+    inputs.push_back(random_bytes(rng, 1 + rng() % 300));
+  std::vector<std::array<unsigned char, 32>> outputs(inputs.size());
+  struct Slot {
+    ASYNC_JOB* job = nullptr;
+    ASYNC_WAIT_CTX* waitctx = nullptr;
+    JobWork work{};
+    JobWork* work_ptr = nullptr;
+    int ret = 0;
+    bool finished = false;
+    std::size_t index = 0;
+    pn::ReadyQueue<std::size_t>* ready = nullptr;
+  };
+  pn::ReadyQueue<std::size_t> ready(jobs);
+  std::vector<Slot> slots(jobs);
+  std::size_t running = 0, callbacks = 0;
+  auto step = [&](Slot& slot) {
+    const int result = ASYNC_start_job(&slot.job, slot.waitctx, &slot.ret, digest_job,
+                                       &slot.work_ptr, sizeof slot.work_ptr);
+    ASSERT_TRUE(result == ASYNC_PAUSE || result == ASYNC_FINISH) << result;
+    if (result == ASYNC_FINISH) {
+      slot.finished = true;
+      --running;
+      EXPECT_EQ(slot.ret, 1);
+    }
+  };
+  for (std::size_t j = 0; j < jobs; ++j) {
+    Slot& slot = slots[j];
+    slot.index = j;
+    slot.ready = &ready;
+    slot.waitctx = ASYNC_WAIT_CTX_new();
+    slot.work = {offloaded, &inputs, &outputs, j * per_job, per_job};
+    slot.work_ptr = &slot.work;
+    if (mode == Mode::kCallback) {
+      // Set before ASYNC_start_job: the provider then notifies by callback.
+      ASYNC_WAIT_CTX_set_callback(
+          slot.waitctx,
+          [](void* raw) {
+            auto* s = static_cast<Slot*>(raw);
+            return s->ready->try_push(s->index) ? 1 : 0;
+          },
+          &slot);
+    }
+    ++running;
+    step(slot);
+  }
+  while (running != 0) {
+    if (mode == Mode::kCallback) {
+      for (Slot& slot : slots) {  // EAGAIN: no callback will come, resume to retry
+        if (!slot.finished && ASYNC_WAIT_CTX_get_status(slot.waitctx) == ASYNC_STATUS_EAGAIN)
+          step(slot);
+      }
+      std::size_t index = 0;
+      if (ready.pop_wait(index, std::chrono::milliseconds(100))) {
+        ++callbacks;
+        step(slots[index]);
+      }
+    } else {
+      std::vector<pollfd> fds;
+      std::vector<std::size_t> owners;
+      for (Slot& slot : slots) {
+        if (slot.finished) continue;
+        OSSL_ASYNC_FD fd = -1;
+        std::size_t count = 0;
+        ASYNC_WAIT_CTX_get_all_fds(slot.waitctx, nullptr, &count);
+        ASSERT_EQ(count, 1U) << "one eventfd per wait context";
+        ASYNC_WAIT_CTX_get_all_fds(slot.waitctx, &fd, &count);
+        fds.push_back({fd, POLLIN, 0});
+        owners.push_back(slot.index);
+      }
+      ASSERT_GT(::poll(fds.data(), fds.size(), 5000), 0) << "no notification within 5 s";
+      for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents & POLLIN) step(slots[owners[i]]);
+      }
+    }
+  }
+  for (Slot& slot : slots) ASYNC_WAIT_CTX_free(slot.waitctx);
+  if (mode == Mode::kCallback) {
+    EXPECT_GE(callbacks, jobs * per_job / 2) << "completions arrived by callback";
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    std::array<unsigned char, 32> expected{};
+    unsigned int size = 0;
+    ASSERT_EQ(
+        EVP_Digest(inputs[i].data(), inputs[i].size(), expected.data(), &size, software, nullptr),
+        1);
+    ASSERT_EQ(outputs[i], expected) << "digest " << i;
+  }
+}
+
+TEST_F(Provider, CallbackModeManyJobs) {
+  run_async(Mode::kCallback, offloaded_, software_, 64, 50);
+}
+
+TEST_F(Provider, FdModeManyJobs) { run_async(Mode::kFd, offloaded_, software_, 32, 50); }
+
+}  // namespace
