@@ -15,6 +15,7 @@
 //   latency  / PN_PROVIDER_LATENCY   device latency model, default "exp:5000"
 //   policy   / PN_PROVIDER_POLICY    busy | adaptive | timed, default "adaptive"
 //   capacity / PN_PROVIDER_CAPACITY  requests in flight, default 1024
+// PN_PROVIDER_TRACE set: at unload, print how many digests went through the device.
 #include <openssl/async.h>
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -43,6 +45,7 @@ struct Provider {
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
+  std::atomic<std::uint64_t> async_digests{0}, sync_digests{0};  // relaxed: statistics
   std::once_flag runtime_once;
   std::unique_ptr<pn::Runtime> runtime;
   std::string runtime_error;
@@ -134,6 +137,7 @@ int complete_through_device(DigestCtx& digest) {
       std::this_thread::yield();
     if (result != pn::SubmitResult::kAccepted) return 0;
     digest.done.wait(0, std::memory_order_acquire);  // A: pairs with R
+    digest.provider->sync_digests.fetch_add(1, std::memory_order_relaxed);
     return digest.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
   }
   ASYNC_WAIT_CTX* waitctx = ASYNC_get_wait_ctx(job);
@@ -173,6 +177,7 @@ int complete_through_device(DigestCtx& digest) {
     std::uint64_t count = 0;
     (void)::read(digest.fd, &count, sizeof count);  // consume the notification
   }
+  digest.provider->async_digests.fetch_add(1, std::memory_order_relaxed);
   return digest.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
 }
 
@@ -289,7 +294,15 @@ int provider_get_params(void* provctx, OSSL_PARAM params[]) {
   return 1;
 }
 
-void provider_teardown(void* provctx) { delete static_cast<Provider*>(provctx); }
+void provider_teardown(void* provctx) {
+  auto* provider = static_cast<Provider*>(provctx);
+  if (std::getenv("PN_PROVIDER_TRACE") != nullptr) {
+    std::fprintf(stderr, "pollnotify provider: %llu digests completed through the device in async jobs, %llu synchronously\n",
+                 static_cast<unsigned long long>(provider->async_digests.load(std::memory_order_relaxed)),
+                 static_cast<unsigned long long>(provider->sync_digests.load(std::memory_order_relaxed)));
+  }
+  delete provider;
+}
 
 const OSSL_DISPATCH provider_functions[] = {
     PN_DISPATCH(OSSL_FUNC_PROVIDER_TEARDOWN, provider_teardown),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A TLS 1.3 handshake between `openssl s_server -async` and `openssl s_client` over loopback with
+# the pollnotify provider preferred for SHA2-256 (the TLS_AES_128_GCM_SHA256 transcript hash):
+# the server's digests run in OpenSSL async jobs and complete through the simulated device.
+# Usage: provider_tls_test.sh PROVIDER_DIR
+set -euo pipefail
+provider_dir=$1
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
+  -out "$work/cert.pem" -days 1 -subj /CN=localhost 2>/dev/null
+common=(-provider-path "$provider_dir" -provider pollnotify -provider default -propquery "?provider=pollnotify")
+port=$((20000 + RANDOM % 20000))
+PN_PROVIDER_TRACE=1 openssl s_server -async -accept "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" \
+  -ciphersuites TLS_AES_128_GCM_SHA256 -naccept 1 -www "${common[@]}" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 50); do grep -q ACCEPT "$work/server.log" && break; sleep 0.1; done
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$port" -brief \
+  -ciphersuites TLS_AES_128_GCM_SHA256 "${common[@]}" >"$work/client.log" 2>&1 || true
+wait "$server" || true
+cat "$work/client.log" "$work/server.log"
+grep -q "CONNECTION ESTABLISHED" "$work/client.log"
+grep -q "Ciphersuite: TLS_AES_128_GCM_SHA256" "$work/client.log"
+async=$(sed -n 's/.*pollnotify provider: \([0-9]*\) digests completed through the device in async jobs.*/\1/p' "$work/server.log")
+test -n "$async" && test "$async" -gt 0
+echo "handshake complete; the server completed $async digests through the device in async jobs"
