@@ -8,6 +8,8 @@
 #include <poll.h>
 
 #include <array>
+#include <atomic>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -18,6 +20,9 @@ namespace {
 class Provider : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Zero latency and a busy poller: completions routinely arrive before the job has paused.
+    ::setenv("PN_PROVIDER_LATENCY", "zero", 1);
+    ::setenv("PN_PROVIDER_POLICY", "busy", 1);
     context_ = OSSL_LIB_CTX_new();
     ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(context_, PN_PROVIDER_DIR), 1);
     pollnotify_ = OSSL_PROVIDER_load(context_, "pollnotify");
@@ -72,16 +77,19 @@ struct JobWork {
   const std::vector<std::vector<unsigned char>>* inputs;
   std::vector<std::array<unsigned char, 32>>* outputs;
   std::size_t first, count;
+  std::size_t completed =
+      0;  // digests this job has finished (the application reads it between resumes)
 };
 
 int digest_job(void* raw) {
-  const JobWork& work = **static_cast<JobWork**>(raw);
+  JobWork& work = **static_cast<JobWork**>(raw);
   for (std::size_t i = work.first; i < work.first + work.count; ++i) {
     unsigned int size = 0;
     const auto& input = (*work.inputs)[i];
     if (EVP_Digest(input.data(), input.size(), (*work.outputs)[i].data(), &size, work.md,
                    nullptr) != 1)
       return 0;
+    ++work.completed;
   }
   return 1;
 }
@@ -102,14 +110,18 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
     JobWork work{};
     JobWork* work_ptr = nullptr;
     int ret = 0;
-    bool finished = false;
+    bool finished = false, started = false;
     std::size_t index = 0;
     pn::ReadyQueue<std::size_t>* ready = nullptr;
+    std::atomic<int>* failed_pushes = nullptr;
   };
+  // Exactly one slot per job: a second notification for a job still queued would not fit.
   pn::ReadyQueue<std::size_t> ready(jobs);
+  std::atomic<int> failed_pushes{0};
   std::vector<Slot> slots(jobs);
-  std::size_t running = 0, callbacks = 0;
+  std::size_t running = 0, callbacks = 0, spurious = 0;
   auto step = [&](Slot& slot) {
+    const std::size_t before = slot.work.completed;
     const int result = ASYNC_start_job(&slot.job, slot.waitctx, &slot.ret, digest_job,
                                        &slot.work_ptr, sizeof slot.work_ptr);
     ASSERT_TRUE(result == ASYNC_PAUSE || result == ASYNC_FINISH) << result;
@@ -117,12 +129,17 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
       slot.finished = true;
       --running;
       EXPECT_EQ(slot.ret, 1);
+    } else if (slot.started && slot.work.completed == before &&
+               ASYNC_WAIT_CTX_get_status(slot.waitctx) != ASYNC_STATUS_EAGAIN) {
+      ++spurious;  // resumed by a notification, yet no digest finished: a notification was early
     }
+    slot.started = true;
   };
   for (std::size_t j = 0; j < jobs; ++j) {
     Slot& slot = slots[j];
     slot.index = j;
     slot.ready = &ready;
+    slot.failed_pushes = &failed_pushes;
     slot.waitctx = ASYNC_WAIT_CTX_new();
     slot.work = {offloaded, &inputs, &outputs, j * per_job, per_job};
     slot.work_ptr = &slot.work;
@@ -132,7 +149,9 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
           slot.waitctx,
           [](void* raw) {
             auto* s = static_cast<Slot*>(raw);
-            return s->ready->try_push(s->index) ? 1 : 0;
+            if (s->ready->try_push(s->index)) return 1;
+            s->failed_pushes->fetch_add(1, std::memory_order_relaxed);
+            return 0;
           },
           &slot);
     }
@@ -170,6 +189,8 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
     }
   }
   for (Slot& slot : slots) ASYNC_WAIT_CTX_free(slot.waitctx);
+  EXPECT_EQ(failed_pushes.load(), 0) << "one notification per pause";
+  EXPECT_EQ(spurious, 0U) << "every notification resumed a job whose digest was complete";
   if (mode == Mode::kCallback) {
     EXPECT_GE(callbacks, jobs * per_job / 2) << "completions arrived by callback";
   }

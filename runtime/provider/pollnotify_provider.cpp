@@ -171,8 +171,12 @@ int complete_through_device(DigestCtx& digest) {
       (void)::read(digest.fd, &count, sizeof count);
     }
   }
-  // Resumed early (an application may resume a job before its notification): pause again.
-  while (digest.done.load(std::memory_order_acquire) == 0) ASYNC_pause_job();  // A: pairs with R
+  // Pause at least once even if the completion already arrived: its notification (callback or
+  // fd) is on its way to the application, which will resume the job exactly once for it. Resumed
+  // before the completion (an application may resume early): pause again.
+  do {
+    ASYNC_pause_job();
+  } while (digest.done.load(std::memory_order_acquire) == 0);  // A: pairs with R
   if (!callback_mode) {
     std::uint64_t count = 0;
     (void)::read(digest.fd, &count, sizeof count);  // consume the notification
@@ -297,9 +301,12 @@ int provider_get_params(void* provctx, OSSL_PARAM params[]) {
 void provider_teardown(void* provctx) {
   auto* provider = static_cast<Provider*>(provctx);
   if (std::getenv("PN_PROVIDER_TRACE") != nullptr) {
-    std::fprintf(stderr, "pollnotify provider: %llu digests completed through the device in async jobs, %llu synchronously\n",
-                 static_cast<unsigned long long>(provider->async_digests.load(std::memory_order_relaxed)),
-                 static_cast<unsigned long long>(provider->sync_digests.load(std::memory_order_relaxed)));
+    std::fprintf(
+        stderr,
+        "pollnotify provider: %llu digests completed through the device in async jobs, %llu "
+        "synchronously\n",
+        static_cast<unsigned long long>(provider->async_digests.load(std::memory_order_relaxed)),
+        static_cast<unsigned long long>(provider->sync_digests.load(std::memory_order_relaxed)));
   }
   delete provider;
 }
