@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The provider reads `latency` and `policy` from its OpenSSL config section: a valid section loads
+# and digests correctly; an invalid latency model or policy makes the provider refuse to load.
+# Usage: provider_config_test.sh PROVIDER_DIR
+set -euo pipefail
+module="$(cd "$1" && pwd)/pollnotify.so"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+write_config() {
+  cat >"$work/openssl.cnf" <<CONF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+pollnotify = pollnotify_sect
+default = default_sect
+[pollnotify_sect]
+module = $module
+latency = $1
+policy = $2
+activate = 1
+[default_sect]
+activate = 1
+CONF
+}
+printf 'abc' >"$work/input"
+expected=$(sha256sum "$work/input" | cut -d' ' -f1)
+write_config fixed:2000 busy
+got=$(OPENSSL_CONF="$work/openssl.cnf" PN_PROVIDER_TRACE=1 openssl dgst -propquery provider=pollnotify -sha256 \
+  "$work/input" 2>"$work/trace" | sed 's/.*= //')
+test "$got" = "$expected"
+grep -q "1 synchronously" "$work/trace"
+for bad in "warp:1 busy" "fixed:2000 sometimes"; do
+  write_config $bad
+  if OPENSSL_CONF="$work/openssl.cnf" openssl dgst -propquery provider=pollnotify -sha256 "$work/input" \
+      >/dev/null 2>&1; then
+    echo "the provider loaded with a bad section: $bad"
+    exit 1
+  fi
+done
+echo "config section read: latency and policy honoured, bad values refused"
