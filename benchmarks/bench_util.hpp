@@ -1,6 +1,7 @@
 // Helpers shared by the benchmark binaries: thread pinning and machine description.
 #pragma once
 
+#include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -26,6 +27,18 @@ inline std::string cpu_model() {
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   }
   return "unknown";
+}
+
+// The main of every Google Benchmark binary here: machine context, then the registered benchmarks.
+// pin_cpu >= 0 pins the benchmark thread first.
+inline int run_benchmarks(int argc, char** argv, int pin_cpu) {
+  if (pin_cpu >= 0) pin_this_thread(pin_cpu);
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace pn::bench

@@ -78,13 +78,8 @@ const bool registered = [] {
 }  // namespace
 
 int main(int argc, char** argv) {
-  pn::bench::pin_this_thread(0);
-  benchmark::AddCustomContext("cpu_model", pn::bench::cpu_model());
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  const int status = pn::bench::run_benchmarks(argc, argv, 0);
   ASYNC_cleanup_thread();
   PN_ASYNC_cleanup_thread();
-  return 0;
+  return status;
 }

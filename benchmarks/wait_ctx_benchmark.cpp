@@ -98,12 +98,4 @@ const bool registered = [] {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  pn::bench::pin_this_thread(0);
-  benchmark::AddCustomContext("cpu_model", pn::bench::cpu_model());
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return pn::bench::run_benchmarks(argc, argv, 0); }

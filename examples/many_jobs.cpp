@@ -15,16 +15,13 @@ struct Work {
 
 int job(void* raw) {
   const Work work = *static_cast<Work*>(raw);
-  pn::WaitCtx* ctx = pn::jobs::wait_ctx(pn::jobs::current());
   int completed = 0;
   for (int i = 0; i < work.requests; ++i) {
-    pn::SubmitResult result;
-    do {
-      result = work.runtime->submit(*ctx, static_cast<std::uint64_t>(i));
-      if (result == pn::SubmitResult::kFailed) return completed;
-      pn::jobs::pause();  // until the callback (or, after EAGAIN, the driver's retry)
-    } while (result != pn::SubmitResult::kAccepted);
-    completed += ctx->status() == PN_ASYNC_STATUS_OK;
+    // Submit and pause until the callback; after EAGAIN pause for the driver's retry.
+    if (pn::offload_in_job(*work.runtime, static_cast<std::uint64_t>(i)) !=
+        pn::SubmitResult::kAccepted)
+      break;
+    completed += pn::jobs::wait_ctx(pn::jobs::current())->status() == PN_ASYNC_STATUS_OK;
   }
   return completed;
 }

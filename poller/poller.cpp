@@ -39,6 +39,27 @@ std::uint64_t thread_cpu_time_ns(clockid_t clock) noexcept {
 
 }  // namespace
 
+PollerStats& PollerStats::operator+=(const PollerStats& o) noexcept {
+  delivered += o.delivered;
+  callbacks += o.callbacks;
+  callback_failures += o.callback_failures;
+  callback_exceptions += o.callback_exceptions;
+  fd_signals += o.fd_signals;
+  status_only += o.status_only;
+  stale += o.stale;
+  invalid += o.invalid;
+  polls += o.polls;
+  empty_polls += o.empty_polls;
+  parks += o.parks;
+  wakes += o.wakes;
+  watchdog_wakes += o.watchdog_wakes;
+  ring_full += o.ring_full;
+  for (std::size_t i = 0; i < kBurstBuckets; ++i) bursts[i] += o.bursts[i];
+  cpu_time_ns += o.cpu_time_ns;
+  in_flight += o.in_flight;
+  return *this;
+}
+
 const char* to_string(PollPolicy policy) noexcept {
   switch (policy) {
     case PollPolicy::kBusy:

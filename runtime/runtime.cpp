@@ -86,24 +86,7 @@ RuntimeStats Runtime::stats() const {
   for (const auto& poller : pollers_) {
     const PollerStats s = poller->stats();
     stats.pollers.push_back(s);
-    PollerStats& t = stats.total;
-    t.delivered += s.delivered;
-    t.callbacks += s.callbacks;
-    t.callback_failures += s.callback_failures;
-    t.callback_exceptions += s.callback_exceptions;
-    t.fd_signals += s.fd_signals;
-    t.status_only += s.status_only;
-    t.stale += s.stale;
-    t.invalid += s.invalid;
-    t.polls += s.polls;
-    t.empty_polls += s.empty_polls;
-    t.parks += s.parks;
-    t.wakes += s.wakes;
-    t.watchdog_wakes += s.watchdog_wakes;
-    t.ring_full += s.ring_full;
-    for (std::size_t i = 0; i < kBurstBuckets; ++i) t.bursts[i] += s.bursts[i];
-    t.cpu_time_ns += s.cpu_time_ns;
-    t.in_flight += s.in_flight;
+    stats.total += s;
   }
   stats.device = device_->stats();
   return stats;

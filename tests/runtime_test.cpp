@@ -258,12 +258,9 @@ int offloading_job(void* raw) {
   pn::WaitCtx* ctx = pn::jobs::wait_ctx(pn::jobs::current());
   int ok = 0;
   for (int i = 0; i < args.requests; ++i) {
-    for (;;) {
-      const pn::SubmitResult result = args.runtime->submit(*ctx, static_cast<std::uint64_t>(i));
-      if (result == pn::SubmitResult::kFailed) return -1;
-      pn::jobs::pause();  // for the callback, or (EAGAIN) for the driver's immediate retry
-      if (result == pn::SubmitResult::kAccepted) break;
-    }
+    if (pn::offload_in_job(*args.runtime, static_cast<std::uint64_t>(i)) !=
+        pn::SubmitResult::kAccepted)
+      return -1;
     ok += ctx->status() == PN_ASYNC_STATUS_OK;
   }
   return ok;

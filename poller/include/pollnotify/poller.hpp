@@ -83,6 +83,9 @@ struct PollerStats {
   std::array<std::uint64_t, kBurstBuckets> bursts{};  // non-empty ring drains by size
   std::uint64_t cpu_time_ns = 0;  // the poller thread's CPU time (all runs so far)
   std::uint64_t in_flight = 0;    // completions pushed and not yet delivered
+
+  // Sums two pollers' figures (a runtime's total).
+  PollerStats& operator+=(const PollerStats& other) noexcept;
 };
 
 class Poller;

@@ -32,7 +32,7 @@ namespace pn {
 // How often a job retries a submission the device refused (EAGAIN) before giving up. The QAT
 // engine retries forever in async mode; a bound turns a stuck device into an error the job sees.
 struct RetryPolicy {
-  unsigned max_retries = 10'000;
+  unsigned max_retries = 1'000'000;
 };
 
 // Inside a job: submits a request for the job's wait context and pauses until its completion.
