@@ -2,6 +2,7 @@
 // on the same workload (application jobs, simulated device, poller) and the same pinned cores.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -100,6 +101,12 @@ int main(int argc, char** argv) {
     if (flag == "--no-progress") {
       options.progress = false;
       continue;
+    }
+    static const char* const kValueFlags[] = {"--mechanisms", "--latency", "--jobs", "--unloaded-jobs", "--depth",
+                                              "--duration", "--warmup", "--requests", "--timed-interval",
+                                              "--spin-polls", "--app-spin", "--cpus", "--seed", "--json", "--plot"};
+    if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) == std::end(kValueFlags)) {
+      fail("unknown option '" + flag + "'");
     }
     if (i + 1 >= argc) fail("missing value after " + flag);
     const std::string value = argv[++i];
