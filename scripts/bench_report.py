@@ -64,7 +64,7 @@ def main():
         if poller and poller.get("BM_Handoff_RoundTrip/pingpong/real_time"):
             w(f"- Cross-core state during this run: a cache-line ping-pong round trip took "
               f"{fmt_ns(ns(poller['BM_Handoff_RoundTrip/pingpong/real_time']))}. On this virtual machine it "
-              f"was seen between 134 ns and 630 ns in different runs of the same session, and every cross-core "
+              f"ranged from about 126 ns to 630 ns across runs of the same session, and every cross-core "
               f"figure below moves with it.")
         w("")
         o = tool["options"]
