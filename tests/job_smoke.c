@@ -14,7 +14,7 @@ struct work {
   double scale;
 };
 
-static long accumulate(const struct work *w, int round) {
+static long accumulate(const struct work* w, int round) {
   /* Enough live values that some sit in callee-saved registers across the pause. */
   long a = w->id, b = round, c = a * 3 + b, d = c ^ 0x5a5a, e = d + a * b;
   double f = w->scale * round;
@@ -22,14 +22,14 @@ static long accumulate(const struct work *w, int round) {
   return a + b + c + d + e + (long)(f * 2.0);
 }
 
-static long expected_value(const struct work *w, int round) {
+static long expected_value(const struct work* w, int round) {
   long a = w->id, b = round, c = a * 3 + b, d = c ^ 0x5a5a, e = d + a * b;
   double f = w->scale * round;
   return a + b + c + d + e + (long)(f * 2.0);
 }
 
-static int job_body(void *arg) {
-  const struct work *w = arg;
+static int job_body(void* arg) {
+  const struct work* w = arg;
   long errors = 0;
   for (int round = 0; round < ROUNDS; ++round) {
     if (accumulate(w, round) != expected_value(w, round)) ++errors;
@@ -38,9 +38,9 @@ static int job_body(void *arg) {
 }
 
 static int key;
-static int fd_job(void *arg) {
+static int fd_job(void* arg) {
   (void)arg;
-  PN_ASYNC_WAIT_CTX *ctx = PN_ASYNC_get_wait_ctx(PN_ASYNC_get_current_job());
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_get_wait_ctx(PN_ASYNC_get_current_job());
   PN_ASYNC_WAIT_CTX_set_wait_fd(ctx, &key, 5, NULL, NULL);
   PN_ASYNC_pause_job();
   size_t added = 9, deleted = 9;
@@ -49,10 +49,10 @@ static int fd_job(void *arg) {
 }
 
 int main(void) {
-  PN_ASYNC_JOB *jobs[JOBS] = {0};
+  PN_ASYNC_JOB* jobs[JOBS] = {0};
   int rets[JOBS] = {0};
   int status[JOBS];
-  PN_ASYNC_WAIT_CTX *ctx = PN_ASYNC_WAIT_CTX_new();
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
   if (!PN_ASYNC_is_capable() || ctx == NULL) return 1;
   for (int j = 0; j < JOBS; ++j) {
     struct work w = {j, 0.5 + j};
@@ -70,7 +70,7 @@ int main(void) {
       return 3;
     }
   }
-  PN_ASYNC_JOB *job = NULL;
+  PN_ASYNC_JOB* job = NULL;
   int ret = -1;
   if (PN_ASYNC_start_job(&job, ctx, &ret, fd_job, NULL, 0) != PN_ASYNC_PAUSE) return 4;
   if (PN_ASYNC_start_job(&job, ctx, &ret, fd_job, NULL, 0) != PN_ASYNC_FINISH || ret != 0) return 5;

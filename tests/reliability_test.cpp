@@ -78,7 +78,8 @@ TEST(Retries, OffloadOutsideAJobFails) {
 
 TEST(Fork, ChildBuildsAFreshRuntime) {
 #if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "ThreadSanitizer does not support starting threads in the child of a multithreaded fork";
+  GTEST_SKIP()
+      << "ThreadSanitizer does not support starting threads in the child of a multithreaded fork";
 #endif
   pn::RuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
@@ -89,7 +90,8 @@ TEST(Fork, ChildBuildsAFreshRuntime) {
   // holds an allocator lock at fork() leaves it locked in the child (a hazard of any
   // multithreaded fork, and one the sanitizers' allocators do not guard against).
   const auto idle_deadline = std::chrono::steady_clock::now() + 10s;
-  while (parent_runtime.stats().total.parks == 0 && std::chrono::steady_clock::now() < idle_deadline) {
+  while (parent_runtime.stats().total.parks == 0 &&
+         std::chrono::steady_clock::now() < idle_deadline) {
     std::this_thread::sleep_for(1ms);
   }
   const pid_t child = ::fork();

@@ -102,9 +102,10 @@ int main(int argc, char** argv) {
       options.progress = false;
       continue;
     }
-    static const char* const kValueFlags[] = {"--mechanisms", "--latency", "--jobs", "--unloaded-jobs", "--depth",
-                                              "--duration", "--warmup", "--requests", "--timed-interval",
-                                              "--spin-polls", "--app-spin", "--cpus", "--seed", "--json", "--plot"};
+    static const char* const kValueFlags[] = {
+        "--mechanisms", "--latency", "--jobs",     "--unloaded-jobs",  "--depth",
+        "--duration",   "--warmup",  "--requests", "--timed-interval", "--spin-polls",
+        "--app-spin",   "--cpus",    "--seed",     "--json",           "--plot"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) == std::end(kValueFlags)) {
       fail("unknown option '" + flag + "'");
     }

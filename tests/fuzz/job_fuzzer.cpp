@@ -28,7 +28,8 @@ Program parse(ByteReader& in) {
   const unsigned jobs = 1 + in.below(4);
   for (unsigned j = 0; j < jobs; ++j) {
     std::vector<Step> script(in.below(9));
-    for (Step& step : script) step = static_cast<Step>(in.below(static_cast<unsigned>(Step::kCount)));
+    for (Step& step : script)
+      step = static_cast<Step>(in.below(static_cast<unsigned>(Step::kCount)));
     program.scripts.push_back(std::move(script));
   }
   while (!in.empty() && program.schedule.size() < 128) program.schedule.push_back(in.next());
@@ -54,13 +55,26 @@ struct Runner {
     long observed = 0;
     for (Step step : *state.script) {
       switch (step) {
-        case Step::kPause: log.push_back(Api::pause_job()); break;
-        case Step::kBlock: Api::block_pause(); break;
-        case Step::kUnblock: Api::unblock_pause(); break;
-        case Step::kCurrent: log.push_back(Api::current_job() != nullptr); break;
-        case Step::kWaitCtx: log.push_back(Api::job_wait_ctx(Api::current_job()) == state.ctx); break;
-        case Step::kSetFd: log.push_back(Api::set_wait_fd(state.ctx, &kKey, 7, nullptr, nullptr)); break;
-        case Step::kCount: break;
+        case Step::kPause:
+          log.push_back(Api::pause_job());
+          break;
+        case Step::kBlock:
+          Api::block_pause();
+          break;
+        case Step::kUnblock:
+          Api::unblock_pause();
+          break;
+        case Step::kCurrent:
+          log.push_back(Api::current_job() != nullptr);
+          break;
+        case Step::kWaitCtx:
+          log.push_back(Api::job_wait_ctx(Api::current_job()) == state.ctx);
+          break;
+        case Step::kSetFd:
+          log.push_back(Api::set_wait_fd(state.ctx, &kKey, 7, nullptr, nullptr));
+          break;
+        case Step::kCount:
+          break;
       }
       ++observed;
     }
@@ -73,8 +87,12 @@ struct Runner {
       return;
     }
     JobState* self = &state;
-    const int result = Api::start_job(&state.job, state.ctx, &state.ret, &Runner::body, &self, sizeof self);
-    log.push_back(result == Api::kErr ? 0 : result == Api::kNoJobs ? 1 : result == Api::kPause ? 2 : 3);
+    const int result =
+        Api::start_job(&state.job, state.ctx, &state.ret, &Runner::body, &self, sizeof self);
+    log.push_back(result == Api::kErr      ? 0
+                  : result == Api::kNoJobs ? 1
+                  : result == Api::kPause  ? 2
+                                           : 3);
     if (result == Api::kPause) state.started = true;
     if (result == Api::kFinish) {
       state.finished = true;
@@ -91,7 +109,8 @@ struct Runner {
     Api::cleanup_thread();
     log.push_back(Api::init_thread(program.max_pool, program.init_pool));
     std::vector<JobState> jobs;
-    for (const auto& script : program.scripts) jobs.push_back(JobState{&script, Api::ctx_new(), &log});
+    for (const auto& script : program.scripts)
+      jobs.push_back(JobState{&script, Api::ctx_new(), &log});
     for (std::uint8_t choice : program.schedule) step_job(jobs[choice % jobs.size()], log);
     bool progress = true;
     while (progress) {  // finish everything: scripts are finite
@@ -101,7 +120,8 @@ struct Runner {
         step_job(state, log);
         progress = true;
       }
-      if (progress && log.size() > 100'000) mismatch("runaway program", 0, static_cast<long>(log.size()));
+      if (progress && log.size() > 100'000)
+        mismatch("runaway program", 0, static_cast<long>(log.size()));
     }
     for (JobState& state : jobs) Api::ctx_free(state.ctx);
     Api::cleanup_thread();
@@ -116,7 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Program program = parse(in);
   const Log expected = Runner<pn::test::Openssl>::execute(program);
   const Log actual = Runner<pn::test::Pollnotify>::execute(program);
-  if (expected.size() != actual.size()) mismatch("log length", static_cast<long>(expected.size()), static_cast<long>(actual.size()));
+  if (expected.size() != actual.size())
+    mismatch("log length", static_cast<long>(expected.size()), static_cast<long>(actual.size()));
   for (std::size_t i = 0; i < expected.size(); ++i) {
     if (expected[i] != actual[i]) mismatch("job log entry", expected[i], actual[i]);
   }

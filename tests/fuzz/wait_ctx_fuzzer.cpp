@@ -19,7 +19,17 @@ int callback_b(void*) { return 2; }
 int (*const kCallbacks[3])(void*) = {nullptr, callback_a, callback_b};
 
 enum class OpKind : std::uint8_t {
-  kSetFd, kGetFd, kAllFds, kChanged, kClear, kSetCallback, kGetCallback, kSetStatus, kGetStatus, kResume, kCount
+  kSetFd,
+  kGetFd,
+  kAllFds,
+  kChanged,
+  kClear,
+  kSetCallback,
+  kGetCallback,
+  kSetStatus,
+  kGetStatus,
+  kResume,
+  kCount
 };
 struct Op {
   OpKind kind;
@@ -60,7 +70,8 @@ void model_run(const std::vector<Op>& ops, Log& log) {
     const Op& op = ops[step];
     switch (op.kind) {
       case OpKind::kSetFd:
-        m.entries.insert(m.entries.begin(), {op.key, op.value, static_cast<long>(step + 1), op.flag, true, false});
+        m.entries.insert(m.entries.begin(),
+                         {op.key, op.value, static_cast<long>(step + 1), op.flag, true, false});
         ++m.added;
         log.push_back(1);
         break;
@@ -150,8 +161,9 @@ struct Run {
   static inline Log* cleanup_log = nullptr;
 
   static void cleanup(typename Api::Ctx*, const void* key, typename Api::Fd fd, void* data) {
-    cleanup_log->insert(cleanup_log->end(), {2000 + static_cast<long>(static_cast<const int*>(key) - kKeys), fd,
-                                             static_cast<long>(reinterpret_cast<std::intptr_t>(data))});
+    cleanup_log->insert(cleanup_log->end(),
+                        {2000 + static_cast<long>(static_cast<const int*>(key) - kKeys), fd,
+                         static_cast<long>(reinterpret_cast<std::intptr_t>(data))});
   }
 
   static int body(void* raw) {
@@ -162,9 +174,10 @@ struct Run {
       const Op& op = (*run.ops)[step];
       switch (op.kind) {
         case OpKind::kSetFd:
-          log.push_back(Api::set_wait_fd(ctx, &kKeys[op.key], op.value,
-                                         reinterpret_cast<void*>(static_cast<std::intptr_t>(step + 1)),
-                                         op.flag ? &Run::cleanup : nullptr));
+          log.push_back(
+              Api::set_wait_fd(ctx, &kKeys[op.key], op.value,
+                               reinterpret_cast<void*>(static_cast<std::intptr_t>(step + 1)),
+                               op.flag ? &Run::cleanup : nullptr));
           break;
         case OpKind::kGetFd: {
           typename Api::Fd fd = -9;
@@ -198,8 +211,9 @@ struct Run {
           log.push_back(Api::clear_fd(ctx, &kKeys[op.key]));
           break;
         case OpKind::kSetCallback:
-          log.push_back(Api::set_callback(ctx, kCallbacks[op.value % 3],
-                                          reinterpret_cast<void*>(static_cast<std::intptr_t>(op.key))));
+          log.push_back(
+              Api::set_callback(ctx, kCallbacks[op.value % 3],
+                                reinterpret_cast<void*>(static_cast<std::intptr_t>(op.key))));
           break;
         case OpKind::kGetCallback: {
           int (*fn)(void*) = nullptr;
@@ -241,7 +255,8 @@ struct Run {
 };
 
 void compare(const Log& expected, const Log& actual, const char* who) {
-  if (expected.size() != actual.size()) mismatch(who, static_cast<long>(expected.size()), static_cast<long>(actual.size()));
+  if (expected.size() != actual.size())
+    mismatch(who, static_cast<long>(expected.size()), static_cast<long>(actual.size()));
   for (std::size_t i = 0; i < expected.size(); ++i) {
     if (expected[i] != actual[i]) mismatch(who, expected[i], actual[i]);
   }
@@ -254,15 +269,22 @@ void check_bad_input(ByteReader& in) {
   void* data = nullptr;
   size_t count = 0;
   PN_ASYNC_callback_fn fn = nullptr;
-  if (PN_ASYNC_WAIT_CTX_get_fd(ctx, &kKeys[0], nullptr, &data) != 0) mismatch("get_fd NULL fd", 0, 1);
-  if (PN_ASYNC_WAIT_CTX_get_fd(nullptr, &kKeys[0], &fd, &data) != 0) mismatch("get_fd NULL ctx", 0, 1);
-  if (PN_ASYNC_WAIT_CTX_get_all_fds(ctx, nullptr, nullptr) != 0) mismatch("get_all_fds NULL count", 0, 1);
-  if (PN_ASYNC_WAIT_CTX_get_changed_fds(ctx, nullptr, nullptr, nullptr, &count) != 0) mismatch("changed NULL", 0, 1);
-  if (PN_ASYNC_WAIT_CTX_get_callback(ctx, &fn, nullptr) != 0) mismatch("get_callback NULL arg", 0, 1);
+  if (PN_ASYNC_WAIT_CTX_get_fd(ctx, &kKeys[0], nullptr, &data) != 0)
+    mismatch("get_fd NULL fd", 0, 1);
+  if (PN_ASYNC_WAIT_CTX_get_fd(nullptr, &kKeys[0], &fd, &data) != 0)
+    mismatch("get_fd NULL ctx", 0, 1);
+  if (PN_ASYNC_WAIT_CTX_get_all_fds(ctx, nullptr, nullptr) != 0)
+    mismatch("get_all_fds NULL count", 0, 1);
+  if (PN_ASYNC_WAIT_CTX_get_changed_fds(ctx, nullptr, nullptr, nullptr, &count) != 0)
+    mismatch("changed NULL", 0, 1);
+  if (PN_ASYNC_WAIT_CTX_get_callback(ctx, &fn, nullptr) != 0)
+    mismatch("get_callback NULL arg", 0, 1);
   const int status = static_cast<int>(in.next()) - 128;
   const int expected = status >= 0 && status <= 3 ? 1 : 0;
-  if (PN_ASYNC_WAIT_CTX_set_status(ctx, status) != expected) mismatch("set_status range", expected, 1 - expected);
-  if (PN_ASYNC_WAIT_CTX_get_status(ctx) != (expected ? status : 0)) mismatch("status kept", 0, PN_ASYNC_WAIT_CTX_get_status(ctx));
+  if (PN_ASYNC_WAIT_CTX_set_status(ctx, status) != expected)
+    mismatch("set_status range", expected, 1 - expected);
+  if (PN_ASYNC_WAIT_CTX_get_status(ctx) != (expected ? status : 0))
+    mismatch("status kept", 0, PN_ASYNC_WAIT_CTX_get_status(ctx));
   PN_ASYNC_WAIT_CTX_free(ctx);
 }
 
