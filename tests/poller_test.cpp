@@ -46,7 +46,7 @@ TEST(PollerExternal, PollOnceDeliversAndReturnsCount) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(ring.try_push(target.completion(i)));
   EXPECT_EQ(poller.in_flight(), 5U);
   EXPECT_EQ(poller.poll_once(), 5U);
-  EXPECT_EQ(target.calls.load(), 5);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 5);
   EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_OK);
   EXPECT_EQ(poller.in_flight(), 0U);
   const pn::PollerStats stats = poller.stats();
@@ -72,7 +72,7 @@ TEST(PollerExternal, PollOnceRespectsMaxAndBurst) {
   EXPECT_EQ(poller.poll_once(100), 7U) << "b 2 left";
   EXPECT_EQ(poller.poll_once(), 2U);
   EXPECT_EQ(poller.poll_once(), 0U);
-  EXPECT_EQ(target.calls.load(), 20);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 20);
 }
 
 TEST(PollerExternal, RingFullIsReportedNeverOverwritten) {
@@ -87,7 +87,7 @@ TEST(PollerExternal, RingFullIsReportedNeverOverwritten) {
   EXPECT_EQ(poller.poll_once(), 2U);
   ASSERT_TRUE(ring.try_push(extra)) << "room again after the drain";
   EXPECT_EQ(poller.poll_once(), 1U);
-  EXPECT_EQ(target.calls.load(), 3);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 3);
 }
 
 TEST(PollerExternal, ContextWithoutCallbackGetsStatusOnly) {
@@ -108,7 +108,8 @@ TEST(PollerExternal, BadEntriesAreCountedNotFatal) {
   ASSERT_TRUE(ring.try_push(target.completion(0, 42)));
   EXPECT_EQ(poller.poll_once(), 2U);
   EXPECT_EQ(poller.stats().invalid, 2U);
-  EXPECT_EQ(target.calls.load(), 1) << "a bad status still ends the request";
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 1)
+      << "a bad status still ends the request";
   EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_ERR);
 }
 
@@ -129,7 +130,7 @@ TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
   EXPECT_EQ(stats.callback_exceptions, 1U);
   EXPECT_EQ(stats.callback_failures, 1U);
   EXPECT_EQ(stats.callbacks, 3U);
-  EXPECT_EQ(healthy.calls.load(), 1);
+  EXPECT_EQ(healthy.calls.load(std::memory_order_relaxed), 1);
   EXPECT_EQ(thrower->in_flight(), 0U) << "the throwing delivery still released its ticket";
 }
 
@@ -164,7 +165,7 @@ TEST(PollerExternal, StaleCompletionAfterCancelIsDroppedAndCounted) {
   ASSERT_TRUE(ring.try_push(target.completion()));
   target.ctx->cancel_pending();
   EXPECT_EQ(poller.poll_once(), 1U);
-  EXPECT_EQ(target.calls.load(), 0);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 0);
   EXPECT_EQ(poller.stats().stale, 1U);
 }
 
@@ -175,7 +176,7 @@ TEST(PollerExternal, DestructorDeliversWhatIsLeft) {
     auto& ring = poller.add_ring(8);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(ring.try_push(target.completion()));
   }
-  EXPECT_EQ(target.calls.load(), 3);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 3);
   EXPECT_EQ(target.ctx->in_flight(), 0U);
 }
 
@@ -353,7 +354,7 @@ TEST(PollerParking, NoLostWakeupAcrossIdleGaps) {
   EXPECT_GT(stats.parks, 0U);
   EXPECT_GT(stats.wakes, 0U);
   EXPECT_EQ(stats.watchdog_wakes, 0U);
-  EXPECT_EQ(target.calls.load(), expected);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), expected);
 }
 
 TEST(PollerParking, IdleAdaptivePollerSleeps) {

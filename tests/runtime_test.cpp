@@ -104,10 +104,10 @@ TEST(SimDevice, FixedLatencyCompletesExactlyAtItsTime) {
   EXPECT_EQ(runtime.in_flight(), 1U);
   clock.now = 999;
   EXPECT_EQ(runtime.poll_once(), 0U);
-  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 0);
   clock.now = 1000;
   EXPECT_EQ(runtime.poll_once(), 1U);
-  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
   EXPECT_EQ(runtime.in_flight(), 0U);
 }
 
@@ -126,10 +126,10 @@ TEST(SimDevice, EnginesLimitSerializesRequests) {
   for (std::uint64_t t : {1000, 2000, 3000}) {
     clock.now = t - 1;
     runtime.poll_once();
-    EXPECT_EQ(calls.load(), static_cast<int>(t / 1000) - 1);
+    EXPECT_EQ(calls.load(std::memory_order_relaxed), static_cast<int>(t / 1000) - 1);
     clock.now = t;
     runtime.poll_once();
-    EXPECT_EQ(calls.load(), static_cast<int>(t / 1000));
+    EXPECT_EQ(calls.load(std::memory_order_relaxed), static_cast<int>(t / 1000));
   }
 }
 
@@ -149,7 +149,7 @@ TEST(SimDevice, CapacityBackPressureThenEveryRequestOnce) {
   ASSERT_EQ(runtime.submit(*contexts[2]), pn::SubmitResult::kAccepted) << "the retry is accepted";
   clock.now = 20;
   EXPECT_EQ(runtime.poll_once(), 1U);
-  for (auto& count : calls) EXPECT_EQ(count.load(), 1);
+  for (auto& count : calls) EXPECT_EQ(count.load(std::memory_order_relaxed), 1);
   const pn::DeviceStats stats = runtime.device().stats();
   EXPECT_EQ(stats.refused_full, 1U);
   EXPECT_EQ(stats.accepted, 3U);
@@ -185,7 +185,7 @@ TEST(SimDevice, InjectedFaults) {
     ctx->set_callback(count_call, &calls);
     EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kAccepted);
     EXPECT_EQ(runtime.poll_once(), 1U);
-    EXPECT_EQ(calls.load(), 1);
+    EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
     EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR) << "the completion carries the injected error";
   }
 }
@@ -221,7 +221,7 @@ TEST(SimDevice, SameSeedSameLatencies) {
       EXPECT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
     }
     std::vector<std::uint64_t> times;
-    for (clock.now = 0; calls.load() < 20; clock.now += 10) {
+    for (clock.now = 0; calls.load(std::memory_order_relaxed) < 20; clock.now += 10) {
       for (std::size_t n = runtime.poll_once(); n != 0; --n) times.push_back(clock.now);
     }
     return times;
@@ -240,7 +240,7 @@ TEST(Runtime, DestroyWithWorkInFlightCancelsWithErr) {
     ASSERT_TRUE(runtime.start());
     ASSERT_EQ(runtime.submit(*ctx), pn::SubmitResult::kAccepted);
   }
-  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
   EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
   EXPECT_EQ(ctx->in_flight(), 0U);
 }
@@ -340,8 +340,8 @@ TEST(RuntimeJobs, TwoApplicationThreads) {
   first.join();
   second.join();
   ASSERT_TRUE(runtime.stop());
-  EXPECT_EQ(finished.load(), 32U);
-  EXPECT_EQ(resumes.load(), 32U * (kRequests / 4));
+  EXPECT_EQ(finished.load(std::memory_order_relaxed), 32U);
+  EXPECT_EQ(resumes.load(std::memory_order_relaxed), 32U * (kRequests / 4));
 }
 
 pn::DetachedTask offload_loop(pn::CoOffload& offload, int requests, std::atomic<int>& ok,
@@ -368,7 +368,7 @@ TEST(RuntimeCoroutines, ResumedInsideTheCallback) {
   offload_loop(offload, kRequests, ok, done);
   while (!done.load(std::memory_order_acquire)) std::this_thread::yield();
   ASSERT_TRUE(runtime.stop());
-  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_EQ(ok.load(std::memory_order_relaxed), kRequests);
 }
 
 TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
@@ -388,7 +388,7 @@ TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
   }
   EXPECT_EQ(std::this_thread::get_id(), app_thread);
   ASSERT_TRUE(runtime.stop());
-  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_EQ(ok.load(std::memory_order_relaxed), kRequests);
 }
 
 TEST(RuntimeFdMode, EpollOwnerSeesEveryCompletion) {
@@ -440,7 +440,7 @@ TEST(RuntimeCApi, LifecycleAndBadInput) {
   EXPECT_EQ(PN_RUNTIME_submit(runtime, ctx, 1), PN_ASYNC_STATUS_OK);
   EXPECT_EQ(PN_RUNTIME_in_flight(runtime), 1U);
   EXPECT_EQ(PN_RUNTIME_poll(runtime, 0), 1U);
-  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
   EXPECT_EQ(PN_RUNTIME_stop(runtime), 0) << "not started";
   EXPECT_EQ(PN_RUNTIME_start(runtime), 1);
   EXPECT_EQ(PN_RUNTIME_start(runtime), 0) << "started twice";
