@@ -411,6 +411,10 @@ void Poller::run() {
     CPU_SET(options_.cpu, &set);
     ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
   }
+  clockid_t own_clock;
+  if (::pthread_getcpuclockid(::pthread_self(), &own_clock) == 0) {
+    live_cpu_clock_.store(own_clock, std::memory_order_release);  // read by stats() (acquire)
+  }
   // Sleeps of a few microseconds are only honoured without the default 50 us timer slack.
   if (options_.policy == PollPolicy::kTimed) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
@@ -461,6 +465,8 @@ void Poller::run() {
   }
   clockid_t clock;
   if (::pthread_getcpuclockid(::pthread_self(), &clock) == 0) {
+    // First hide the live clock, then add this run's time: a reader never counts it twice.
+    live_cpu_clock_.store(kNoClock, std::memory_order_release);  // pairs with stats()' acquire
     bump(finished_cpu_time_ns_, thread_cpu_time_ns(clock));
   }
 }
@@ -497,14 +503,11 @@ PollerStats Poller::stats() const {
     s.wakes += read(rings_[i]->wakes_);
     s.in_flight += rings_[i]->size_approx();
   }
+  // Finished runs first, then the live thread's clock: no run is counted twice. No lock, so a
+  // callback may read the stats while stop() waits for the poller thread.
   s.cpu_time_ns = read(finished_cpu_time_ns_);
-  std::lock_guard lock(lifecycle_mutex_);
-  if (running()) {
-    clockid_t clock;
-    if (::pthread_getcpuclockid(thread_.native_handle(), &clock) == 0) {
-      s.cpu_time_ns += thread_cpu_time_ns(clock);
-    }
-  }
+  const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);
+  if (clock != kNoClock) s.cpu_time_ns += thread_cpu_time_ns(static_cast<clockid_t>(clock));
   return s;
 }
 

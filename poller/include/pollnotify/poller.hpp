@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -212,12 +213,14 @@ class Poller {
   std::size_t source_count_ = 0;  // changed only while no thread consumes
 
   std::unique_ptr<Counters> counters_;
-  mutable std::thread thread_;          // mutable: stats() reads its CPU clock
-  mutable std::mutex lifecycle_mutex_;  // serializes start/stop (and stats' CPU clock read)
+  std::thread thread_;
+  std::mutex lifecycle_mutex_;  // serializes start, stop and source changes
   std::atomic<bool> running_{false};
   int thread_pid_ = 0;  // the process that started the thread (fork detection)
   std::atomic<bool> stop_requested_{false};
-  std::atomic<std::uint64_t> finished_cpu_time_ns_{0};
+  std::atomic<std::uint64_t> finished_cpu_time_ns_{0};  // runs that ended (poller thread writes)
+  static constexpr std::int64_t kNoClock = std::numeric_limits<std::int64_t>::min();
+  std::atomic<std::int64_t> live_cpu_clock_{kNoClock};  // the running thread's CPU clock id
 };
 
 }  // namespace pn
