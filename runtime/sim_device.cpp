@@ -336,8 +336,10 @@ SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
 SimDevice::~SimDevice() {
   stop();
   for (auto& instance : instances_) {
-    // The pollers must not run now (they would poll this source concurrently).
     if (!instance->inline_completion() && options_.timing == DeviceTiming::kPolled) {
+      // A running poller would poll this source while it goes away: stop it first (it delivers
+      // what its rings hold; a Runtime has stopped its pollers already).
+      if (instance->poller.running()) instance->poller.stop();
       (void)instance->poller.remove_source(*instance);
     }
     instance->cancel_all();

@@ -96,8 +96,9 @@ class SimDevice {
   // PollSource, so the pollers must not be running yet. Throws std::invalid_argument on bad
   // options (no instance, capacity 0, a rate outside [0, 1], no poller).
   SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers);
-  // Stops device threads. Requests still in the device complete with ERR (cancelled), pushed to
-  // the rings if there is room; the pollers must outlive the device.
+  // Stops device threads, and (kPolled) any bound poller still running, since it would poll this
+  // device. Requests still in the device complete with ERR (cancelled), pushed to the rings if
+  // there is room, else delivered here; the pollers must outlive the device.
   ~SimDevice();
   SimDevice(const SimDevice&) = delete;
   SimDevice& operator=(const SimDevice&) = delete;
