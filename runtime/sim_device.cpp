@@ -314,21 +314,34 @@ SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
   for (Poller* poller : pollers) {
     if (poller == nullptr) throw std::invalid_argument("SimDevice: a poller is null");
   }
-  for (std::size_t i = 0; i < options_.instances.size(); ++i) {
-    const DeviceInstanceOptions& instance = options_.instances[i];
+  // Validate everything before any poller learns about this device.
+  for (const DeviceInstanceOptions& instance : options_.instances) {
     if (instance.capacity == 0)
       throw std::invalid_argument("SimDevice: instance capacity must be > 0");
     for (const double rate : {instance.error_rate, instance.refuse_rate, instance.fatal_rate}) {
       if (!(rate >= 0 && rate <= 1))
         throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
     }
-    Poller& poller = *pollers[i % pollers.size()];
-    instances_.push_back(std::make_unique<Instance>(instance, options_.seed, i, poller, *this));
-    Instance& created = *instances_.back();
-    created.batch.reserve(Instance::kBatch);
-    if (created.inline_completion()) continue;  // completes on the submitter's own ring
-    created.ring = &poller.add_ring(std::max<std::size_t>(instance.capacity, Instance::kBatch));
-    if (options_.timing == DeviceTiming::kPolled) poller.add_source(created);
+  }
+  std::vector<Instance*> registered;  // sources a poller accepted, to undo on failure
+  try {
+    for (std::size_t i = 0; i < options_.instances.size(); ++i) {
+      const DeviceInstanceOptions& instance = options_.instances[i];
+      Poller& poller = *pollers[i % pollers.size()];
+      instances_.push_back(std::make_unique<Instance>(instance, options_.seed, i, poller, *this));
+      Instance& created = *instances_.back();
+      created.batch.reserve(Instance::kBatch);
+      if (created.inline_completion()) continue;  // completes on the submitter's own ring
+      created.ring = &poller.add_ring(std::max<std::size_t>(instance.capacity, Instance::kBatch));
+      if (options_.timing == DeviceTiming::kPolled) {
+        poller.add_source(created);
+        registered.push_back(&created);
+      }
+    }
+  } catch (...) {
+    // A poller that runs, or has no room left: no poller may keep a source that is going away.
+    for (Instance* instance : registered) (void)instance->poller.remove_source(*instance);
+    throw;
   }
   if (options_.clock == nullptr) CheapClock::calibrate();
 }

@@ -451,3 +451,19 @@ TEST(RuntimeCApi, LifecycleAndBadInput) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SimDevice, RefusesARunningPollerAndLeavesItClean) {
+  pn::Poller poller;
+  ASSERT_TRUE(poller.start());
+  pn::SimDeviceOptions options;
+  options.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
+  pn::Poller* pollers[] = {&poller};
+  EXPECT_THROW(pn::SimDevice(options, pollers), std::logic_error)
+      << "a polled device needs a stopped poller";
+  ASSERT_TRUE(poller.stop());
+  EXPECT_EQ(poller.poll_once(), 0U) << "no dangling source left behind";
+}
+
+}  // namespace
