@@ -29,6 +29,19 @@ int count_call(void* arg) {
   return 1;
 }
 
+// Submits `count` requests, each for a fresh context whose callback counts into `calls`; returns
+// the contexts of the accepted ones (they must outlive the completions).
+std::vector<pn::WaitCtxPtr> submit_counted(pn::Runtime& runtime, int count,
+                                           std::atomic<int>& calls) {
+  std::vector<pn::WaitCtxPtr> contexts;
+  for (int i = 0; i < count; ++i) {
+    auto ctx = pn::WaitCtx::make();
+    ctx->set_callback(count_call, &calls);
+    if (runtime.submit(*ctx) == pn::SubmitResult::kAccepted) contexts.push_back(std::move(ctx));
+  }
+  return contexts;
+}
+
 // A runtime with one external poller and a polled device on a fake clock.
 pn::RuntimeOptions stepped_options(FakeClock& clock, const char* latency,
                                    std::size_t capacity = 16) {
@@ -77,12 +90,8 @@ TEST(LatencyModel, TraceReplaysValuesInOrder) {
   options.device.instances[0].latency = pn::LatencyModel::parse("trace:" + path);
   pn::Runtime runtime(options);
   std::atomic<int> calls{0};
-  std::vector<pn::WaitCtxPtr> contexts;
-  for (int i = 0; i < 3; ++i) {
-    contexts.push_back(pn::WaitCtx::make());
-    contexts.back()->set_callback(count_call, &calls);
-    ASSERT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
-  }
+  const auto contexts = submit_counted(runtime, 3, calls);
+  ASSERT_EQ(contexts.size(), 3U);
   // Latencies 100, 300, 100 (cyclic): due at 100, 300, 100.
   clock.now = 100;
   EXPECT_EQ(runtime.poll_once(), 2U);
@@ -117,12 +126,8 @@ TEST(SimDevice, EnginesLimitSerializesRequests) {
   options.device.instances[0].engines = 1;
   pn::Runtime runtime(options);
   std::atomic<int> calls{0};
-  std::vector<pn::WaitCtxPtr> contexts;
-  for (int i = 0; i < 3; ++i) {
-    contexts.push_back(pn::WaitCtx::make());
-    contexts.back()->set_callback(count_call, &calls);
-    ASSERT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
-  }
+  const auto contexts = submit_counted(runtime, 3, calls);
+  ASSERT_EQ(contexts.size(), 3U);
   for (std::uint64_t t : {1000, 2000, 3000}) {
     clock.now = t - 1;
     runtime.poll_once();
@@ -213,13 +218,9 @@ TEST(SimDevice, SameSeedSameLatencies) {
     pn::RuntimeOptions options = stepped_options(clock, "exp:1000", 64);
     options.device.seed = seed;
     pn::Runtime runtime(options);
-    std::vector<pn::WaitCtxPtr> contexts;
     std::atomic<int> calls{0};
-    for (int i = 0; i < 20; ++i) {
-      contexts.push_back(pn::WaitCtx::make());
-      contexts.back()->set_callback(count_call, &calls);
-      EXPECT_EQ(runtime.submit(*contexts.back()), pn::SubmitResult::kAccepted);
-    }
+    const auto contexts = submit_counted(runtime, 20, calls);
+    EXPECT_EQ(contexts.size(), 20U);
     std::vector<std::uint64_t> times;
     for (clock.now = 0; calls.load(std::memory_order_relaxed) < 20; clock.now += 10) {
       for (std::size_t n = runtime.poll_once(); n != 0; --n) times.push_back(clock.now);
