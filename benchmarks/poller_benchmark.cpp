@@ -176,7 +176,7 @@ void handoff_pollnotify(benchmark::State& state, pn::PollPolicy policy) {
   pn::bench::pin_this_thread(kConsumerCpu);
   std::uint64_t round = 0;
   for (auto _ : state) {
-    const pn::Completion completion{ctx.get(), round, ctx->arm(), PN_ASYNC_STATUS_OK, 0};
+    const pn::Completion completion{ctx.get(), round, ctx->arm(), PN_ASYNC_STATUS_OK};
     while (!ring.try_push(completion)) pn::internal::cpu_relax();
     wait_for(pong, ++round);
   }
@@ -313,7 +313,7 @@ void BM_Poller_Dispatch_pollnotify(benchmark::State& state) {
   pn::bench::pin_this_thread(kConsumerCpu);
   for (auto _ : state) {
     for (std::size_t i = 0; i < burst; ++i) {
-      completions[i] = {contexts[i].get(), i, contexts[i]->arm(), PN_ASYNC_STATUS_OK, 0};
+      completions[i] = {contexts[i].get(), i, contexts[i]->arm(), PN_ASYNC_STATUS_OK};
     }
     if (ring.try_push_burst(completions) != burst) state.SkipWithError("ring full");
     benchmark::DoNotOptimize(poller.poll_once());

@@ -10,7 +10,9 @@
 #include <ctime>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <system_error>
+#include <unordered_set>
 
 #include "internal/futex.hpp"
 
@@ -35,6 +37,25 @@ std::uint64_t thread_cpu_time_ns(clockid_t clock) noexcept {
   if (::clock_gettime(clock, &now) != 0) return 0;
   return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000U +
          static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+void check_cpu(int cpu) {
+  if (cpu < -1 || cpu >= CPU_SETSIZE) {
+    throw std::invalid_argument("PollerOptions::cpu " + std::to_string(cpu) + " is not in [-1, " +
+                                std::to_string(CPU_SETSIZE) + ")");
+  }
+}
+
+// Pins `thread` to `cpu`; the kernel refuses a CPU that is offline or outside the cgroup.
+void pin_thread(std::thread& thread, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  const int error = ::pthread_setaffinity_np(thread.native_handle(), sizeof set, &set);
+  if (error != 0) {
+    throw std::system_error(error, std::generic_category(),
+                            "Poller: cannot pin the poller thread to CPU " + std::to_string(cpu));
+  }
 }
 
 }  // namespace
@@ -140,6 +161,12 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
 }  // namespace
 
 std::size_t CompletionRing::try_push_burst(std::span<const Completion> completions) noexcept {
+  if (shared_lock_ == nullptr) return push_and_wake(completions);
+  std::lock_guard lock(*shared_lock_);  // the overflow ring: its producers take turns
+  return push_and_wake(completions);
+}
+
+std::size_t CompletionRing::push_and_wake(std::span<const Completion> completions) noexcept {
   const bool handshake = poller_.producers_handshake_;
   const std::size_t pushed = ring_.try_push_burst(completions.data(), completions.size(),
                                                   handshake ? Publish::kSeqCst : Publish::kRelease);
@@ -158,9 +185,16 @@ std::size_t CompletionRing::try_push_burst(std::span<const Completion> completio
 namespace {
 
 // Serials of the pollers alive now: a thread's ring cache releases its rings at thread exit only
-// to pollers still listed here.
-std::mutex live_pollers_mutex;
-std::vector<std::uint64_t> live_pollers;
+// to pollers still listed here. Never destroyed: a poller or a thread's ring cache may be torn
+// down by exit handlers after any static destructor has run.
+struct LivePollers {
+  std::mutex mutex;
+  std::unordered_set<std::uint64_t> serials;
+};
+LivePollers& live_pollers() {
+  static auto* const registry = new LivePollers();
+  return *registry;
+}
 std::atomic<std::uint64_t> next_poller_serial{1};
 
 struct ThreadRingCache {
@@ -170,10 +204,20 @@ struct ThreadRingCache {
     CompletionRing* ring;
   };
   std::vector<Entry> entries;
+
+  // Forgets the rings of pollers that no longer exist, so a thread that has used many
+  // short-lived pollers does not search (and keep) an ever longer list.
+  void prune() {
+    LivePollers& live = live_pollers();
+    std::lock_guard lock(live.mutex);
+    std::erase_if(entries,
+                  [&](const Entry& entry) { return !live.serials.contains(entry.serial); });
+  }
   ~ThreadRingCache() {
-    std::lock_guard lock(live_pollers_mutex);
+    LivePollers& live = live_pollers();
+    std::lock_guard lock(live.mutex);
     for (const Entry& entry : entries) {
-      if (std::find(live_pollers.begin(), live_pollers.end(), entry.serial) != live_pollers.end()) {
+      if (live.serials.contains(entry.serial) && !entry.ring->shared()) {
         entry.poller->release_ring(*entry.ring);
       }
     }
@@ -181,16 +225,63 @@ struct ThreadRingCache {
 };
 thread_local ThreadRingCache thread_ring_cache;
 
+// The pollers whose consumer the calling thread is right now, innermost first: a callback
+// delivered by one poller may poll_once another.
+struct ConsumerFrame {
+  const Poller* poller;
+  const ConsumerFrame* outer;
+};
+constinit thread_local const ConsumerFrame* tls_consumer = nullptr;
+
+class ConsumerScope {
+ public:
+  explicit ConsumerScope(const Poller* poller) noexcept : frame_{poller, tls_consumer} {
+    tls_consumer = &frame_;
+  }
+  ~ConsumerScope() { tls_consumer = frame_.outer; }
+  ConsumerScope(const ConsumerScope&) = delete;
+  ConsumerScope& operator=(const ConsumerScope&) = delete;
+
+ private:
+  ConsumerFrame frame_;
+};
+
 }  // namespace
+
+bool Poller::consuming_on_this_thread() const noexcept {
+  for (const ConsumerFrame* frame = tls_consumer; frame != nullptr; frame = frame->outer) {
+    if (frame->poller == this) return true;
+  }
+  return false;
+}
 
 CompletionRing& Poller::thread_ring() {
   for (const auto& entry : thread_ring_cache.entries) {
     if (entry.poller == this && entry.serial == serial_) return *entry.ring;
   }
-  CompletionRing& ring = acquire_ring();
-  thread_ring_cache.entries.push_back({this, serial_, &ring});
-  return ring;
+  thread_ring_cache.prune();
+  thread_ring_cache.entries.reserve(thread_ring_cache.entries.size() + 1);  // nothrow below
+  CompletionRing* ring = nullptr;
+  {
+    std::lock_guard lock(add_ring_mutex_);
+    if (!free_rings_.empty()) {
+      ring = free_rings_.back();
+      free_rings_.pop_back();
+      ring->held_ = true;
+    } else if (ring_count_.load(std::memory_order_relaxed) < kMaxRings) {
+      ring = &add_ring_locked(0, kMaxRings, nullptr);
+    } else {
+      if (overflow_ring_ == nullptr) {
+        overflow_ring_ = &add_ring_locked(0, kMaxRings + 1, &overflow_push_mutex_);
+      }
+      ring = overflow_ring_;
+    }
+  }
+  thread_ring_cache.entries.push_back({this, serial_, ring});
+  return *ring;
 }
+
+std::size_t Poller::thread_ring_cache_size() noexcept { return thread_ring_cache.entries.size(); }
 
 Poller::Poller(PollerOptions options)
     : options_(std::move(options)),
@@ -210,14 +301,17 @@ Poller::Poller(PollerOptions options)
       options_.default_ring_capacity > SpscRing<Completion>::kMaxCapacity) {
     throw std::invalid_argument("PollerOptions::default_ring_capacity must be in [1, 2^32]");
   }
-  std::lock_guard lock(live_pollers_mutex);
-  live_pollers.push_back(serial_);
+  check_cpu(options_.cpu);
+  LivePollers& live = live_pollers();
+  std::lock_guard lock(live.mutex);
+  live.serials.insert(serial_);
 }
 
 Poller::~Poller() {
   {
-    std::lock_guard lock(live_pollers_mutex);
-    std::erase(live_pollers, serial_);
+    LivePollers& live = live_pollers();
+    std::lock_guard lock(live.mutex);
+    live.serials.erase(serial_);
   }
   if (running()) stop();
   // Whatever producers pushed after the last stop is still delivered: no request is left behind.
@@ -225,31 +319,46 @@ Poller::~Poller() {
   }
 }
 
-CompletionRing& Poller::add_ring(std::size_t capacity) {
-  std::lock_guard lock(add_ring_mutex_);
+CompletionRing& Poller::add_ring_locked(std::size_t capacity, std::size_t limit,
+                                        std::mutex* shared_lock) {
   const std::size_t index = ring_count_.load(std::memory_order_relaxed);
-  if (index == kMaxRings) throw std::length_error("Poller::add_ring: kMaxRings rings already");
-  rings_[index].reset(
-      new CompletionRing(*this, capacity == 0 ? options_.default_ring_capacity : capacity));
-  // R3: publishes the constructed ring to the consumer; pairs with A3.
+  if (index >= limit) {
+    throw std::length_error("Poller: all " + std::to_string(kMaxRings) +
+                            " rings (Poller::kMaxRings) are taken");
+  }
+  rings_[index].reset(new CompletionRing(
+      *this, capacity == 0 ? options_.default_ring_capacity : capacity, shared_lock));
+  // POLL-R3: publishes the constructed ring to the consumer; pairs with POLL-A3.
   ring_count_.store(index + 1, std::memory_order_release);
   return *rings_[index];
 }
 
+CompletionRing& Poller::add_ring(std::size_t capacity) {
+  std::lock_guard lock(add_ring_mutex_);
+  return add_ring_locked(capacity, kMaxRings, nullptr);
+}
+
 CompletionRing& Poller::acquire_ring() {
-  {
-    std::lock_guard lock(add_ring_mutex_);  // hands the ring's producer state over
-    if (!free_rings_.empty()) {
-      CompletionRing* ring = free_rings_.back();
-      free_rings_.pop_back();
-      return *ring;
-    }
+  std::lock_guard lock(add_ring_mutex_);  // hands the ring's producer state over
+  if (!free_rings_.empty()) {
+    CompletionRing* ring = free_rings_.back();
+    free_rings_.pop_back();
+    ring->held_ = true;
+    return *ring;
   }
-  return add_ring();
+  return add_ring_locked(0, kMaxRings, nullptr);
 }
 
 void Poller::release_ring(CompletionRing& ring) {
+  if (&ring.poller_ != this) {
+    throw std::invalid_argument("Poller::release_ring: the ring belongs to another poller");
+  }
+  if (ring.shared()) {
+    throw std::invalid_argument("Poller::release_ring: the shared overflow ring is never released");
+  }
   std::lock_guard lock(add_ring_mutex_);
+  if (!ring.held_) throw std::logic_error("Poller::release_ring: the ring was already released");
+  ring.held_ = false;
   free_rings_.push_back(&ring);
 }
 
@@ -278,7 +387,7 @@ void Poller::notify() noexcept {
 }
 
 bool Poller::any_ring_has_items() const noexcept {
-  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3
   for (std::size_t i = 0; i < count; ++i) {
     if (rings_[i]->ring_.has_items_seq_cst()) return true;
   }
@@ -290,7 +399,7 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
   PollTally tally;
   std::size_t total = 0;
   for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
-  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3: pairs with R3
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
     const std::size_t drained = rings_[i]->ring_.drain(
@@ -327,6 +436,7 @@ std::size_t Poller::poll_once(std::size_t max) {
     std::atomic<bool>& consuming;
     ~Release() { consuming.store(false, std::memory_order_release); }  // C2: pairs with C1
   } release{counters_->consuming};
+  const ConsumerScope consumer(this);
   return poll_rings(options_.max_burst, max == 0 ? std::numeric_limits<std::size_t>::max() : max);
 }
 
@@ -344,13 +454,22 @@ bool Poller::start() {
     counters_->consuming.store(false, std::memory_order_release);  // C2
     throw;
   }
-  running_.store(true, std::memory_order_release);
+  if (options_.cpu >= 0) {
+    try {
+      pin_thread(thread_, options_.cpu);
+    } catch (...) {
+      end_thread();
+      throw;
+    }
+  }
+  running_.store(true, std::memory_order_release);  // POLL-L1: pairs with POLL-L2
   return true;
 }
 
 bool Poller::stop() {
-  if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) {
-    throw std::logic_error("Poller::stop from the poller's own thread (a callback) would deadlock");
+  if (consuming_on_this_thread()) {
+    throw std::logic_error(
+        "Poller::stop called from inside one of its own callbacks would wait for itself");
   }
   std::lock_guard lock(lifecycle_mutex_);
   if (!running()) return false;
@@ -358,17 +477,21 @@ bool Poller::stop() {
     // A forked child: the poller thread was not copied. Its handle cannot be joined or detached
     // here, so it is parked in a heap object that is never freed (a few bytes per fork).
     new std::thread(std::move(thread_));
-    running_.store(false, std::memory_order_release);
+    running_.store(false, std::memory_order_release);  // POLL-L1
     counters_->consuming.store(false, std::memory_order_release);
     return true;
   }
+  end_thread();
+  running_.store(false, std::memory_order_release);  // POLL-L1
+  return true;
+}
+
+void Poller::end_thread() {
   // S1: seq_cst so that a parking poller's re-check (P2) sees it, like a pushed item.
   stop_requested_.store(true, std::memory_order_seq_cst);
   wake_parked();
   thread_.join();
-  running_.store(false, std::memory_order_release);
   counters_->consuming.store(false, std::memory_order_release);  // C2: the thread has ended
-  return true;
 }
 
 void Poller::wake_parked() noexcept {
@@ -401,23 +524,55 @@ bool Poller::park() {
   return woken;
 }
 
-void Poller::run() {
+void Poller::name_thread() {
   if (!options_.name.empty()) {
     ::pthread_setname_np(::pthread_self(), options_.name.substr(0, 15).c_str());
   }
-  if (options_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(options_.cpu, &set);
-    ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
-  }
   clockid_t own_clock;
   if (::pthread_getcpuclockid(::pthread_self(), &own_clock) == 0) {
-    live_cpu_clock_.store(own_clock, std::memory_order_release);  // read by stats() (acquire)
+    // POLL-K1: publishes the live thread's clock id to stats(); pairs with POLL-K2.
+    live_cpu_clock_.store(own_clock, std::memory_order_release);
   }
   // Sleeps of a few microseconds are only honoured without the default 50 us timer slack.
   if (options_.policy == PollPolicy::kTimed) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
 
+// What the poller thread does after a poll that found nothing, per policy (see the banner).
+void Poller::wait_after_empty_poll(std::uint32_t& idle_polls, std::chrono::nanoseconds& sleep) {
+  switch (options_.policy) {
+    case PollPolicy::kBusy:
+      internal::cpu_relax();
+      break;
+    case PollPolicy::kSpinYield:
+      if (++idle_polls >= options_.spin_polls) {
+        ::sched_yield();
+      } else {
+        internal::cpu_relax();
+      }
+      break;
+    case PollPolicy::kAdaptive:
+      if (++idle_polls >= options_.spin_polls) {
+        // Woken by a producer: spin again while work flows. Watchdog timeout with nothing
+        // to do: one poll, then straight back to sleep (an idle poller costs ~nothing).
+        idle_polls = park() ? 0 : options_.spin_polls - 1;
+      } else {
+        internal::cpu_relax();
+      }
+      break;
+    case PollPolicy::kTimed:
+      std::this_thread::sleep_for(sleep);
+      if (++idle_polls >= options_.idle_backoff_polls) {
+        sleep = std::min(sleep * 2, options_.max_idle_interval);
+      }
+      break;
+    case PollPolicy::kExternal:
+      break;  // never started
+  }
+}
+
+void Poller::run() {
+  name_thread();
+  const ConsumerScope consumer(this);
   const std::size_t no_limit = std::numeric_limits<std::size_t>::max();
   std::uint32_t idle_polls = 0;
   std::chrono::nanoseconds sleep = options_.interval;
@@ -433,47 +588,19 @@ void Poller::run() {
       }
       break;
     }
-    switch (options_.policy) {
-      case PollPolicy::kBusy:
-        internal::cpu_relax();
-        break;
-      case PollPolicy::kSpinYield:
-        if (++idle_polls >= options_.spin_polls) {
-          ::sched_yield();
-        } else {
-          internal::cpu_relax();
-        }
-        break;
-      case PollPolicy::kAdaptive:
-        if (++idle_polls >= options_.spin_polls) {
-          // Woken by a producer: spin again while work flows. Watchdog timeout with nothing
-          // to do: one poll, then straight back to sleep (an idle poller costs ~nothing).
-          idle_polls = park() ? 0 : options_.spin_polls - 1;
-        } else {
-          internal::cpu_relax();
-        }
-        break;
-      case PollPolicy::kTimed:
-        std::this_thread::sleep_for(sleep);
-        if (++idle_polls >= options_.idle_backoff_polls) {
-          sleep = std::min(sleep * 2, options_.max_idle_interval);
-        }
-        break;
-      case PollPolicy::kExternal:
-        return;  // never started
-    }
+    wait_after_empty_poll(idle_polls, sleep);
   }
   clockid_t clock;
   if (::pthread_getcpuclockid(::pthread_self(), &clock) == 0) {
     // First hide the live clock, then add this run's time: a reader never counts it twice.
-    live_cpu_clock_.store(kNoClock, std::memory_order_release);  // pairs with stats()' acquire
+    live_cpu_clock_.store(kNoClock, std::memory_order_release);  // POLL-K1
     bump(finished_cpu_time_ns_, thread_cpu_time_ns(clock));
   }
 }
 
 std::uint64_t Poller::in_flight() const noexcept {
   std::uint64_t total = 0;
-  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3
   for (std::size_t i = 0; i < count; ++i) total += rings_[i]->size_approx();
   return total;
 }
@@ -497,7 +624,7 @@ PollerStats Poller::stats() const {
   s.parks = read(c.parks);
   s.watchdog_wakes = read(c.watchdog_wakes);
   for (std::size_t i = 0; i < kBurstBuckets; ++i) s.bursts[i] = read(c.bursts[i]);
-  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // A3
+  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3
   for (std::size_t i = 0; i < count; ++i) {
     s.ring_full += read(rings_[i]->full_events_);
     s.wakes += read(rings_[i]->wakes_);
@@ -506,7 +633,7 @@ PollerStats Poller::stats() const {
   // Finished runs first, then the live thread's clock: no run is counted twice. No lock, so a
   // callback may read the stats while stop() waits for the poller thread.
   s.cpu_time_ns = read(finished_cpu_time_ns_);
-  const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);
+  const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);  // POLL-K2
   if (clock != kNoClock) s.cpu_time_ns += thread_cpu_time_ns(static_cast<clockid_t>(clock));
   return s;
 }

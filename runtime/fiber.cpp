@@ -16,15 +16,16 @@ namespace pn::internal {
 FiberStack allocate_fiber_stack(std::size_t usable_size) noexcept {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t usable = (usable_size + page - 1) / page * page;
-  const std::size_t total = usable + page;
+  const std::size_t guard = (kFiberGuardSize + page - 1) / page * page;
+  const std::size_t total = usable + guard;
   void* mapping = ::mmap(nullptr, total, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (mapping == MAP_FAILED) return {};
-  if (::mprotect(mapping, page, PROT_NONE) != 0) {
+  if (::mprotect(mapping, guard, PROT_NONE) != 0) {
     ::munmap(mapping, total);
     return {};
   }
-  return FiberStack{mapping, total, static_cast<char*>(mapping) + page, usable};
+  return FiberStack{mapping, total, static_cast<char*>(mapping) + guard, usable};
 }
 
 void free_fiber_stack(FiberStack& stack) noexcept {

@@ -1,6 +1,7 @@
 // OpenSSL's job semantics (crypto/async/async.c) on pollnotify fibers.
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -31,11 +32,34 @@ struct Job {
   std::size_t heap_args_capacity = 0;
   alignas(std::max_align_t) unsigned char inline_args[64];
   int ret = 0;
-  JobState state = JobState::kIdle;
+  JobState state = JobState::kIdle;  // the owner thread only
   WaitCtx* wait_ctx = nullptr;
-  std::uint64_t owner_thread = 0;
+  // The thread whose pool created the job; it never changes, and jobs never leave that thread.
+  // Atomic because another thread may pass the handle to start_job, which must refuse it
+  // without touching the owner's state.
+  std::atomic<std::uint64_t> owner_thread{0};
   std::uint64_t pool_epoch = 0;
 };
+
+// Jobs alive in the process (pooled, running or paused), against the limit below.
+std::atomic<std::size_t> live_jobs{0};
+
+// Each job is two mappings (stack and guard); the kernel allows vm.max_map_count per process
+// and a process that runs out cannot even create threads. Jobs take at most half of them.
+std::size_t read_max_jobs() noexcept {
+  std::size_t max_map_count = 65530;  // the kernel's default
+  if (std::FILE* file = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    unsigned long long value = 0;
+    if (std::fscanf(file, "%llu", &value) == 1 && value >= 8) max_map_count = value;
+    std::fclose(file);
+  }
+  return max_map_count / 4;
+}
+
+std::size_t max_jobs() noexcept {
+  static const std::size_t limit = read_max_jobs();
+  return limit;
+}
 
 std::uint64_t next_pool_epoch() noexcept {
   static std::atomic<std::uint64_t> next_epoch{1};
@@ -52,22 +76,34 @@ void job_main(void* raw) {
   }
 }
 
+std::uint64_t this_thread_token() noexcept;
+
+// nullptr at the process's job limit or out of memory.
 Job* create_job() noexcept {
-  auto* job = new (std::nothrow) Job();
-  if (job == nullptr) return nullptr;
-  job->stack = allocate_fiber_stack(kFiberStackSize);
-  if (job->stack.mapping == nullptr) {
-    delete job;
+  // Relaxed: a count against a limit; the job itself is published by its owner thread only.
+  if (live_jobs.fetch_add(1, std::memory_order_relaxed) >= max_jobs()) {
+    live_jobs.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  fiber_init(job->fiber, job->stack, &job_main, job);
-  return job;
+  auto* job = new (std::nothrow) Job();
+  if (job != nullptr) {
+    job->stack = allocate_fiber_stack(kFiberStackSize);
+    if (job->stack.mapping != nullptr) {
+      fiber_init(job->fiber, job->stack, &job_main, job);
+      job->owner_thread.store(this_thread_token(), std::memory_order_relaxed);
+      return job;
+    }
+    delete job;
+  }
+  live_jobs.fetch_sub(1, std::memory_order_relaxed);
+  return nullptr;
 }
 
 void delete_job(Job* job) noexcept {
   fiber_destroy(job->fiber);
   free_fiber_stack(job->stack);
   delete job;
+  live_jobs.fetch_sub(1, std::memory_order_relaxed);
 }
 
 struct ThreadJobs {
@@ -186,17 +222,18 @@ extern "C" {
 
 int PN_ASYNC_init_thread(size_t max_size, size_t init_size) {
   if (init_size > max_size) return 0;
+  if (init_size > pn::internal::max_jobs()) return 0;  // more than the process may ever hold
   ThreadJobs* jobs = pn::internal::thread_jobs();
   if (jobs == nullptr || jobs->in_use != 0 || jobs->current != nullptr) return 0;
+  try {
+    jobs->idle.reserve(init_size);
+  } catch (const std::exception&) {  // bad_alloc or length_error: nothing changed
+    return 0;
+  }
   jobs->max_size = max_size;
   while (jobs->idle.size() > max_size && max_size != 0) {
     pn::internal::delete_job(jobs->idle.back());
     jobs->idle.pop_back();
-  }
-  try {
-    jobs->idle.reserve(init_size);
-  } catch (const std::bad_alloc&) {
-    return 0;
   }
   while (jobs->idle.size() < init_size) {
     Job* job = pn::internal::create_job();
@@ -222,7 +259,9 @@ int PN_ASYNC_start_job(PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* r
 
   Job* job = reinterpret_cast<Job*>(*job_handle);
   if (job != nullptr) {
-    if (job->state != JobState::kPaused || job->owner_thread != pn::internal::this_thread_token()) {
+    // Relaxed: the owner never changes; only after it matches is the state ours to read.
+    if (job->owner_thread.load(std::memory_order_relaxed) != pn::internal::this_thread_token() ||
+        job->state != JobState::kPaused) {
       return PN_ASYNC_ERR;
     }
   } else {
@@ -235,7 +274,6 @@ int PN_ASYNC_start_job(PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* r
     }
     job->func = func;
     job->wait_ctx = pn::WaitCtx::from_c(ctx);
-    job->owner_thread = pn::internal::this_thread_token();
   }
 
   job->state = JobState::kRunning;
@@ -292,5 +330,7 @@ void PN_ASYNC_unblock_pause(void) {
 }
 
 int PN_ASYNC_is_capable(void) { return 1; }
+
+size_t PN_ASYNC_get_max_jobs(void) { return pn::internal::max_jobs(); }
 
 }  // extern "C"

@@ -1,12 +1,18 @@
 #include "pollnotify/runtime.hpp"
 
+#include <unistd.h>
+
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace pn {
 
 Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
-  if (options_.pollers == 0) throw std::invalid_argument("RuntimeOptions::pollers must be > 0");
+  if (options_.pollers == 0 || options_.pollers > kMaxPollers) {
+    throw std::invalid_argument("RuntimeOptions::pollers must be in [1, " +
+                                std::to_string(kMaxPollers) + "] (Runtime::kMaxPollers)");
+  }
   std::vector<Poller*> raw;
   for (std::size_t i = 0; i < options_.pollers; ++i) {
     PollerOptions poller_options = options_.poller;
@@ -29,16 +35,31 @@ Runtime::~Runtime() {
 
 bool Runtime::start() {
   if (started_) return false;
-  for (auto& poller : pollers_) poller->start();  // false for external: nothing to start
-  device_->start();
+  std::size_t started_pollers = 0;
+  try {
+    for (; started_pollers < pollers_.size(); ++started_pollers) {
+      pollers_[started_pollers]->start();  // false for external: nothing to start
+    }
+    device_->start();
+  } catch (...) {
+    device_->stop();
+    for (std::size_t i = 0; i < started_pollers; ++i) pollers_[i]->stop();
+    throw;
+  }
   started_ = true;
+  started_pid_ = ::getpid();
   return true;
 }
 
 bool Runtime::stop() {
   if (!started_) return false;
-  // Drain: every accepted request reaches its callback before the threads end.
-  while (in_flight() != 0) {
+  if (inside_own_callback()) {
+    throw std::logic_error(
+        "Runtime::stop called from inside one of the runtime's callbacks would wait for itself");
+  }
+  // Drain: every accepted request reaches its callback before the threads end. Not in a forked
+  // child, where no thread would deliver the requests inherited from the parent.
+  while (::getpid() == started_pid_ && in_flight() != 0) {
     if (options_.poller.policy == PollPolicy::kExternal) {
       if (poll_once() == 0) std::this_thread::yield();
     } else {
@@ -51,14 +72,21 @@ bool Runtime::stop() {
   return true;
 }
 
+bool Runtime::inside_own_callback() const noexcept {
+  for (const auto& poller : pollers_) {
+    if (poller->consuming_on_this_thread()) return true;
+  }
+  return false;
+}
+
 std::size_t Runtime::instance_for(const WaitCtx& ctx) const noexcept {
   // Fibonacci hashing of the address: contexts spread evenly, each always on the same instance.
   const auto bits = reinterpret_cast<std::uintptr_t>(&ctx) >> 4;
   return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 32) % device_->instance_count();
 }
 
-SubmitResult Runtime::submit(WaitCtx& ctx, std::uint64_t user_data, std::uint64_t stamp) noexcept {
-  return device_->submit(instance_for(ctx), ctx, user_data, stamp);
+SubmitResult Runtime::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {
+  return device_->submit(instance_for(ctx), ctx, user_data);
 }
 
 std::size_t Runtime::poll_once(std::size_t max) {

@@ -65,7 +65,14 @@ PN_RUNTIME* PN_RUNTIME_new(const PN_RUNTIME_OPTIONS* options) {
   }
 }
 
-void PN_RUNTIME_free(PN_RUNTIME* runtime) { delete runtime; }
+void PN_RUNTIME_free(PN_RUNTIME* runtime) {
+  if (runtime != nullptr && runtime->runtime.inside_own_callback()) {
+    set_error("PN_RUNTIME_free called from inside one of the runtime's callbacks: refused, "
+              "nothing freed (free it from a thread that is not its poller)");
+    return;
+  }
+  delete runtime;
+}
 
 int PN_RUNTIME_start(PN_RUNTIME* runtime) {
   if (runtime == nullptr) return 0;

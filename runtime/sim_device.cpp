@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <queue>
@@ -29,7 +30,7 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept {
 // A uniform double in [0, 1) from 53 random bits.
 double unit(std::uint64_t bits) noexcept { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
-double parse_number(std::string_view text, std::string_view spec) {
+double parse_number(std::string_view text, std::string_view spec, double limit) {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || !(value >= 0) ||
@@ -37,7 +38,55 @@ double parse_number(std::string_view text, std::string_view spec) {
     throw std::invalid_argument("latency model '" + std::string(spec) + "': '" + std::string(text) +
                                 "' is not a non-negative number");
   }
+  if (value > limit) {
+    std::ostringstream message;
+    message << "latency model '" << spec << "': " << text << " is above the limit " << limit;
+    throw std::invalid_argument(message.str());
+  }
   return value;
+}
+
+double parse_latency(std::string_view text, std::string_view spec) {
+  return parse_number(text, spec, LatencyModel::kMaxLatencyNs);
+}
+
+// A latency sample as whole nanoseconds, clamped to the limit (no float-to-integer overflow).
+std::uint64_t to_latency_ns(double nanoseconds) noexcept {
+  if (!(nanoseconds > 0)) return 0;
+  return static_cast<std::uint64_t>(std::min(nanoseconds, LatencyModel::kMaxLatencyNs));
+}
+
+std::vector<std::uint64_t> read_trace(const std::string& path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw std::invalid_argument("latency trace '" + path + "' is a directory, not a file");
+  }
+  std::ifstream file(path);
+  if (!file) throw std::invalid_argument("latency trace '" + path + "' cannot be opened");
+  std::vector<std::uint64_t> trace;
+  std::string line;
+  std::size_t line_number = 0;
+  while (std::getline(file, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF line ends
+    if (line.empty() || line[0] == '#') continue;
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), value);
+    const std::string where = "latency trace '" + path + "' line " + std::to_string(line_number);
+    if (error == std::errc::result_out_of_range ||
+        (error == std::errc() && static_cast<double>(value) > LatencyModel::kMaxLatencyNs)) {
+      throw std::invalid_argument(where + ": above the limit of " +
+                                  std::to_string(static_cast<std::uint64_t>(
+                                      LatencyModel::kMaxLatencyNs)) +
+                                  " ns");
+    }
+    if (error != std::errc() || end != line.data() + line.size()) {
+      throw std::invalid_argument(where + ": not a whole number of nanoseconds");
+    }
+    trace.push_back(value);
+  }
+  if (trace.empty()) throw std::invalid_argument("latency trace '" + path + "' has no values");
+  return trace;
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
@@ -55,7 +104,6 @@ struct Pending {
   WaitCtx* ctx;
   RequestTicket ticket;
   std::uint64_t user_data;
-  std::uint64_t stamp;
   std::uint64_t submit_ns;
 };
 
@@ -84,48 +132,30 @@ LatencyModel LatencyModel::parse(std::string_view spec) {
   } else if (kind == "fixed") {
     expect_parts(2, "'fixed:NS'");
     model.kind = LatencyKind::kFixed;
-    model.first = parse_number(parts[1], spec);
+    model.first = parse_latency(parts[1], spec);
   } else if (kind == "uniform") {
     expect_parts(3, "'uniform:MIN_NS:MAX_NS'");
     model.kind = LatencyKind::kUniform;
-    model.first = parse_number(parts[1], spec);
-    model.second = parse_number(parts[2], spec);
+    model.first = parse_latency(parts[1], spec);
+    model.second = parse_latency(parts[2], spec);
     if (model.second < model.first) {
       throw std::invalid_argument("latency model '" + std::string(spec) + "': MAX below MIN");
     }
   } else if (kind == "exp") {
     expect_parts(2, "'exp:MEAN_NS'");
     model.kind = LatencyKind::kExponential;
-    model.first = parse_number(parts[1], spec);
+    model.first = parse_latency(parts[1], spec);
   } else if (kind == "lognormal") {
     expect_parts(3, "'lognormal:MEAN_NS:SIGMA'");
     model.kind = LatencyKind::kLogNormal;
-    model.first = parse_number(parts[1], spec);
-    model.second = parse_number(parts[2], spec);
+    model.first = parse_latency(parts[1], spec);
+    model.second = parse_number(parts[2], spec, LatencyModel::kMaxLogNormalSigma);
     if (model.first <= 0)
       throw std::invalid_argument("latency model '" + std::string(spec) + "': MEAN must be > 0");
   } else if (kind == "trace") {
     if (parts.size() < 2) throw std::invalid_argument("latency model 'trace:FILE': missing FILE");
-    const std::string path(spec.substr(6));
-    std::ifstream file(path);
-    if (!file) throw std::invalid_argument("latency trace '" + path + "' cannot be opened");
     model.kind = LatencyKind::kTrace;
-    std::string line;
-    std::size_t line_number = 0;
-    while (std::getline(file, line)) {
-      ++line_number;
-      if (line.empty() || line[0] == '#') continue;
-      std::uint64_t value = 0;
-      const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), value);
-      if (error != std::errc() || end != line.data() + line.size()) {
-        throw std::invalid_argument("latency trace '" + path + "' line " +
-                                    std::to_string(line_number) +
-                                    ": not a whole number of nanoseconds");
-      }
-      model.trace.push_back(value);
-    }
-    if (model.trace.empty())
-      throw std::invalid_argument("latency trace '" + path + "' has no values");
+    model.trace = read_trace(std::string(spec.substr(6)));
   } else {
     throw std::invalid_argument(
         "unknown latency model '" + std::string(spec) +
@@ -189,16 +219,16 @@ struct SimDevice::Instance final : PollSource {
       case LatencyKind::kZero:
         return 0;
       case LatencyKind::kFixed:
-        return static_cast<std::uint64_t>(model.first);
+        return to_latency_ns(model.first);
       case LatencyKind::kUniform:
-        return static_cast<std::uint64_t>(model.first + draw() * (model.second - model.first));
+        return to_latency_ns(model.first + draw() * (model.second - model.first));
       case LatencyKind::kExponential:
-        return static_cast<std::uint64_t>(-model.first * std::log1p(-draw()));
+        return to_latency_ns(-model.first * std::log1p(-draw()));
       case LatencyKind::kLogNormal: {
         const double sigma = model.second;
         const double mu = std::log(model.first) - sigma * sigma / 2;  // so the mean is `first`
         const double normal = std::sqrt(-2 * std::log1p(-draw())) * std::cos(2 * M_PI * draw());
-        return static_cast<std::uint64_t>(std::exp(mu + sigma * normal));
+        return to_latency_ns(std::exp(mu + sigma * normal));
       }
       case LatencyKind::kTrace: {
         const std::uint64_t value = model.trace[trace_position];
@@ -224,7 +254,7 @@ struct SimDevice::Instance final : PollSource {
     timeline.push(
         Timed{start + latency, order++,
               Completion{pending.ctx, pending.user_data, pending.ticket,
-                         error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, pending.stamp}});
+                         error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK}});
   }
 
   std::size_t poll() override {
@@ -316,8 +346,16 @@ SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
   }
   // Validate everything before any poller learns about this device.
   for (const DeviceInstanceOptions& instance : options_.instances) {
-    if (instance.capacity == 0)
-      throw std::invalid_argument("SimDevice: instance capacity must be > 0");
+    if (instance.capacity == 0 || instance.capacity > DeviceInstanceOptions::kMaxCapacity) {
+      throw std::invalid_argument("SimDevice: instance capacity must be in [1, " +
+                                  std::to_string(DeviceInstanceOptions::kMaxCapacity) +
+                                  "] (DeviceInstanceOptions::kMaxCapacity)");
+    }
+    if (instance.engines > instance.capacity) {
+      throw std::invalid_argument("SimDevice: engines (" + std::to_string(instance.engines) +
+                                  ") must be at most the capacity (" +
+                                  std::to_string(instance.capacity) + "); 0 means unlimited");
+    }
     for (const double rate : {instance.error_rate, instance.refuse_rate, instance.fatal_rate}) {
       if (!(rate >= 0 && rate <= 1))
         throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
@@ -408,8 +446,8 @@ void SimDevice::stop() {
   threads_.clear();
 }
 
-SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::uint64_t user_data,
-                               std::uint64_t stamp) noexcept {
+SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
+                               std::uint64_t user_data) noexcept {
   if (instance_index >= instances_.size()) {
     ctx.set_status(AsyncStatus::kErr);
     return SubmitResult::kFailed;
@@ -439,7 +477,7 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::ui
   if (instance.inline_completion()) {
     const bool error = options.error_rate > 0 && instance.submit_draw() < options.error_rate;
     const Completion completion{&ctx, user_data, ticket,
-                                error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK, stamp};
+                                error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK};
     CompletionRing* ring = nullptr;
     try {
       ring = &instance.poller.thread_ring();
@@ -463,7 +501,7 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx, std::ui
   }
   const std::uint64_t now = now_ns();
   // Cannot fail: the queue holds `capacity` and in_flight was checked against it.
-  if (!instance.submissions.try_push(Pending{&ctx, ticket, user_data, stamp, now})) {
+  if (!instance.submissions.try_push(Pending{&ctx, ticket, user_data, now})) {
     instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
     ctx.abandon(ticket);
     ctx.set_status(AsyncStatus::kEagain);

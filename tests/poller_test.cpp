@@ -34,7 +34,7 @@ struct Counted {
   std::atomic<int> calls{0};
   Counted() { ctx->set_callback(count_call, &calls); }
   pn::Completion completion(std::uint64_t user = 0, int status = PN_ASYNC_STATUS_OK) {
-    return pn::Completion{ctx.get(), user, ctx->arm(), status, 0};
+    return pn::Completion{ctx.get(), user, ctx->arm(), status};
   }
 };
 
@@ -94,7 +94,7 @@ TEST(PollerExternal, ContextWithoutCallbackGetsStatusOnly) {
   pn::Poller poller(external_options());
   auto& ring = poller.add_ring(4);
   auto ctx = pn::WaitCtx::make();
-  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_ERR, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_ERR}));
   EXPECT_EQ(poller.poll_once(), 1U);
   EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
   EXPECT_EQ(poller.stats().status_only, 1U);
@@ -104,7 +104,7 @@ TEST(PollerExternal, BadEntriesAreCountedNotFatal) {
   pn::Poller poller(external_options());
   auto& ring = poller.add_ring(4);
   Counted target;
-  ASSERT_TRUE(ring.try_push(pn::Completion{nullptr, 0, {0}, PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{nullptr, 0, {0}, PN_ASYNC_STATUS_OK}));
   ASSERT_TRUE(ring.try_push(target.completion(0, 42)));
   EXPECT_EQ(poller.poll_once(), 2U);
   EXPECT_EQ(poller.stats().invalid, 2U);
@@ -122,8 +122,8 @@ TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
   failer->set_callback([](void*) { return 0; }, nullptr);
   Counted healthy;
   ASSERT_TRUE(
-      ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK, 0}));
-  ASSERT_TRUE(ring.try_push(pn::Completion{failer.get(), 0, failer->arm(), PN_ASYNC_STATUS_OK, 0}));
+      ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{failer.get(), 0, failer->arm(), PN_ASYNC_STATUS_OK}));
   ASSERT_TRUE(ring.try_push(healthy.completion()));
   EXPECT_EQ(poller.poll_once(), 3U);
   const auto stats = poller.stats();
@@ -153,7 +153,7 @@ TEST(PollerExternal, ReentrantPollOnceFromCallbackIsRefused) {
         return 1;
       },
       &state);
-  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK}));
   EXPECT_EQ(poller.poll_once(), 1U);
   EXPECT_TRUE(state.refused);
 }
@@ -229,7 +229,7 @@ TEST(PollerLifecycle, StopFromCallbackIsRefused) {
       },
       &state);
   ASSERT_TRUE(poller.start());
-  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK}));
   ASSERT_TRUE(poller.stop());
   EXPECT_TRUE(state.refused.load(std::memory_order_acquire));
 }
@@ -285,7 +285,7 @@ void run_stress(pn::PollPolicy policy, unsigned producers, std::uint64_t per_pro
         request.sequence = i + 1;
         request.tracker = &tracker;
         request.ctx->set_callback(on_request_done, &request);
-        const pn::Completion completion{request.ctx, i, request.ctx->arm(), PN_ASYNC_STATUS_OK, 0};
+        const pn::Completion completion{request.ctx, i, request.ctx->arm(), PN_ASYNC_STATUS_OK};
         while (!rings[p]->try_push(completion)) std::this_thread::yield();
       }
     });
@@ -386,7 +386,7 @@ TEST(PollerFdBridge, OwnerWaitingOnEventfdIsSignalled) {
   EXPECT_EQ(pn::attach_notify_eventfd(*ctx, &key), fd) << "one eventfd per context and key";
   EXPECT_EQ(ctx->get_all_fds(nullptr), 1U);
   ASSERT_TRUE(poller.start());
-  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK}));
   pollfd waiter{fd, POLLIN, 0};
   ASSERT_EQ(::poll(&waiter, 1, 5000), 1);
   EXPECT_TRUE(pn::consume_notify_eventfd(fd));
@@ -426,7 +426,7 @@ TEST(PollerLifecycle, StatsFromACallbackDuringStop) {
       &state);
   ASSERT_TRUE(poller.start());
   for (int i = 0; i < 32; ++i)
-    ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK, 0}));
+    ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK}));
   state.stopping.store(true, std::memory_order_release);  // pairs with the callback's acquire
   ASSERT_TRUE(poller.stop());  // the callbacks read the stats while stop() joins
   EXPECT_EQ(state.stats_read.load(std::memory_order_relaxed), 32U);

@@ -10,9 +10,9 @@
 namespace pn {
 namespace {
 
-// The context whose callback this thread is running, so that destroy() or cancel_pending()
-// called from inside that callback does not wait for itself.
-thread_local const WaitCtx* tls_delivering = nullptr;
+// How many callbacks this thread is inside (nested through poll_once of another poller): from
+// inside one, destroy() and cancel_pending() never wait (protocol step 5).
+constinit thread_local unsigned tls_callback_depth = 0;
 
 // Spin briefly, then yield: the callback we wait for is small and nonblocking by contract, but
 // a preempted poller must not make us burn a core.
@@ -40,10 +40,11 @@ void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   // delivery announced before it is waited for below (its D2 release pairs with X2). Closing
   // first means no delivery can signal a notify fd that a cleanup routine below closes.
   std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
-  const std::uint64_t own = tls_delivering == ctx ? kDeliveringOne : 0;
-  for (unsigned spins = 0; (state & kDeliveringMask) > own;) {
-    backoff(spins);
-    state = ctx->state_.load(std::memory_order_acquire);  // X2: pairs with D2
+  if (tls_callback_depth == 0) {
+    for (unsigned spins = 0; (state & kDeliveringMask) != 0;) {
+      backoff(spins);
+      state = ctx->state_.load(std::memory_order_acquire);  // X2: pairs with D2
+    }
   }
   for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
     if (!it->deleted && it->cleanup != nullptr) {
@@ -138,8 +139,8 @@ void WaitCtx::cancel_pending() noexcept {
   // C1: seq_cst with D1 (Dekker): either the delivery sees the new generation, or we see it
   // announced and wait for it.
   generation_.fetch_add(1, std::memory_order_seq_cst);
-  const std::uint64_t own = tls_delivering == this ? kDeliveringOne : 0;
-  for (unsigned spins = 0; (state_.load(std::memory_order_seq_cst) & kDeliveringMask) > own;) {
+  if (tls_callback_depth != 0) return;
+  for (unsigned spins = 0; (state_.load(std::memory_order_seq_cst) & kDeliveringMask) != 0;) {
     backoff(spins);
   }
 }
@@ -155,23 +156,24 @@ Delivery WaitCtx::deliver(RequestTicket ticket, AsyncStatus status, int* callbac
   const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
   struct Finish {
     WaitCtx* self;
-    const WaitCtx* previous;
     ~Finish() {
-      tls_delivering = previous;
       // D2: ends the delivery and drops the ticket's reference in one step; release publishes the
       // callback's effects to X2, acquire orders a final delete after every use.
       const std::uint64_t state =
           self->state_.fetch_sub(kDeliveringOne + kReferenceOne, std::memory_order_acq_rel);
       if ((state >> 16) == 1) delete self;
     }
-  } finish{this, tls_delivering};
+  } finish{this};
 
   if ((before & kClosed) != 0 || generation_.load(std::memory_order_seq_cst) != ticket.generation) {
     return Delivery::kStale;
   }
   set_status(status);
   if (const auto callback = get_callback()) {
-    tls_delivering = this;
+    struct Depth {
+      Depth() noexcept { ++tls_callback_depth; }
+      ~Depth() { --tls_callback_depth; }
+    } inside_callback;
     const int result = callback->fn(callback->arg);
     if (callback_result != nullptr) *callback_result = result;
     return Delivery::kCallback;

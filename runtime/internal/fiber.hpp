@@ -37,21 +37,28 @@ extern "C" void pn_fiber_switch(void** save_sp, void* to_sp);
 namespace pn::internal {
 
 struct FiberStack {
-  void* mapping = nullptr;  // whole mapping, guard page first
+  void* mapping = nullptr;  // whole mapping, guard first
   std::size_t mapping_size = 0;
-  void* bottom = nullptr;  // lowest usable byte (just above the guard page)
+  void* bottom = nullptr;  // lowest usable byte (just above the guard)
   std::size_t usable_size = 0;
 };
 
-// Usable stack bytes per job (plus one guard page). Sanitizers need far more stack.
+// Bytes of PROT_NONE below each stack. A frame that skips a guard lands in whatever is mapped
+// below: one page is jumped by any frame over 4 KiB in code built without
+// -fstack-clash-protection (GCC's default on Debian). 64 KiB catches frames up to 64 KiB in any
+// code; pollnotify builds itself with stack-clash protection, which probes every page of a
+// larger frame, and job code with larger frames must be built with it too (docs/runtime.md).
+inline constexpr std::size_t kFiberGuardSize = 64 * 1024;
+
+// Usable stack bytes per job (plus the guard). Sanitizers need far more stack.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr std::size_t kFiberStackSize = 512 * 1024;
 #else
 inline constexpr std::size_t kFiberStackSize = 128 * 1024;
 #endif
 
-// An mmap'ed stack whose lowest page is PROT_NONE, so an overflow faults instead of corrupting
-// memory. Returns an empty stack (mapping == nullptr) when out of memory.
+// An mmap'ed stack whose lowest kFiberGuardSize bytes are PROT_NONE, so an overflow faults
+// instead of corrupting memory. Returns an empty stack (mapping == nullptr) when out of memory.
 FiberStack allocate_fiber_stack(std::size_t usable_size) noexcept;
 void free_fiber_stack(FiberStack& stack) noexcept;
 

@@ -13,7 +13,6 @@ struct Completion {
   std::uint64_t user_data;  // opaque to pollnotify (request id, pointer to the result, ...)
   RequestTicket ticket;     // from ctx->arm() at submission
   std::int32_t status;      // PN_ASYNC_STATUS_*: OK, or ERR for a failed request
-  std::uint64_t stamp;      // opaque to pollnotify; the bench tool puts the submit time here
 };
 static_assert(sizeof(Completion) == 32, "two completions per cache line");
 

@@ -59,7 +59,7 @@ struct PollerOptions {
   std::chrono::nanoseconds max_idle_interval{2'000'000};  // kTimed: longest sleep when idle
   std::uint32_t idle_backoff_polls = 100;         // kTimed: empty polls in a row before backing off
   std::chrono::nanoseconds watchdog{10'000'000};  // kAdaptive: longest park without a wake
-  int cpu = -1;                                   // pin the poller thread; -1: no affinity
+  int cpu = -1;  // pin the poller thread (checked when it starts); -1: no affinity
   std::string name = "pn-poller";                 // thread name (15 characters kept)
 };
 
@@ -109,7 +109,8 @@ class PollSource {
 // A producer's handle on one ring of a poller. Owned by the poller; valid until it is destroyed.
 class CompletionRing {
  public:
-  // Producer. False (counted as ring_full) when full: back off or report EAGAIN.
+  // Producer. False (counted as ring_full) when full: back off or report EAGAIN. On the shared
+  // overflow ring (see Poller::thread_ring) any thread may push: pushes take a lock there.
   [[nodiscard]] bool try_push(const Completion& completion) noexcept {
     return try_push_burst(std::span<const Completion>(&completion, 1)) == 1;
   }
@@ -117,16 +118,22 @@ class CompletionRing {
   [[nodiscard]] std::size_t try_push_burst(std::span<const Completion> completions) noexcept;
   [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
   [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  // True for the poller's one multi-producer overflow ring.
+  [[nodiscard]] bool shared() const noexcept { return shared_lock_ != nullptr; }
 
   CompletionRing(const CompletionRing&) = delete;
   CompletionRing& operator=(const CompletionRing&) = delete;
 
  private:
   friend class Poller;
-  CompletionRing(Poller& poller, std::size_t capacity) : ring_(capacity), poller_(poller) {}
+  CompletionRing(Poller& poller, std::size_t capacity, std::mutex* shared_lock = nullptr)
+      : ring_(capacity), poller_(poller), shared_lock_(shared_lock) {}
+  [[nodiscard]] std::size_t push_and_wake(std::span<const Completion> completions) noexcept;
 
   SpscRing<Completion> ring_;
   Poller& poller_;
+  std::mutex* const shared_lock_;  // the overflow ring's producers take it; nullptr: one producer
+  bool held_ = true;               // a producer holds it (guarded by the poller's add_ring_mutex_)
   // Producer-written counters (single writer: relaxed load + store, no RMW).
   std::atomic<std::uint64_t> full_events_{0};
   std::atomic<std::uint64_t> wakes_{0};
@@ -134,6 +141,9 @@ class CompletionRing {
 
 class Poller {
  public:
+  // Limits, checked up front. Rings: single-producer rings per poller (add_ring, acquire_ring,
+  // thread_ring); past them thread_ring hands out one shared overflow ring, so a submitting
+  // thread is never refused for good. Sources: poll functions per poller.
   static constexpr std::size_t kMaxRings = 256;
   static constexpr std::size_t kMaxSources = 16;
 
@@ -149,10 +159,12 @@ class Poller {
   // Any thread. A new ring for one producer; capacity 0 takes the default. Throws
   // std::length_error past kMaxRings, std::invalid_argument for a capacity above 2^32.
   CompletionRing& add_ring(std::size_t capacity = 0);
-  // Any thread. A ring released earlier (with its default capacity) or a new one.
+  // Any thread. A ring released earlier (with its default capacity) or a new one. Throws
+  // std::length_error past kMaxRings.
   CompletionRing& acquire_ring();
   // The ring's producer, when done with it: another producer may take it over. Whatever it still
-  // holds is delivered as usual.
+  // holds is delivered as usual. Throws std::invalid_argument for a ring of another poller or
+  // the shared overflow ring, std::logic_error for a ring already released.
   void release_ring(CompletionRing& ring);
   // While the poller thread is not running. The source lives at least as long as the poller.
   // Throws std::logic_error while running, std::length_error past kMaxSources.
@@ -163,17 +175,32 @@ class Poller {
   void notify() noexcept;
   // A ring the calling thread owns on this poller: taken on first use, released when the thread
   // exits (if the poller still exists). For producers that complete inline on their own thread.
+  // When all kMaxRings are taken, the shared overflow ring (pushes serialized by a lock).
   CompletionRing& thread_ring();
+  // The calling thread's thread_ring() cache: entries for pollers alive now (entries of
+  // destroyed pollers are pruned when the thread takes a new ring).
+  [[nodiscard]] static std::size_t thread_ring_cache_size() noexcept;
 
   // Any thread. Starts the poller thread; false if it is running or the policy is kExternal.
-  // Throws std::system_error if the thread cannot be created.
+  // Throws std::system_error if the thread cannot be created or pinned to options().cpu (a CPU
+  // that is offline or outside the process's cgroup); the poller is then left stopped.
   bool start();
   // Any thread but the poller's own. Delivers every completion already in the rings, then joins
-  // the thread. False (nothing done) if it was not running. In a child process after fork() the
-  // thread does not exist: stop() only marks the poller stopped (the child may then poll_once,
-  // destroy it, or start a new thread).
+  // the thread. False (nothing done) if it was not running. Throws std::logic_error from the
+  // poller's own thread (a callback). In a child process after fork() the thread does not exist:
+  // stop() only marks the poller stopped (the child may then poll_once, destroy it, or start a
+  // new thread).
   bool stop();
-  [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool running() const noexcept {
+    return running_.load(std::memory_order_acquire);  // POLL-L2: pairs with POLL-L1
+  }
+  // Any thread: true from the moment stop() asks the thread to end until it has ended.
+  [[nodiscard]] bool stopping() const noexcept {
+    return stop_requested_.load(std::memory_order_relaxed) && running();
+  }
+  // True when the calling thread is this poller's consumer right now: its thread, or inside its
+  // poll_once (a callback it delivers runs here).
+  [[nodiscard]] bool consuming_on_this_thread() const noexcept;
 
   // External polling: delivers up to max completions (0: one burst per ring) and returns how
   // many; 0 means idle. Throws std::logic_error while the poller thread runs, or when called
@@ -191,24 +218,30 @@ class Poller {
   struct Counters;
 
   void run();
+  void name_thread();
+  void end_thread();  // asks the thread to end, joins it
+  void wait_after_empty_poll(std::uint32_t& idle_polls, std::chrono::nanoseconds& sleep);
+  CompletionRing& add_ring_locked(std::size_t capacity, std::size_t limit, std::mutex* shared_lock);
   std::size_t poll_rings(std::size_t max_per_ring, std::size_t max_total);
   bool park();  // false: the watchdog ended it
   void wake_parked() noexcept;
   [[nodiscard]] bool any_ring_has_items() const noexcept;
 
   const PollerOptions options_;
-  const bool producers_handshake_;
-  const std::uint64_t serial_;  // unique for the process lifetime: thread_ring caches use it  //
-                                // kAdaptive: producers check the parked flag
+  const bool producers_handshake_;  // kAdaptive: producers check the parked flag
+  const std::uint64_t serial_;      // unique for the process lifetime: thread_ring caches use it
 
   // The futex word producers read after each push: its own line, written only around a park.
   alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> parked_{0};
 
-  alignas(
-      internal::kFalseSharingRange) std::array<std::unique_ptr<CompletionRing>, kMaxRings> rings_{};
+  // kMaxRings single-producer rings, plus the shared overflow ring once they are all taken.
+  alignas(internal::kFalseSharingRange)
+      std::array<std::unique_ptr<CompletionRing>, kMaxRings + 1> rings_{};
   std::atomic<std::size_t> ring_count_{0};
   std::mutex add_ring_mutex_;  // serializes add_ring and the free list; the poller never takes it
   std::vector<CompletionRing*> free_rings_;
+  CompletionRing* overflow_ring_ = nullptr;  // guarded by add_ring_mutex_
+  std::mutex overflow_push_mutex_;           // the overflow ring's producers
   std::array<PollSource*, kMaxSources> sources_{};
   std::size_t source_count_ = 0;  // changed only while no thread consumes
 

@@ -85,18 +85,21 @@ class ReadyQueue {
     return true;
   }
 
-  // Consumer. Pops one item, waiting up to `timeout`: spins briefly, then parks on a futex until
-  // a producer wakes it. False if nothing arrived in time (or wake_consumer() was called).
+  // Consumer. Pops one item, waiting up to `timeout` (nanoseconds::max(): no limit): spins
+  // briefly, then parks on a futex until a producer wakes it. False if nothing arrived in time,
+  // or wake_consumer() was called (since the last pop_wait that returned because of it).
   [[nodiscard]] bool pop_wait(T& out, std::chrono::nanoseconds timeout) noexcept {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = deadline_after(timeout);
     for (int spin = 0; spin < 256; ++spin) {
       if (try_pop(out)) return true;
       internal::cpu_relax();
     }
     for (;;) {
-      // P1: announce the sleep, then re-check (P2) with seq_cst: pairs with R4.
+      // P1: announce the sleep, then re-check (P2) with seq_cst: the items pair with R4, the
+      // interruption with RQ-W1 (each side writes, then reads the other's flag: Dekker).
       sleeping_.store(1, std::memory_order_seq_cst);
-      if (slots_[head_ & mask_].sequence.load(std::memory_order_seq_cst) == head_ + 1) {  // P2
+      if (has_items_seq_cst() ||                                        // P2
+          interrupted_.exchange(false, std::memory_order_seq_cst)) {  // RQ-W2: pairs with RQ-W1
         sleeping_.store(0, std::memory_order_relaxed);
         return try_pop(out);
       }
@@ -105,10 +108,9 @@ class ReadyQueue {
         sleeping_.store(0, std::memory_order_relaxed);
         return false;
       }
-      const bool woken = internal::ready_queue_futex_wait(sleeping_, remaining);
+      (void)internal::ready_queue_futex_wait(sleeping_, remaining);
       sleeping_.store(0, std::memory_order_relaxed);
       if (try_pop(out)) return true;
-      if (woken && interrupted_.exchange(false, std::memory_order_acq_rel)) return false;
     }
   }
 
@@ -124,9 +126,10 @@ class ReadyQueue {
     return has_items_seq_cst();
   }
 
-  // Any thread: makes a pop_wait in progress return (false if it finds nothing).
+  // Any thread: makes a pop_wait in progress, or the next one, return (false if it finds
+  // nothing).
   void wake_consumer() noexcept {
-    interrupted_.store(true, std::memory_order_release);  // read by the woken consumer (acq_rel)
+    interrupted_.store(true, std::memory_order_seq_cst);  // RQ-W1: pairs with RQ-W2 (Dekker)
     if (sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
       internal::ready_queue_futex_wake(sleeping_);
     }
@@ -139,6 +142,15 @@ class ReadyQueue {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
  private:
+  // now + timeout, saturated: a huge timeout means no deadline rather than signed overflow.
+  static std::chrono::steady_clock::time_point deadline_after(
+      std::chrono::nanoseconds timeout) noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    const auto room = std::chrono::steady_clock::time_point::max() - now;
+    if (timeout >= room) return std::chrono::steady_clock::time_point::max();
+    return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  }
+
   static std::size_t round_up_pow2(std::size_t capacity) {
     if (capacity == 0 || capacity > (std::size_t{1} << 32)) {
       throw std::invalid_argument("ReadyQueue capacity must be between 1 and 2^32");

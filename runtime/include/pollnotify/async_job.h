@@ -29,12 +29,13 @@ typedef struct pn_async_job_st PN_ASYNC_JOB;
 
 /* start_job results */
 #define PN_ASYNC_ERR 0     /* failed: bad arguments or out of memory */
-#define PN_ASYNC_NO_JOBS 1 /* the thread's pool is exhausted: try again later */
+#define PN_ASYNC_NO_JOBS 1 /* the pool or the process limit is exhausted: try again later */
 #define PN_ASYNC_PAUSE 2   /* the job paused: resume it with the same *job */
 #define PN_ASYNC_FINISH 3  /* the job returned; *ret holds its result, *job is NULL again */
 
 /* Creates the calling thread's pool: at most max_size jobs (0: unlimited), init_size created
- * now. 1 ok; 0 if init_size > max_size or the pool has jobs in use. */
+ * now. 1 ok; 0 if init_size > max_size, init_size > PN_ASYNC_get_max_jobs(), memory is short,
+ * or the pool has jobs in use. */
 int PN_ASYNC_init_thread(size_t max_size, size_t init_size);
 /* Frees the calling thread's idle jobs and pool. Paused jobs stay resumable and are freed when
  * they finish. A no-op inside a job. */
@@ -55,6 +56,12 @@ void PN_ASYNC_block_pause(void);
 void PN_ASYNC_unblock_pause(void);
 /* 1: jobs are supported on this platform. */
 int PN_ASYNC_is_capable(void);
+/* The most jobs (pooled, running or paused) the process holds at once. Each job's stack and its
+ * guard are two memory mappings, and a process past vm.max_map_count mappings cannot even create
+ * threads, so jobs take at most half of them: vm.max_map_count / 4 (16382 by default). Past it,
+ * PN_ASYNC_start_job returns PN_ASYNC_NO_JOBS and PN_ASYNC_init_thread returns 0 for a larger
+ * init_size (or creates fewer jobs when other threads hold the rest). */
+size_t PN_ASYNC_get_max_jobs(void);
 
 #ifdef __cplusplus
 }

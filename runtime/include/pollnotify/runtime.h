@@ -26,7 +26,7 @@ typedef struct pn_runtime_st PN_RUNTIME;
 #define PN_POLL_EXTERNAL 4
 
 typedef struct {
-  unsigned pollers;           /* default 1 */
+  unsigned pollers;           /* 1 .. 256 (pn::Runtime::kMaxPollers), default 1 */
   int policy;                 /* PN_POLL_*, default PN_POLL_ADAPTIVE */
   unsigned timed_interval_ns; /* PN_POLL_TIMED, default 10000 */
   unsigned instances;         /* device instances, default 1 */
@@ -42,11 +42,16 @@ void PN_RUNTIME_OPTIONS_init(PN_RUNTIME_OPTIONS* options);
 /* NULL on bad options or out of memory; PN_RUNTIME_last_error() says why. NULL options: defaults.
  */
 PN_RUNTIME* PN_RUNTIME_new(const PN_RUNTIME_OPTIONS* options);
-/* Delivers or cancels (ERR) everything in flight, then frees. NULL is a no-op. */
+/* Delivers or cancels (ERR) everything in flight, then frees. NULL is a no-op. Called from inside
+ * one of the runtime's own callbacks it is refused: nothing is freed and PN_RUNTIME_last_error()
+ * says so (freeing there would wait for the very poller thread it runs on). */
 void PN_RUNTIME_free(PN_RUNTIME* runtime);
-/* 1 started; 0 if already started or NULL. */
+/* 1 started; 0 if already started, NULL, or a thread could not be created (then nothing was left
+ * running; PN_RUNTIME_last_error() says why). */
 int PN_RUNTIME_start(PN_RUNTIME* runtime);
-/* Waits for every accepted request to be delivered, stops. 1 stopped; 0 if not started or NULL. */
+/* Waits for every accepted request to be delivered, stops. 1 stopped; 0 if not started, NULL, or
+ * called from inside one of the runtime's own callbacks (with PN_RUNTIME_last_error()). In a child
+ * process after fork() it only marks the inherited runtime stopped. */
 int PN_RUNTIME_stop(PN_RUNTIME* runtime);
 /* Submits a request for ctx. Returns the status it set: PN_ASYNC_STATUS_OK (a completion will
  * follow), PN_ASYNC_STATUS_EAGAIN (retry) or PN_ASYNC_STATUS_ERR (failed; also for NULL). */

@@ -38,23 +38,32 @@ struct RuntimeStats {
 
 class Runtime {
  public:
-  // Throws std::invalid_argument on bad options (0 pollers, or what Poller / SimDevice reject).
+  // Pollers per runtime (one thread each), checked up front.
+  static constexpr std::size_t kMaxPollers = 256;
+
+  // Throws std::invalid_argument on bad options (pollers outside [1, kMaxPollers], or what
+  // Poller / SimDevice reject).
   explicit Runtime(RuntimeOptions options);
   // Without a prior stop(): requests still in the device complete with ERR, everything in the
-  // rings is delivered, then the pollers end. Nothing is left undelivered.
+  // rings is delivered, then the pollers end. Nothing is left undelivered. Must not run inside
+  // one of this runtime's callbacks (it would wait for the poller thread it runs on).
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
   // Starts the poller threads (none with the external policy) and device threads. False if
-  // already started.
+  // already started. If a thread cannot be created, those already started are stopped again and
+  // the std::system_error propagates: the runtime is left as before.
   bool start();
   // Waits until every accepted request has been delivered, then stops the threads. False if not
-  // started. With the external policy it polls on the calling thread until drained.
+  // started. With the external policy it polls on the calling thread until drained. Throws
+  // std::logic_error from inside one of this runtime's callbacks (it would wait for itself). In
+  // a child process after fork() it only marks the runtime stopped: the threads that would
+  // deliver the inherited requests do not exist there.
   bool stop();
 
   // Any thread; never blocks. Sets ctx's status as the device protocol says.
-  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data = 0, std::uint64_t stamp = 0) noexcept;
+  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data = 0) noexcept;
   // External policy: polls every poller once; returns completions delivered (0: idle).
   std::size_t poll_once(std::size_t max = 0);
 
@@ -66,12 +75,16 @@ class Runtime {
   [[nodiscard]] Poller& poller(std::size_t index) { return *pollers_.at(index); }
   [[nodiscard]] SimDevice& device() noexcept { return *device_; }
   [[nodiscard]] std::size_t instance_for(const WaitCtx& ctx) const noexcept;
+  // True when the calling thread runs one of this runtime's pollers right now (it is inside a
+  // callback, or inside this runtime's poll_once).
+  [[nodiscard]] bool inside_own_callback() const noexcept;
 
  private:
   RuntimeOptions options_;
   std::vector<std::unique_ptr<Poller>> pollers_;
   std::unique_ptr<SimDevice> device_;
   bool started_ = false;
+  int started_pid_ = 0;  // the process that started the threads (fork detection)
 };
 
 }  // namespace pn

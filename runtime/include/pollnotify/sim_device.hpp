@@ -46,8 +46,15 @@ struct LatencyModel {
   double second = 0;  // uniform: max ns; log-normal: sigma of the underlying normal
   std::vector<std::uint64_t> trace;  // kTrace: latencies in ns, replayed in order, cyclically
 
+  // Limits, checked by parse: every latency (fixed, uniform bounds, means, trace values) is at
+  // most kMaxLatencyNs, and a log-normal sigma at most kMaxLogNormalSigma. Samples are clamped
+  // to kMaxLatencyNs too (a log-normal tail or an exponential draw may go beyond).
+  static constexpr double kMaxLatencyNs = 3.6e12;  // one hour
+  static constexpr double kMaxLogNormalSigma = 8;
+
   // "zero", "fixed:NS", "uniform:MIN:MAX", "exp:MEAN", "lognormal:MEAN:SIGMA" or "trace:FILE"
-  // (one latency in ns per line). Throws std::invalid_argument with a message on bad input.
+  // (one latency in ns per line; LF or CRLF line ends; '#' starts a comment line). Throws
+  // std::invalid_argument with a message on bad input.
   static LatencyModel parse(std::string_view spec);
   [[nodiscard]] std::string describe() const;
 };
@@ -55,9 +62,14 @@ struct LatencyModel {
 enum class DeviceTiming : std::uint8_t { kPolled, kThread };
 
 struct DeviceInstanceOptions {
+  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 20;  // checked up front
+
   LatencyModel latency;
-  std::size_t capacity = 1024;  // requests in flight at most; more are refused with EAGAIN
-  std::size_t engines = 0;      // requests processed in parallel (0: unlimited)
+  // Requests the device holds at most (accepted, not yet completed into a ring); more are
+  // refused with EAGAIN; 1 .. kMaxCapacity. A zero-latency instance completes at submission and holds none: what
+  // waits for the poller is bounded by the submitting thread's completion ring instead.
+  std::size_t capacity = 1024;
+  std::size_t engines = 0;  // requests processed in parallel: 0 (unlimited) .. capacity
   double error_rate = 0;        // fraction of accepted requests that complete with ERR
   double refuse_rate = 0;       // fraction of submissions refused with EAGAIN (besides capacity)
   double fatal_rate = 0;        // fraction of submissions failing at once with ERR
@@ -104,8 +116,7 @@ class SimDevice {
   SimDevice& operator=(const SimDevice&) = delete;
 
   // Any thread; never blocks. An instance index out of range fails with ERR.
-  SubmitResult submit(std::size_t instance, WaitCtx& ctx, std::uint64_t user_data,
-                      std::uint64_t stamp = 0) noexcept;
+  SubmitResult submit(std::size_t instance, WaitCtx& ctx, std::uint64_t user_data) noexcept;
 
   // kThread: starts / stops the device threads (idempotent).
   void start();

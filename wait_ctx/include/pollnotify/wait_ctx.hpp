@@ -24,9 +24,16 @@
 //   2. The poller calls deliver(ticket, status) exactly once per ticket.
 //   3. deliver invokes the callback unless the context was destroyed or cancel_pending() was
 //      called after the arm(); then the completion is stale: dropped, reported, never invoked.
+//      Generations are 64-bit: a cancelled ticket cannot become live again by wrap-around.
 //   4. destroy() waits for a callback running on another thread to return, so that after
 //      destroy() no callback of this context runs; the memory is freed when the last ticket is
 //      delivered.
+//   5. Called from inside a callback (of any context, at any nesting depth), destroy() and
+//      cancel_pending() never wait: a callback of this context already running on another thread
+//      may still run when they return (its memory stays valid). Waiting there could deadlock:
+//      two callbacks destroying each other's contexts, or a callback that polls another poller
+//      which delivers to the context being destroyed. Free what such a callback uses from a
+//      thread that is not inside a callback.
 #pragma once
 
 #include <atomic>
@@ -55,7 +62,7 @@ enum class AsyncStatus : int {
 
 // Returned by arm(), carried by the completion back to deliver().
 struct RequestTicket {
-  std::uint32_t generation;
+  std::uint64_t generation;
 };
 
 // What deliver() did with one completion.
@@ -84,9 +91,13 @@ class WaitCtx {
   // nullptr when out of memory. Release with destroy().
   [[nodiscard]] static WaitCtx* create() noexcept;
   // Owner. Runs the cleanup routine of every live fd entry, makes later completions stale, waits
-  // for a callback running on another thread to return, drops the owner's reference. nullptr is
-  // a no-op. Called from this context's own callback it does not wait (it is that callback).
+  // for a callback running on another thread to return (not when called from inside a callback:
+  // protocol step 5), drops the owner's reference. nullptr is a no-op.
   static void destroy(WaitCtx* ctx) noexcept;
+  // Any thread: true once destroy() has begun (a callback may stop re-arming).
+  [[nodiscard]] bool closed() const noexcept {
+    return (state_.load(std::memory_order_acquire) & kClosed) != 0;  // X4: pairs with X1
+  }
 
   WaitCtx(const WaitCtx&) = delete;
   WaitCtx& operator=(const WaitCtx&) = delete;
@@ -141,7 +152,8 @@ class WaitCtx {
   // Engine, for a ticket whose request was never submitted after all (the device refused it):
   // drops the reference without delivering anything.
   void abandon(RequestTicket ticket) noexcept;
-  // Owner: every completion armed before this call becomes stale.
+  // Owner: every completion armed before this call becomes stale. Waits for a callback of this
+  // context running on another thread, except from inside a callback (protocol step 5).
   void cancel_pending() noexcept;
   // Poller, exactly once per ticket. Exceptions thrown by a C++ callback propagate after the
   // ticket's reference is dropped.
@@ -188,7 +200,7 @@ class WaitCtx {
   internal::AtomicWordPair callback_;
   std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
   std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
-  std::atomic<std::uint32_t> generation_{0};
+  std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> state_{kReferenceOne};
   std::vector<FdEntry> fds_;  // oldest first; OpenSSL's list order is newest first
   std::size_t num_added_ = 0;
