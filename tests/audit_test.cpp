@@ -569,3 +569,95 @@ TEST(AuditLimits, ZeroLatencyDeviceIsBoundedByTheCompletionRing) {
 }
 
 }  // namespace
+
+namespace {
+
+// --- 9. A thread that used many short-lived pollers keeps no entry for the dead ones ---
+
+TEST(AuditRings, ThreadRingCacheForgetsDestroyedPollers) {
+  std::thread([] {
+    pn::PollerOptions external;
+    external.policy = pn::PollPolicy::kExternal;
+    pn::Poller survivor(external);
+    (void)survivor.thread_ring();
+    for (int i = 0; i < 2000; ++i) {
+      pn::Poller short_lived(external);
+      (void)short_lived.thread_ring();
+      EXPECT_LE(pn::Poller::thread_ring_cache_size(), 2U) << "after " << i << " pollers";
+    }
+    EXPECT_EQ(&survivor.thread_ring(), &survivor.thread_ring()) << "the live entry stays";
+  }).join();
+}
+
+// --- Limits: pollers, jobs; a start that fails half-way leaves nothing running ---
+
+TEST(AuditLimits, PollerCountIsCheckedUpFront) {
+  pn::RuntimeOptions options;
+  options.pollers = pn::Runtime::kMaxPollers + 1;
+  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  PN_RUNTIME_OPTIONS c_options;
+  PN_RUNTIME_OPTIONS_init(&c_options);
+  c_options.pollers = 0xFFFFFFFFu;
+  EXPECT_EQ(PN_RUNTIME_new(&c_options), nullptr);
+  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("kMaxPollers"), std::string::npos)
+      << PN_RUNTIME_last_error();
+}
+
+TEST(AuditLimits, StartFailingHalfWayStopsWhatItStarted) {
+  pn::RuntimeOptions options;
+  options.pollers = 3;
+  options.poller.policy = pn::PollPolicy::kAdaptive;
+  options.poller_cpus = {0, 0, CPU_SETSIZE - 1};  // the third cannot be pinned on this machine
+  pn::Runtime runtime(options);
+  EXPECT_THROW(runtime.start(), std::system_error);
+  for (std::size_t i = 0; i < runtime.poller_count(); ++i) {
+    EXPECT_FALSE(runtime.poller(i).running()) << "poller " << i << " left running";
+  }
+  EXPECT_FALSE(runtime.stop()) << "not started";
+}
+
+TEST(AuditLimits, PollerCpuOutsideTheMachineIsAnErrorAtStart) {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kBusy;
+  options.cpu = CPU_SETSIZE;
+  EXPECT_THROW(pn::Poller{options}, std::invalid_argument);
+  options.cpu = CPU_SETSIZE - 1;
+  pn::Poller poller(options);
+  try {
+    (void)poller.start();
+    ADD_FAILURE() << "pinned to a CPU this machine does not have";
+  } catch (const std::system_error& error) {
+    EXPECT_NE(std::string(error.what()).find("CPU"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(poller.running());
+}
+
+// The process-wide job limit: start_job says NO_JOBS there, and the process can still create
+// threads (the limit keeps half of vm.max_map_count for everything else).
+TEST(AuditLimits, JobsStopAtTheProcessLimitWithNoJobs) {
+  if (kSanitized) GTEST_SKIP() << "thousands of sanitizer-sized stacks; the release run holds it";
+  const std::size_t limit = PN_ASYNC_get_max_jobs();
+  ASSERT_GT(limit, 0U);
+  EXPECT_EQ(PN_ASYNC_init_thread(limit + 1, limit + 1), 0) << "init_size above the limit";
+  std::thread([limit] {
+    std::vector<PN_ASYNC_JOB*> paused;
+    int ret = 0;
+    int result = PN_ASYNC_PAUSE;
+    while (paused.size() <= limit) {
+      PN_ASYNC_JOB* job = nullptr;
+      result = PN_ASYNC_start_job(
+          &job, nullptr, &ret, [](void*) { return PN_ASYNC_pause_job(); }, nullptr, 0);
+      if (result != PN_ASYNC_PAUSE) break;
+      paused.push_back(job);
+    }
+    EXPECT_EQ(result, PN_ASYNC_NO_JOBS);
+    EXPECT_EQ(paused.size(), limit);
+    std::thread([] {}).join();  // threads can still be created
+    for (PN_ASYNC_JOB* job : paused) {
+      EXPECT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0), PN_ASYNC_FINISH);
+    }
+    PN_ASYNC_cleanup_thread();
+  }).join();
+}
+
+}  // namespace

@@ -408,16 +408,14 @@ TEST(PollerLifecycle, StatsFromACallbackDuringStop) {
   struct State {
     pn::Poller* poller;
     std::atomic<std::uint64_t> stats_read{0};  // callbacks whose stats() call returned
-    std::atomic<bool> stopping{false};
   } state{&poller};
   auto ctx = pn::WaitCtx::make();
   ctx->set_callback(
       [](void* raw) {
         auto* s = static_cast<State*>(raw);
         if (s->stats_read.load(std::memory_order_relaxed) == 0) {
-          // The first callback waits until stop() has surely begun waiting for this thread.
-          while (!s->stopping.load(std::memory_order_acquire)) std::this_thread::yield();
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          // The first callback waits until stop() holds its lock and waits for this thread.
+          while (!s->poller->stopping()) std::this_thread::yield();
         }
         (void)s->poller->stats();
         s->stats_read.fetch_add(1, std::memory_order_relaxed);
@@ -427,7 +425,6 @@ TEST(PollerLifecycle, StatsFromACallbackDuringStop) {
   ASSERT_TRUE(poller.start());
   for (int i = 0; i < 32; ++i)
     ASSERT_TRUE(ring.try_push(pn::Completion{ctx.get(), 0, ctx->arm(), PN_ASYNC_STATUS_OK}));
-  state.stopping.store(true, std::memory_order_release);  // pairs with the callback's acquire
   ASSERT_TRUE(poller.stop());  // the callbacks read the stats while stop() joins
   EXPECT_EQ(state.stats_read.load(std::memory_order_relaxed), 32U);
   EXPECT_EQ(poller.stats().callbacks, 32U);

@@ -120,11 +120,16 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
   std::atomic<int> failed_pushes{0};
   std::vector<Slot> slots(jobs);
   std::size_t running = 0, callbacks = 0, spurious = 0;
-  auto step = [&](Slot& slot) {
+  // False (with the failure recorded) when the job neither paused nor finished: the callers'
+  // ASSERT_TRUE then ends the test instead of waiting for a job that will never be resumed.
+  auto step = [&](Slot& slot) -> bool {
     const std::size_t before = slot.work.completed;
     const int result = ASYNC_start_job(&slot.job, slot.waitctx, &slot.ret, digest_job,
                                        &slot.work_ptr, sizeof slot.work_ptr);
-    ASSERT_TRUE(result == ASYNC_PAUSE || result == ASYNC_FINISH) << result;
+    if (result != ASYNC_PAUSE && result != ASYNC_FINISH) {
+      ADD_FAILURE() << "ASYNC_start_job returned " << result;
+      return false;
+    }
     if (result == ASYNC_FINISH) {
       slot.finished = true;
       --running;
@@ -134,6 +139,7 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
       ++spurious;  // resumed by a notification, yet no digest finished: a notification was early
     }
     slot.started = true;
+    return true;
   };
   for (std::size_t j = 0; j < jobs; ++j) {
     Slot& slot = slots[j];
@@ -156,18 +162,21 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
           &slot);
     }
     ++running;
-    step(slot);
+    ASSERT_TRUE(step(slot));
   }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (running != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << running << " jobs never finished";
     if (mode == Mode::kCallback) {
       for (Slot& slot : slots) {  // EAGAIN: no callback will come, resume to retry
-        if (!slot.finished && ASYNC_WAIT_CTX_get_status(slot.waitctx) == ASYNC_STATUS_EAGAIN)
-          step(slot);
+        if (!slot.finished && ASYNC_WAIT_CTX_get_status(slot.waitctx) == ASYNC_STATUS_EAGAIN) {
+          ASSERT_TRUE(step(slot));
+        }
       }
       std::size_t index = 0;
       if (ready.pop_wait(index, std::chrono::milliseconds(100))) {
         ++callbacks;
-        step(slots[index]);
+        ASSERT_TRUE(step(slots[index]));
       }
     } else {
       std::vector<pollfd> fds;
@@ -184,7 +193,9 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
       }
       ASSERT_GT(::poll(fds.data(), fds.size(), 5000), 0) << "no notification within 5 s";
       for (std::size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents & POLLIN) step(slots[owners[i]]);
+        if (fds[i].revents & POLLIN) {
+          ASSERT_TRUE(step(slots[owners[i]]));
+        }
       }
     }
   }

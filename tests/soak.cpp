@@ -4,17 +4,25 @@
 //   requests=N completed=N errors=N cancelled=N refused=N lost=N duplicated=N
 // and exits 1 if anything was lost or duplicated. Run it under ASan to prove no completion
 // touches freed state.
+#include <getopt.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <getopt.h>
+
+#include <optional>
+
+#include "cli.hpp"  // benchmarks/tool: strict command-line numbers
 #include "pollnotify/ready_queue.hpp"
 #include "pollnotify/runtime.hpp"
 
@@ -31,6 +39,7 @@ struct Options {
   double refuse_rate = 0.01;
   double free_rate = 0.05;  // a context freed right after its request was accepted
   std::uint64_t seed = 1;
+  double progress_s = 10;
 };
 
 struct Session;
@@ -70,6 +79,8 @@ struct Totals {
   std::atomic<std::uint64_t> accepted{0}, refused{0}, failed{0}, cancelled{0}, completed_ok{0},
       completed_err{0};
   std::atomic<std::uint64_t> callbacks{0}, duplicated{0};
+  std::atomic<std::uint64_t> progress{0};        // requests ended so far (progress lines)
+  std::atomic<unsigned> finished_threads{0};     // application threads done
 };
 
 void application(const Options& options, unsigned index, pn::Runtime& runtime, Totals& totals,
@@ -135,11 +146,14 @@ void application(const Options& options, unsigned index, pn::Runtime& runtime, T
       std::fprintf(stderr, "pollnotify-soak: no completion for 10 s\n");
       break;
     }
+    std::uint64_t ended = 0;
     do {
       (done->ctx->status() == PN_ASYNC_STATUS_OK ? ok : errors) += 1;
       fold(done->record);
       to_submit.push_back(done);
+      ++ended;
     } while (ready.try_pop(done));
+    totals.progress.fetch_add(ended, std::memory_order_relaxed);  // relaxed: progress report
   }
   // Drain: wait for the completions of every request still waited for.
   std::size_t outstanding = sessions.size() - to_submit.size();
@@ -163,66 +177,38 @@ void application(const Options& options, unsigned index, pn::Runtime& runtime, T
   totals.cancelled.fetch_add(cancelled, std::memory_order_relaxed);
   totals.completed_ok.fetch_add(ok, std::memory_order_relaxed);
   totals.completed_err.fetch_add(errors, std::memory_order_relaxed);
+  // TOT-R1: publishes this thread's totals to the main thread's TOT-A1 (join does too).
+  totals.finished_threads.fetch_add(1, std::memory_order_release);
 }
 
-bool parse(int argc, char** argv, Options& options) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help") return false;
-    if (i + 1 >= argc) return false;
-    const char* value = argv[++i];
-    char* end = nullptr;
-    if (flag == "--duration")
-      options.duration_s = std::strtod(value, &end);
-    else if (flag == "--requests")
-      options.requests = std::strtoull(value, &end, 10);
-    else if (flag == "--pollers")
-      options.pollers = static_cast<unsigned>(std::strtoul(value, &end, 10));
-    else if (flag == "--threads")
-      options.threads = static_cast<unsigned>(std::strtoul(value, &end, 10));
-    else if (flag == "--sessions")
-      options.sessions = static_cast<unsigned>(std::strtoul(value, &end, 10));
-    else if (flag == "--latency") {
-      options.latency = value;
-      end = const_cast<char*>(value) + std::strlen(value);
-    } else if (flag == "--error-rate")
-      options.error_rate = std::strtod(value, &end);
-    else if (flag == "--refuse-rate")
-      options.refuse_rate = std::strtod(value, &end);
-    else if (flag == "--free-rate")
-      options.free_rate = std::strtod(value, &end);
-    else if (flag == "--seed")
-      options.seed = std::strtoull(value, &end, 10);
-    else
-      return false;
-    if (end == nullptr || *end != '\0') return false;
+// Waits for the application threads, printing a progress line every options.progress_s.
+void wait_for_threads(const Options& options, const Totals& totals, std::atomic<bool>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto next_progress = start + std::chrono::duration<double>(options.progress_s);
+  // TOT-A1: pairs with TOT-R1.
+  while (totals.finished_threads.load(std::memory_order_acquire) < options.threads) {
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    if (options.requests == 0 && elapsed >= options.duration_s) {
+      stop.store(true, std::memory_order_relaxed);  // relaxed: a stop flag
+    }
+    if (options.progress_s > 0 && now >= next_progress) {
+      std::fprintf(stderr, "pollnotify-soak: %.0f s, %llu requests ended\n", elapsed,
+                   static_cast<unsigned long long>(
+                       totals.progress.load(std::memory_order_relaxed)));  // relaxed: a report
+      next_progress += std::chrono::duration<double>(options.progress_s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a timer, not a handshake
   }
-  return options.pollers > 0 && options.threads > 0 && options.sessions > 0 &&
-         options.duration_s > 0 && options.free_rate >= 0 && options.free_rate <= 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
-  if (!parse(argc, argv, options)) {
-    std::fprintf(stderr,
-                 "usage: pollnotify-soak [--duration S] [--requests N] [--pollers N] [--threads N] "
-                 "[--sessions N]\n"
-                 "                       [--latency SPEC] [--error-rate R] [--refuse-rate R] "
-                 "[--free-rate R] [--seed N]\n");
-    return 2;
-  }
+int run(const Options& options) {
   pn::RuntimeOptions runtime_options;
   runtime_options.pollers = options.pollers;
   runtime_options.poller.policy = pn::PollPolicy::kAdaptive;
   pn::DeviceInstanceOptions instance;
-  try {
-    instance.latency = pn::LatencyModel::parse(options.latency);
-  } catch (const std::invalid_argument& error) {
-    std::fprintf(stderr, "pollnotify-soak: %s\n", error.what());
-    return 2;
-  }
+  instance.latency = pn::LatencyModel::parse(options.latency);
   instance.capacity = 256;
   instance.error_rate = options.error_rate;
   instance.refuse_rate = options.refuse_rate;
@@ -240,10 +226,7 @@ int main(int argc, char** argv) {
       threads.emplace_back(application, std::cref(options), t, std::ref(runtime), std::ref(totals),
                            std::cref(stop));
     }
-    if (options.requests == 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
-      stop.store(true, std::memory_order_relaxed);
-    }
+    wait_for_threads(options, totals, stop);
     for (auto& thread : threads) thread.join();
     runtime.stop();
     stats = runtime.stats();
@@ -265,4 +248,126 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(lost),
       static_cast<unsigned long long>(duplicated + (ended > accepted ? ended - accepted : 0)));
   return lost == 0 && duplicated == 0 && ended == accepted ? 0 : 1;
+}
+
+constexpr const char* kUsage = R"(usage: pollnotify-soak [OPTION]...
+Runs the end-to-end workload with random faults and frees until the duration or request count is
+reached, then prints one line (requests=N completed=N errors=N cancelled=N refused=N lost=N
+duplicated=N). Options take their value as --name=VALUE or --name VALUE.
+
+  --duration S      seconds to run, 0.001 .. 86400 (default 10); ignored with --requests
+  --requests N      stop after N accepted requests, 1 .. 10^12 (default: by duration)
+  --pollers N       poller threads, 1 .. 256 (default 2)
+  --threads N       application threads, 1 .. 64 (default 2)
+  --sessions N      wait contexts per application thread, 1 .. 65536 (default 32)
+  --latency SPEC    device latency model (default exp:3000): zero, fixed:NS, uniform:MIN:MAX,
+                    exp:MEAN, lognormal:MEAN:SIGMA, trace:FILE
+  --error-rate R    fraction of completions with ERR, [0, 1] (default 0.01)
+  --refuse-rate R   fraction of submissions refused with EAGAIN, [0, 1) (default 0.01)
+  --free-rate R     fraction of contexts freed with a request in flight, [0, 1] (default 0.05)
+  --seed N          random seed, 0 .. 2^64-1 (default 1)
+  --progress S      a progress line on stderr every S seconds, 0 .. 3600 (default 10; 0: none)
+  --help            this text
+
+Exit status: 0 every request ended exactly once; 1 something was lost or duplicated (or no
+completion came for 10 s); 2 bad command line or options.
+)";
+
+enum class Parsed { kRun, kHelp, kError };
+
+// Applies one option's value; an error message names the option and the bad value.
+std::optional<pn::tools::CliError> apply(const std::string& name, const char* value,
+                                         Options& options) {
+  using pn::tools::parse_real;
+  using pn::tools::parse_whole;
+  const std::string option = "--" + name;
+  std::uint64_t whole = 0;
+  std::optional<pn::tools::CliError> error;
+  if (name == "duration") return parse_real(option, value, 1e-3, 86'400, options.duration_s);
+  if (name == "requests") {
+    error = parse_whole(option, value, 1, 1'000'000'000'000ULL, options.requests);
+  } else if (name == "pollers") {
+    error = parse_whole(option, value, 1, pn::Runtime::kMaxPollers, whole);
+    options.pollers = static_cast<unsigned>(whole);
+  } else if (name == "threads") {
+    error = parse_whole(option, value, 1, 64, whole);
+    options.threads = static_cast<unsigned>(whole);
+  } else if (name == "sessions") {
+    error = parse_whole(option, value, 1, 65'536, whole);
+    options.sessions = static_cast<unsigned>(whole);
+  } else if (name == "latency") {
+    options.latency = value;
+    try {
+      (void)pn::LatencyModel::parse(options.latency);
+    } catch (const std::invalid_argument& bad) {
+      return pn::tools::CliError{option + ": " + bad.what()};
+    }
+  } else if (name == "error-rate") {
+    return parse_real(option, value, 0, 1, options.error_rate);
+  } else if (name == "refuse-rate") {
+    // 1 would refuse every submission: the soak would spin without ever submitting.
+    error = parse_real(option, value, 0, 0.99, options.refuse_rate);
+  } else if (name == "free-rate") {
+    return parse_real(option, value, 0, 1, options.free_rate);
+  } else if (name == "seed") {
+    error = parse_whole(option, value, 0, ~std::uint64_t{0}, options.seed);
+  } else if (name == "progress") {
+    error = parse_real(option, value, 0, 3600, options.progress_s);
+  }
+  return error;
+}
+
+Parsed parse(int argc, char** argv, Options& options, std::string& message) {
+  static const option kOptions[] = {
+      {"duration", required_argument, nullptr, 0},   {"requests", required_argument, nullptr, 0},
+      {"pollers", required_argument, nullptr, 0},    {"threads", required_argument, nullptr, 0},
+      {"sessions", required_argument, nullptr, 0},   {"latency", required_argument, nullptr, 0},
+      {"error-rate", required_argument, nullptr, 0}, {"refuse-rate", required_argument, nullptr, 0},
+      {"free-rate", required_argument, nullptr, 0},  {"seed", required_argument, nullptr, 0},
+      {"progress", required_argument, nullptr, 0},   {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  ::opterr = 0;  // our own messages, which name the option
+  ::optind = 1;
+  int index = 0;
+  for (int code; (code = ::getopt_long(argc, argv, ":", kOptions, &index)) != -1;) {
+    if (code == 'h') return Parsed::kHelp;
+    if (code == '?' || code == ':') {
+      const std::string given = argv[::optind - 1];
+      message = code == ':' ? "option " + given + " needs a value"
+                            : "unknown option '" + given + "'";
+      return Parsed::kError;
+    }
+    if (const auto error = apply(kOptions[index].name, ::optarg, options)) {
+      message = error->message;
+      return Parsed::kError;
+    }
+  }
+  if (::optind < argc) {
+    message = std::string("unexpected argument '") + argv[::optind] + "'";
+    return Parsed::kError;
+  }
+  return Parsed::kRun;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  std::string message;
+  switch (parse(argc, argv, options, message)) {
+    case Parsed::kHelp:
+      std::fputs(kUsage, stdout);
+      return 0;
+    case Parsed::kError:
+      std::fprintf(stderr, "pollnotify-soak: %s (see --help)\n", message.c_str());
+      return 2;
+    case Parsed::kRun:
+      break;
+  }
+  try {
+    return run(options);
+  } catch (const std::exception& error) {  // options the runtime refused, or out of resources
+    std::fprintf(stderr, "pollnotify-soak: %s\n", error.what());
+    return 2;
+  }
 }

@@ -95,16 +95,19 @@ TEST(WaitCtxConcurrency, StatusPublishesPriorWrites) {
 TEST(WaitCtxConcurrency, DestroyWaitsForRunningCallbackOnAnotherThread) {
   for (int round = 0; round < 200; ++round) {
     struct Shared {
+      pn::WaitCtx* ctx = nullptr;
       std::atomic<int> in_callback{0};
-      std::atomic<bool> callback_may_finish{false};
       int touched_after_destroy = 0;  // plain: TSAN flags it if destroy did not wait
     } shared;
     pn::WaitCtx* ctx = pn::WaitCtx::create();
+    shared.ctx = ctx;
     ctx->set_callback(
         [](void* raw) {
           auto* s = static_cast<Shared*>(raw);
           s->in_callback.store(1, std::memory_order_release);  // pairs with the acquire below
-          while (!s->callback_may_finish.load(std::memory_order_acquire)) std::this_thread::yield();
+          // Finishes only once destroy() has begun: a destroy() that did not wait would return
+          // before the write below, every time.
+          while (!s->ctx->closed()) std::this_thread::yield();
           s->touched_after_destroy = 1;
           return 0;
         },
@@ -112,7 +115,6 @@ TEST(WaitCtxConcurrency, DestroyWaitsForRunningCallbackOnAnotherThread) {
     const pn::RequestTicket ticket = ctx->arm();
     std::thread poller([&] { (void)ctx->deliver(ticket, pn::AsyncStatus::kOk); });
     while (shared.in_callback.load(std::memory_order_acquire) == 0) std::this_thread::yield();
-    shared.callback_may_finish.store(true, std::memory_order_release);
     pn::WaitCtx::destroy(ctx);
     EXPECT_EQ(shared.touched_after_destroy, 1) << "destroy returned while the callback ran";
     poller.join();

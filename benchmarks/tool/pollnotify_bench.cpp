@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "pollnotify/async_job.h"
 #include "pollnotify/sim_device.hpp"
 #include "report.hpp"
 #include "workload.hpp"
@@ -35,8 +36,9 @@ completions counted from per-request stamps.
   --latency LIST        device latency models, comma-separated (default: zero,exp:5000):
                         zero | fixed:NS | uniform:MIN:MAX | exp:MEAN | lognormal:MEAN:SIGMA |
                         trace:FILE (one latency in ns per line)
-  --jobs N              concurrent jobs in the loaded (throughput) phase (default 64)
-  --unloaded-jobs N     concurrent jobs in the unloaded (latency) phase (default 1)
+  --jobs N              concurrent jobs in the loaded (throughput) phase (default 64; at most
+                        the process's job limit, vm.max_map_count / 4)
+  --unloaded-jobs N     concurrent jobs in the unloaded (latency) phase (default 1; same limit)
   --depth N             device capacity, requests in flight (default: --jobs)
   --duration S          measured seconds per phase (default 1.0; two phases per mechanism)
   --warmup S            unmeasured seconds before each run (default 0.2)
@@ -130,9 +132,9 @@ int main(int argc, char** argv) {
         }
       }
     } else if (flag == "--jobs") {
-      options.jobs = parse_number<std::size_t>(flag, value, 1, 100'000);
+      options.jobs = parse_number<std::size_t>(flag, value, 1, PN_ASYNC_get_max_jobs());
     } else if (flag == "--unloaded-jobs") {
-      unloaded_jobs = parse_number<std::size_t>(flag, value, 1, 100'000);
+      unloaded_jobs = parse_number<std::size_t>(flag, value, 1, PN_ASYNC_get_max_jobs());
     } else if (flag == "--app-spin") {
       options.app_spin_us = parse_number<std::uint32_t>(flag, value, 0, 1'000'000);
     } else if (flag == "--depth") {
