@@ -338,8 +338,11 @@ struct SimDevice::Instance final : PollSource {
 
 SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
     : options_(std::move(options)) {
-  if (options_.instances.empty())
-    throw std::invalid_argument("SimDevice needs at least one instance");
+  if (options_.instances.empty() || options_.instances.size() > SimDeviceOptions::kMaxInstances) {
+    throw std::invalid_argument("SimDevice needs 1 to " +
+                                std::to_string(SimDeviceOptions::kMaxInstances) +
+                                " instances (SimDeviceOptions::kMaxInstances)");
+  }
   if (pollers.empty()) throw std::invalid_argument("SimDevice needs at least one poller");
   for (Poller* poller : pollers) {
     if (poller == nullptr) throw std::invalid_argument("SimDevice: a poller is null");

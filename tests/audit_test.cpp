@@ -595,6 +595,9 @@ TEST(AuditLimits, PollerCountIsCheckedUpFront) {
   pn::RuntimeOptions options;
   options.pollers = pn::Runtime::kMaxPollers + 1;
   EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  options.pollers = 1;
+  options.device.instances.resize(pn::SimDeviceOptions::kMaxInstances + 1);
+  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
   PN_RUNTIME_OPTIONS c_options;
   PN_RUNTIME_OPTIONS_init(&c_options);
   c_options.pollers = 0xFFFFFFFFu;

@@ -29,7 +29,7 @@ typedef struct {
   unsigned pollers;           /* 1 .. 256 (pn::Runtime::kMaxPollers), default 1 */
   int policy;                 /* PN_POLL_*, default PN_POLL_ADAPTIVE */
   unsigned timed_interval_ns; /* PN_POLL_TIMED, default 10000 */
-  unsigned instances;         /* device instances, default 1 */
+  unsigned instances;         /* device instances, 1 .. 1024, default 1 */
   const char* latency;        /* "zero", "fixed:NS", "exp:MEAN", ... default "zero" */
   size_t capacity;            /* in-flight requests per instance, default 1024 */
   double error_rate;          /* fraction of completions with ERR, default 0 */

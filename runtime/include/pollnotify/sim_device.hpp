@@ -76,6 +76,9 @@ struct DeviceInstanceOptions {
 };
 
 struct SimDeviceOptions {
+  // Instances (with DeviceTiming::kThread, one thread each), checked up front.
+  static constexpr std::size_t kMaxInstances = 1024;
+
   std::vector<DeviceInstanceOptions> instances{DeviceInstanceOptions{}};
   std::uint64_t seed = 1;  // same seed, same submissions -> same decisions and latencies
   DeviceTiming timing = DeviceTiming::kPolled;
