@@ -9,7 +9,7 @@ latency=${1:-exp:5000}
 ./scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
-provider_dir=build/release/runtime/provider
+provider_dir=build/release/provider
 export PN_PROVIDER_LATENCY=$latency PN_PROVIDER_POLICY=adaptive
 {
   echo "# OpenSSL provider benchmarks"
