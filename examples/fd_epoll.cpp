@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "pollnotify/fd_bridge.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 int main() {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("exp:5000");
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   runtime.start();
 
   constexpr int kContexts = 32, kRounds = 100;

@@ -4,12 +4,12 @@
 #include <cstdio>
 
 #include "pollnotify/job_driver.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
 struct Work {
-  pn::Runtime* runtime;
+  pn::SimRuntime* runtime;
   int requests;
 };
 
@@ -18,7 +18,7 @@ int job(void* raw) {
   int completed = 0;
   for (int i = 0; i < work.requests; ++i) {
     // Submit and pause until the callback; after EAGAIN pause for the driver's retry.
-    if (pn::offload_in_job(*work.runtime, static_cast<std::uint64_t>(i)) !=
+    if (pn::offload_in_job(work.runtime->device(), static_cast<std::uint64_t>(i)) !=
         pn::SubmitResult::kAccepted)
       break;
     completed += pn::jobs::wait_ctx(pn::jobs::current())->status() == PN_ASYNC_STATUS_OK;
@@ -29,11 +29,11 @@ int job(void* raw) {
 }  // namespace
 
 int main() {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("exp:5000");
   options.device.instances[0].capacity = 64;
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   runtime.start();
 
   constexpr int kJobs = 256, kRequests = 100;

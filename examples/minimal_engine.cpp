@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "pollnotify/openssl_names.h"
-#include "pollnotify/runtime.h"
+#include "pollnotify/sim.h"
 
 static PN_RUNTIME* device;
 static int resumed_by_callback;

@@ -33,7 +33,7 @@
 #include <new>
 #include <string>
 
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 #include "sha256.hpp"
 
 namespace {
@@ -47,13 +47,13 @@ struct Provider {
   std::size_t capacity = 1024;
   std::atomic<std::uint64_t> async_digests{0}, sync_digests{0};  // relaxed: statistics
   std::once_flag runtime_once;
-  std::unique_ptr<pn::Runtime> runtime;
+  std::unique_ptr<pn::SimRuntime> runtime;
   std::string runtime_error;
 
-  pn::Runtime* get_runtime() {
+  pn::SimRuntime* get_runtime() {
     std::call_once(runtime_once, [this] {
       try {
-        pn::RuntimeOptions options;
+        pn::SimRuntimeOptions options;
         options.poller.policy = policy == "busy"    ? pn::PollPolicy::kBusy
                                 : policy == "timed" ? pn::PollPolicy::kTimed
                                                     : pn::PollPolicy::kAdaptive;
@@ -61,7 +61,7 @@ struct Provider {
         instance.latency = pn::LatencyModel::parse(latency);
         instance.capacity = capacity;
         options.device.instances = {instance};
-        runtime = std::make_unique<pn::Runtime>(options);
+        runtime = std::make_unique<pn::SimRuntime>(options);
         runtime->start();
       } catch (const std::exception& error) {
         runtime_error = error.what();
@@ -125,7 +125,7 @@ int eventfd_for(ASYNC_WAIT_CTX* waitctx) {
 // Submits the finished digest to the device and waits for its completion: by pausing the
 // current OpenSSL job, or synchronously outside a job. Returns 1 when the device completed OK.
 int complete_through_device(DigestCtx& digest) {
-  pn::Runtime* runtime = digest.provider->get_runtime();
+  pn::SimRuntime* runtime = digest.provider->get_runtime();
   if (runtime == nullptr) return 0;
   ASYNC_JOB* job = ASYNC_get_current_job();
   digest.done.store(0, std::memory_order_relaxed);  // published by the submit

@@ -4,12 +4,12 @@
 
 namespace pn {
 
-SubmitResult offload_in_job(Runtime& runtime, std::uint64_t user_data, RetryPolicy policy) {
+SubmitResult offload_in_job(Device& device, std::uint64_t user_data, RetryPolicy policy) {
   AsyncJob* job = jobs::current();
   WaitCtx* ctx = job != nullptr ? jobs::wait_ctx(job) : nullptr;
   if (ctx == nullptr) return SubmitResult::kFailed;
   for (unsigned attempt = 0;; ++attempt) {
-    const SubmitResult result = runtime.submit(*ctx, user_data);
+    const SubmitResult result = device.submit(*ctx, user_data);
     if (result == SubmitResult::kFailed) return result;
     if (result == SubmitResult::kRetry && attempt == policy.max_retries) return result;
     jobs::pause();  // accepted: until the callback; refused: until the driver's retry

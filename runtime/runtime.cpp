@@ -13,36 +13,45 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("RuntimeOptions::pollers must be in [1, " +
                                 std::to_string(kMaxPollers) + "] (Runtime::kMaxPollers)");
   }
-  std::vector<Poller*> raw;
   for (std::size_t i = 0; i < options_.pollers; ++i) {
     PollerOptions poller_options = options_.poller;
     poller_options.cpu =
         options_.poller_cpus.empty() ? -1 : options_.poller_cpus[i % options_.poller_cpus.size()];
     poller_options.name = "pn-poller-" + std::to_string(i);
     pollers_.push_back(std::make_unique<Poller>(poller_options));
-    raw.push_back(pollers_.back().get());
+    poller_view_.push_back(pollers_.back().get());
   }
-  device_ = std::make_unique<SimDevice>(options_.device, raw);
 }
 
 Runtime::~Runtime() {
   for (auto& poller : pollers_) {
     if (poller->running()) poller->stop();
   }
-  device_.reset();   // cancels what is left in the device (ERR completions into the rings)
+  devices_.clear();  // each completes what it still holds (ERR completions into the rings)
   pollers_.clear();  // each poller delivers what is left in its rings
+}
+
+Device& Runtime::add_device(std::unique_ptr<Device> device) {
+  if (device == nullptr) throw std::invalid_argument("Runtime::add_device: no device");
+  if (started_) throw std::logic_error("Runtime::add_device after start()");
+  if (devices_.size() == kMaxDevices) {
+    throw std::length_error("Runtime::add_device: " + std::to_string(kMaxDevices) +
+                            " devices already (Runtime::kMaxDevices)");
+  }
+  devices_.push_back(std::move(device));
+  return *devices_.back();
 }
 
 bool Runtime::start() {
   if (started_) return false;
-  std::size_t started_pollers = 0;
+  std::size_t started_pollers = 0, started_devices = 0;
   try {
     for (; started_pollers < pollers_.size(); ++started_pollers) {
       pollers_[started_pollers]->start();  // false for external: nothing to start
     }
-    device_->start();
+    for (; started_devices < devices_.size(); ++started_devices) devices_[started_devices]->start();
   } catch (...) {
-    device_->stop();
+    for (std::size_t i = 0; i < started_devices; ++i) devices_[i]->stop();
     for (std::size_t i = 0; i < started_pollers; ++i) pollers_[i]->stop();
     throw;
   }
@@ -66,7 +75,7 @@ bool Runtime::stop() {
       std::this_thread::yield();
     }
   }
-  device_->stop();
+  for (auto& device : devices_) device->stop();
   for (auto& poller : pollers_) poller->stop();
   started_ = false;
   return true;
@@ -79,14 +88,12 @@ bool Runtime::inside_own_callback() const noexcept {
   return false;
 }
 
-std::size_t Runtime::instance_for(const WaitCtx& ctx) const noexcept {
-  // Fibonacci hashing of the address: contexts spread evenly, each always on the same instance.
-  const auto bits = reinterpret_cast<std::uintptr_t>(&ctx) >> 4;
-  return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 32) % device_->instance_count();
-}
-
 SubmitResult Runtime::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {
-  return device_->submit(instance_for(ctx), ctx, user_data);
+  if (devices_.empty()) {
+    ctx.set_status(AsyncStatus::kErr);
+    return SubmitResult::kFailed;
+  }
+  return devices_.front()->submit(ctx, user_data);
 }
 
 std::size_t Runtime::poll_once(std::size_t max) {
@@ -96,16 +103,9 @@ std::size_t Runtime::poll_once(std::size_t max) {
 }
 
 std::uint64_t Runtime::in_flight() const noexcept {
-  std::uint64_t total = device_->in_flight();
+  std::uint64_t total = 0;
+  for (const auto& device : devices_) total += device->in_flight();
   for (const auto& poller : pollers_) total += poller->in_flight();
-  return total;
-}
-
-std::uint64_t Runtime::in_flight(std::size_t poller) const noexcept {
-  if (poller >= pollers_.size()) return 0;
-  std::uint64_t total = pollers_[poller]->in_flight();
-  for (std::size_t i = poller; i < device_->instance_count(); i += pollers_.size())
-    total += device_->in_flight(i);
   return total;
 }
 
@@ -116,7 +116,10 @@ RuntimeStats Runtime::stats() const {
     stats.pollers.push_back(s);
     stats.total += s;
   }
-  stats.device = device_->stats();
+  for (const auto& device : devices_) {
+    stats.devices.push_back(device->stats());
+    stats.device += stats.devices.back();
+  }
   return stats;
 }
 

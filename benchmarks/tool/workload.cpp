@@ -16,7 +16,7 @@
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/job.hpp"
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace pn::bench {
 
@@ -87,7 +87,7 @@ struct Slot {
 struct Run {
   const WorkloadOptions& options;
   Mechanism mechanism;
-  Runtime* runtime = nullptr;
+  SimRuntime* runtime = nullptr;
   RunResult result;
   double ns_per_tick = CheapClock::ns_per_tick();
   bool stopping = false;   // application thread only: jobs return at their next resume
@@ -179,7 +179,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   run.result.mechanism = mechanism;
   run.result.latency = options.latency;
 
-  RuntimeOptions runtime_options;
+  SimRuntimeOptions runtime_options;
   switch (mechanism) {
     case Mechanism::kAdaptive:
       runtime_options.poller.policy = PollPolicy::kAdaptive;
@@ -202,7 +202,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   instance.capacity = options.depth != 0 ? options.depth : options.jobs;
   runtime_options.device.instances = {instance};
   runtime_options.device.seed = options.seed;
-  auto runtime = std::make_unique<Runtime>(runtime_options);
+  auto runtime = std::make_unique<SimRuntime>(runtime_options);
   run.runtime = runtime.get();
 
   static const int fd_key = 0;

@@ -287,7 +287,7 @@ struct SimDevice::Instance final : PollSource {
   void count_completed(std::size_t count) noexcept {
     for (std::size_t i = 0; i < count; ++i) {
       if (batch[i].status == PN_ASYNC_STATUS_ERR)
-        errors_injected.fetch_add(1, std::memory_order_relaxed);
+        completed_err.fetch_add(1, std::memory_order_relaxed);
     }
     completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
     // Relaxed: a heuristic count; the ring publishes the completions themselves.
@@ -322,9 +322,9 @@ struct SimDevice::Instance final : PollSource {
 
   alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> decisions{0};
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_injected{0},
+  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_other{0},
       failed{0};
-  std::atomic<std::uint64_t> completed{0}, errors_injected{0};
+  std::atomic<std::uint64_t> completed{0}, completed_err{0};
 
   // Advancing thread only.
   alignas(internal::kFalseSharingRange)
@@ -464,7 +464,7 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
     return SubmitResult::kFailed;
   }
   if (options.refuse_rate > 0 && instance.submit_draw() < options.refuse_rate) {
-    instance.refused_injected.fetch_add(1, std::memory_order_relaxed);
+    instance.refused_other.fetch_add(1, std::memory_order_relaxed);
     ctx.set_status(AsyncStatus::kEagain);
     return SubmitResult::kRetry;
   }
@@ -491,12 +491,12 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
     // reach the poller's core. Undone below if the push fails.
     instance.accepted.fetch_add(1, std::memory_order_relaxed);
     instance.completed.fetch_add(1, std::memory_order_relaxed);
-    if (error) instance.errors_injected.fetch_add(1, std::memory_order_relaxed);
+    if (error) instance.completed_err.fetch_add(1, std::memory_order_relaxed);
     instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (ring != nullptr && ring->try_push(completion)) return SubmitResult::kAccepted;
     instance.accepted.fetch_sub(1, std::memory_order_relaxed);
     instance.completed.fetch_sub(1, std::memory_order_relaxed);
-    if (error) instance.errors_injected.fetch_sub(1, std::memory_order_relaxed);
+    if (error) instance.completed_err.fetch_sub(1, std::memory_order_relaxed);
     ctx.abandon(ticket);
     instance.refused_full.fetch_add(1, std::memory_order_relaxed);
     ctx.set_status(AsyncStatus::kEagain);
@@ -513,6 +513,22 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
   instance.accepted.fetch_add(1, std::memory_order_relaxed);
   if (options_.timing == DeviceTiming::kPolled) instance.poller.notify();
   return SubmitResult::kAccepted;
+}
+
+std::size_t SimDevice::instance_for(const WaitCtx& ctx) const noexcept {
+  // Fibonacci hashing of the address: contexts spread evenly, each always on the same instance.
+  const auto bits = reinterpret_cast<std::uintptr_t>(&ctx) >> 4;
+  return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 32) % instances_.size();
+}
+
+SubmitResult SimDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {
+  return submit(instance_for(ctx), ctx, user_data);
+}
+
+std::uint64_t SimDevice::capacity() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& instance : instances_) total += instance->options.capacity;
+  return total;
 }
 
 std::size_t SimDevice::instance_count() const noexcept { return instances_.size(); }
@@ -539,10 +555,10 @@ DeviceStats SimDevice::stats() const noexcept {
     stats.submitted += read(instance->submitted);
     stats.accepted += read(instance->accepted);
     stats.refused_full += read(instance->refused_full);
-    stats.refused_injected += read(instance->refused_injected);
+    stats.refused_other += read(instance->refused_other);
     stats.failed += read(instance->failed);
     stats.completed += read(instance->completed);
-    stats.errors_injected += read(instance->errors_injected);
+    stats.completed_err += read(instance->completed_err);
     stats.in_flight += read(instance->in_flight);
   }
   return stats;

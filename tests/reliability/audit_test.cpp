@@ -20,8 +20,8 @@
 #include "pollnotify/async_job.h"
 #include "pollnotify/poller.hpp"
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/runtime.h"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim.h"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
@@ -145,7 +145,7 @@ TEST(AuditStackOverflow, LargeFrameEndsOnTheGuardNotInTheNeighbour) {
 // --- 3. Stopping or freeing a runtime from its own callback is refused, never a hang ---
 
 struct StopFromCallback {
-  pn::Runtime* runtime = nullptr;
+  pn::SimRuntime* runtime = nullptr;
   PN_RUNTIME* c_runtime = nullptr;
   std::atomic<int> outcome{0};  // 0: not yet, 1: refused with an error, 2: returned normally
   std::string message;
@@ -153,9 +153,9 @@ struct StopFromCallback {
 
 TEST(AuditCallbackTeardown, RuntimeStopFromItsCallbackIsRefused) {
   for (const pn::PollPolicy policy : {pn::PollPolicy::kBusy, pn::PollPolicy::kAdaptive}) {
-    pn::RuntimeOptions options;
+    pn::SimRuntimeOptions options;
     options.poller.policy = policy;
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     ASSERT_TRUE(runtime.start());
     StopFromCallback state;
     state.runtime = &runtime;
@@ -219,11 +219,11 @@ TEST(AuditCallbackTeardown, CRuntimeStopAndFreeFromItsCallbackAreRefused) {
 // --- 4. An inherited runtime stops at once in a forked child, even with requests held ---
 
 int child_stops_inherited_runtime(pn::DeviceTiming timing) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.timing = timing;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:3600000000000");  // 1 h
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   if (!runtime.start()) return 10;
   auto ctx = pn::WaitCtx::make();
   if (runtime.submit(*ctx) != pn::SubmitResult::kAccepted) return 11;
@@ -418,9 +418,9 @@ TEST(AuditNestedDestroy, TwoCallbacksOnTwoPollersDestroyEachOthersContexts) {
 
 TEST(AuditRings, ThreeHundredSubmittingThreadsAllGetAccepted) {
   constexpr int kThreads = 300;
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   std::atomic<int> calls{0}, accepted{0}, never_accepted{0}, arrived{0};
   std::atomic<bool> leave{false};
@@ -545,11 +545,11 @@ TEST(AuditLimits, EnginesBeyondCapacityAreRejected) {
 // zero-latency device holds nothing (it completes at submission). What waits for the poller is
 // bounded by the submitting thread's completion ring: refused with EAGAIN when full, none lost.
 TEST(AuditLimits, ZeroLatencyDeviceIsBoundedByTheCompletionRing) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kExternal;
   options.poller.default_ring_capacity = 64;
   options.device.instances[0].capacity = 1;
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   std::atomic<int> calls{0};
   auto ctx = pn::WaitCtx::make();
   ctx->set_callback(count_callback, &calls);
@@ -592,12 +592,12 @@ TEST(AuditRings, ThreadRingCacheForgetsDestroyedPollers) {
 // --- Limits: pollers, jobs; a start that fails half-way leaves nothing running ---
 
 TEST(AuditLimits, PollerCountIsCheckedUpFront) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.pollers = pn::Runtime::kMaxPollers + 1;
-  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  EXPECT_THROW(pn::SimRuntime{options}, std::invalid_argument);
   options.pollers = 1;
   options.device.instances.resize(pn::SimDeviceOptions::kMaxInstances + 1);
-  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  EXPECT_THROW(pn::SimRuntime{options}, std::invalid_argument);
   PN_RUNTIME_OPTIONS c_options;
   PN_RUNTIME_OPTIONS_init(&c_options);
   c_options.pollers = 0xFFFFFFFFu;
@@ -607,11 +607,11 @@ TEST(AuditLimits, PollerCountIsCheckedUpFront) {
 }
 
 TEST(AuditLimits, StartFailingHalfWayStopsWhatItStarted) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.pollers = 3;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.poller_cpus = {0, 0, CPU_SETSIZE - 1};  // the third cannot be pinned on this machine
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   EXPECT_THROW(runtime.start(), std::system_error);
   for (std::size_t i = 0; i < runtime.poller_count(); ++i) {
     EXPECT_FALSE(runtime.poller(i).running()) << "poller " << i << " left running";

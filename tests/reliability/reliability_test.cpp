@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "pollnotify/job_driver.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
@@ -18,13 +18,13 @@ using namespace std::chrono_literals;
 
 TEST(Reentrancy, CallbackSubmitsTheNextRequestItself) {
   for (const char* latency : {"zero", "fixed:2000"}) {
-    pn::RuntimeOptions options;
+    pn::SimRuntimeOptions options;
     options.poller.policy = pn::PollPolicy::kBusy;
     options.device.instances[0].latency = pn::LatencyModel::parse(latency);
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     ASSERT_TRUE(runtime.start());
     struct Chain {
-      pn::Runtime* runtime;
+      pn::SimRuntime* runtime;
       pn::WaitCtxPtr ctx = pn::WaitCtx::make();
       std::atomic<int> done{0};
       int remaining = 1000;  // touched by the callback only (poller thread)
@@ -54,26 +54,26 @@ TEST(Reentrancy, CallbackSubmitsTheNextRequestItself) {
 }
 
 TEST(Retries, BoundedRetryGivesUpWithEagain) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].refuse_rate = 1;  // the device never accepts
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   pn::JobDriver driver(1);
   auto body = [runtime_ptr = &runtime] {
-    return static_cast<int>(pn::offload_in_job(*runtime_ptr, 0, pn::RetryPolicy{5}));
+    return static_cast<int>(pn::offload_in_job(runtime_ptr->device(), 0, pn::RetryPolicy{5}));
   };
   ASSERT_EQ(driver.start(body), pn::JobStatus::kPause);
   driver.run_until_idle();
   EXPECT_EQ(driver.result_sum(), static_cast<int>(pn::SubmitResult::kRetry));
   EXPECT_EQ(driver.retry_resumes(), 5U);
-  EXPECT_EQ(runtime.device().stats().refused_injected, 6U);
+  EXPECT_EQ(runtime.device().stats().refused_other, 6U);
   ASSERT_TRUE(runtime.stop());
 }
 
 TEST(Retries, OffloadOutsideAJobFails) {
-  pn::Runtime runtime(pn::RuntimeOptions{});
-  EXPECT_EQ(pn::offload_in_job(runtime, 0), pn::SubmitResult::kFailed);
+  pn::SimRuntime runtime(pn::SimRuntimeOptions{});
+  EXPECT_EQ(pn::offload_in_job(runtime.device(), 0), pn::SubmitResult::kFailed);
 }
 
 TEST(Fork, ChildBuildsAFreshRuntime) {
@@ -81,10 +81,10 @@ TEST(Fork, ChildBuildsAFreshRuntime) {
   GTEST_SKIP()
       << "ThreadSanitizer does not support starting threads in the child of a multithreaded fork";
 #endif
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
-  pn::Runtime parent_runtime(options);
+  pn::SimRuntime parent_runtime(options);
   ASSERT_TRUE(parent_runtime.start());
   // Fork while the poller thread is idle (parked), not while it is starting up: a thread that
   // holds an allocator lock at fork() leaves it locked in the child (a hazard of any
@@ -101,7 +101,7 @@ TEST(Fork, ChildBuildsAFreshRuntime) {
     // inherited one can only be stopped and destroyed.
     int failures = 0;
     {
-      pn::Runtime fresh(options);
+      pn::SimRuntime fresh(options);
       fresh.start();
       std::atomic<int> calls{0};
       auto ctx = pn::WaitCtx::make();
@@ -148,14 +148,14 @@ TEST(Lifetimes, ContextsFreedWithRequestsInFlight) {
 #else
   constexpr int kRequests = 60'000;
 #endif
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.pollers = 2;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   pn::DeviceInstanceOptions instance;
   instance.latency = pn::LatencyModel::parse("exp:3000");
   instance.capacity = 256;
   options.device.instances = {instance, instance};
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   std::atomic<std::uint64_t> callbacks{0};
   std::uint64_t accepted = 0, freed_in_flight = 0;
@@ -203,9 +203,9 @@ TEST(Lifetimes, ContextsFreedWithRequestsInFlight) {
 }
 
 TEST(BadInput, RuntimeEntryPoints) {
-  pn::Runtime runtime(pn::RuntimeOptions{});
+  pn::SimRuntime runtime(pn::SimRuntimeOptions{});
   EXPECT_THROW((void)runtime.poller(5), std::out_of_range);
-  EXPECT_EQ(runtime.in_flight(7), 0U);
+  EXPECT_THROW((void)runtime.device_at(7), std::out_of_range);
   EXPECT_FALSE(runtime.stop()) << "not started";
   EXPECT_TRUE(runtime.start());
   EXPECT_FALSE(runtime.start()) << "started twice";

@@ -24,7 +24,7 @@
 
 #include "cli.hpp"  // benchmarks/tool: strict command-line numbers
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
@@ -83,7 +83,7 @@ struct Totals {
   std::atomic<unsigned> finished_threads{0};     // application threads done
 };
 
-void application(const Options& options, unsigned index, pn::Runtime& runtime, Totals& totals,
+void application(const Options& options, unsigned index, pn::SimRuntime& runtime, Totals& totals,
                  const std::atomic<bool>& stop) {
   std::mt19937_64 rng(options.seed * 7919 + index);
   std::uniform_real_distribution<double> unit(0, 1);
@@ -204,7 +204,7 @@ void wait_for_threads(const Options& options, const Totals& totals, std::atomic<
 }
 
 int run(const Options& options) {
-  pn::RuntimeOptions runtime_options;
+  pn::SimRuntimeOptions runtime_options;
   runtime_options.pollers = options.pollers;
   runtime_options.poller.policy = pn::PollPolicy::kAdaptive;
   pn::DeviceInstanceOptions instance;
@@ -218,7 +218,7 @@ int run(const Options& options) {
   Totals totals;
   pn::RuntimeStats stats;
   {
-    pn::Runtime runtime(runtime_options);
+    pn::SimRuntime runtime(runtime_options);
     runtime.start();
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;

@@ -12,8 +12,8 @@
 #include "pollnotify/coro.hpp"
 #include "pollnotify/fd_bridge.hpp"
 #include "pollnotify/job_driver.hpp"
-#include "pollnotify/runtime.h"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim.h"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
@@ -31,7 +31,7 @@ int count_call(void* arg) {
 
 // Submits `count` requests, each for a fresh context whose callback counts into `calls`; returns
 // the contexts of the accepted ones (they must outlive the completions).
-std::vector<pn::WaitCtxPtr> submit_counted(pn::Runtime& runtime, int count,
+std::vector<pn::WaitCtxPtr> submit_counted(pn::SimRuntime& runtime, int count,
                                            std::atomic<int>& calls) {
   std::vector<pn::WaitCtxPtr> contexts;
   for (int i = 0; i < count; ++i) {
@@ -43,9 +43,9 @@ std::vector<pn::WaitCtxPtr> submit_counted(pn::Runtime& runtime, int count,
 }
 
 // A runtime with one external poller and a polled device on a fake clock.
-pn::RuntimeOptions stepped_options(FakeClock& clock, const char* latency,
+pn::SimRuntimeOptions stepped_options(FakeClock& clock, const char* latency,
                                    std::size_t capacity = 16) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kExternal;
   pn::DeviceInstanceOptions instance;
   instance.latency = pn::LatencyModel::parse(latency);
@@ -86,9 +86,9 @@ TEST(LatencyModel, TraceReplaysValuesInOrder) {
     file << "# ns\n100\n300\n";
   }
   FakeClock clock;
-  pn::RuntimeOptions options = stepped_options(clock, "zero");
+  pn::SimRuntimeOptions options = stepped_options(clock, "zero");
   options.device.instances[0].latency = pn::LatencyModel::parse("trace:" + path);
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   std::atomic<int> calls{0};
   const auto contexts = submit_counted(runtime, 3, calls);
   ASSERT_EQ(contexts.size(), 3U);
@@ -104,7 +104,7 @@ TEST(LatencyModel, TraceReplaysValuesInOrder) {
 
 TEST(SimDevice, FixedLatencyCompletesExactlyAtItsTime) {
   FakeClock clock;
-  pn::Runtime runtime(stepped_options(clock, "fixed:1000"));
+  pn::SimRuntime runtime(stepped_options(clock, "fixed:1000"));
   auto ctx = pn::WaitCtx::make();
   std::atomic<int> calls{0};
   ctx->set_callback(count_call, &calls);
@@ -122,9 +122,9 @@ TEST(SimDevice, FixedLatencyCompletesExactlyAtItsTime) {
 
 TEST(SimDevice, EnginesLimitSerializesRequests) {
   FakeClock clock;
-  pn::RuntimeOptions options = stepped_options(clock, "fixed:1000");
+  pn::SimRuntimeOptions options = stepped_options(clock, "fixed:1000");
   options.device.instances[0].engines = 1;
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   std::atomic<int> calls{0};
   const auto contexts = submit_counted(runtime, 3, calls);
   ASSERT_EQ(contexts.size(), 3U);
@@ -140,7 +140,7 @@ TEST(SimDevice, EnginesLimitSerializesRequests) {
 
 TEST(SimDevice, CapacityBackPressureThenEveryRequestOnce) {
   FakeClock clock;
-  pn::Runtime runtime(stepped_options(clock, "fixed:10", 2));
+  pn::SimRuntime runtime(stepped_options(clock, "fixed:10", 2));
   std::atomic<int> calls[3] = {0, 0, 0};
   pn::WaitCtxPtr contexts[3] = {pn::WaitCtx::make(), pn::WaitCtx::make(), pn::WaitCtx::make()};
   for (int i = 0; i < 3; ++i) contexts[i]->set_callback(count_call, &calls[i]);
@@ -163,10 +163,10 @@ TEST(SimDevice, CapacityBackPressureThenEveryRequestOnce) {
 
 TEST(SimDevice, InjectedFaults) {
   FakeClock clock;
-  pn::RuntimeOptions options = stepped_options(clock, "zero");
+  pn::SimRuntimeOptions options = stepped_options(clock, "zero");
   options.device.instances[0].fatal_rate = 1;
   {
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     auto ctx = pn::WaitCtx::make();
     EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kFailed);
     EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
@@ -175,16 +175,16 @@ TEST(SimDevice, InjectedFaults) {
   options.device.instances[0].fatal_rate = 0;
   options.device.instances[0].refuse_rate = 1;
   {
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     auto ctx = pn::WaitCtx::make();
     EXPECT_EQ(runtime.submit(*ctx), pn::SubmitResult::kRetry);
     EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_EAGAIN);
-    EXPECT_EQ(runtime.device().stats().refused_injected, 1U);
+    EXPECT_EQ(runtime.device().stats().refused_other, 1U);
   }
   options.device.instances[0].refuse_rate = 0;
   options.device.instances[0].error_rate = 1;
   {
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     auto ctx = pn::WaitCtx::make();
     std::atomic<int> calls{0};
     ctx->set_callback(count_call, &calls);
@@ -196,17 +196,17 @@ TEST(SimDevice, InjectedFaults) {
 }
 
 TEST(SimDevice, BadOptionsAndInstanceThrowOrFail) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.pollers = 0;
-  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  EXPECT_THROW(pn::SimRuntime{options}, std::invalid_argument);
   options = {};
   options.device.instances[0].capacity = 0;
-  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  EXPECT_THROW(pn::SimRuntime{options}, std::invalid_argument);
   options = {};
   options.device.instances[0].error_rate = 1.5;
-  EXPECT_THROW(pn::Runtime{options}, std::invalid_argument);
+  EXPECT_THROW(pn::SimRuntime{options}, std::invalid_argument);
   options = {};
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   auto ctx = pn::WaitCtx::make();
   EXPECT_EQ(runtime.device().submit(99, *ctx, 0), pn::SubmitResult::kFailed);
   EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
@@ -215,9 +215,9 @@ TEST(SimDevice, BadOptionsAndInstanceThrowOrFail) {
 TEST(SimDevice, SameSeedSameLatencies) {
   auto completion_times = [](std::uint64_t seed) {
     FakeClock clock;
-    pn::RuntimeOptions options = stepped_options(clock, "exp:1000", 64);
+    pn::SimRuntimeOptions options = stepped_options(clock, "exp:1000", 64);
     options.device.seed = seed;
-    pn::Runtime runtime(options);
+    pn::SimRuntime runtime(options);
     std::atomic<int> calls{0};
     const auto contexts = submit_counted(runtime, 20, calls);
     EXPECT_EQ(contexts.size(), 20U);
@@ -237,7 +237,7 @@ TEST(Runtime, DestroyWithWorkInFlightCancelsWithErr) {
   auto ctx = pn::WaitCtx::make();
   ctx->set_callback(count_call, &calls);
   {
-    pn::Runtime runtime(stepped_options(clock, "fixed:1000000"));
+    pn::SimRuntime runtime(stepped_options(clock, "fixed:1000000"));
     ASSERT_TRUE(runtime.start());
     ASSERT_EQ(runtime.submit(*ctx), pn::SubmitResult::kAccepted);
   }
@@ -249,7 +249,7 @@ TEST(Runtime, DestroyWithWorkInFlightCancelsWithErr) {
 // --- threaded end to end ---
 
 struct JobArgs {
-  pn::Runtime* runtime;
+  pn::SimRuntime* runtime;
   int requests;
 };
 
@@ -259,7 +259,7 @@ int offloading_job(void* raw) {
   pn::WaitCtx* ctx = pn::jobs::wait_ctx(pn::jobs::current());
   int ok = 0;
   for (int i = 0; i < args.requests; ++i) {
-    if (pn::offload_in_job(*args.runtime, static_cast<std::uint64_t>(i)) !=
+    if (pn::offload_in_job(args.runtime->device(), static_cast<std::uint64_t>(i)) !=
         pn::SubmitResult::kAccepted)
       return -1;
     ok += ctx->status() == PN_ASYNC_STATUS_OK;
@@ -267,8 +267,8 @@ int offloading_job(void* raw) {
   return ok;
 }
 
-void run_jobs(pn::RuntimeOptions options, int jobs, int requests_per_job) {
-  pn::Runtime runtime(std::move(options));
+void run_jobs(pn::SimRuntimeOptions options, int jobs, int requests_per_job) {
+  pn::SimRuntime runtime(std::move(options));
   ASSERT_TRUE(runtime.start());
   pn::JobDriver driver(static_cast<std::size_t>(jobs));
   const JobArgs args{&runtime, requests_per_job};
@@ -283,8 +283,8 @@ void run_jobs(pn::RuntimeOptions options, int jobs, int requests_per_job) {
   const pn::RuntimeStats stats = runtime.stats();
   EXPECT_EQ(stats.total.callbacks, total);
   EXPECT_EQ(stats.device.accepted, total);
-  EXPECT_EQ(static_cast<std::uint64_t>(driver.result_sum()), total - stats.device.errors_injected);
-  EXPECT_EQ(driver.retry_resumes(), stats.device.refused_full + stats.device.refused_injected);
+  EXPECT_EQ(static_cast<std::uint64_t>(driver.result_sum()), total - stats.device.completed_err);
+  EXPECT_EQ(driver.retry_resumes(), stats.device.refused_full + stats.device.refused_other);
 }
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -295,13 +295,13 @@ constexpr int kRequests = 400;
 
 // Zero latency + busy poller: callbacks routinely fire before the job has finished pausing.
 TEST(RuntimeJobs, CallbackFasterThanPauseResumesExactlyOnce) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kBusy;
   run_jobs(options, 32, kRequests);
 }
 
 TEST(RuntimeJobs, BackPressureAndErrorsWithAdaptivePoller) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   pn::DeviceInstanceOptions instance;
   instance.latency = pn::LatencyModel::parse("exp:2000");
@@ -314,7 +314,7 @@ TEST(RuntimeJobs, BackPressureAndErrorsWithAdaptivePoller) {
 }
 
 TEST(RuntimeJobs, DeviceThreadTiming) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.timing = pn::DeviceTiming::kThread;
   options.device.instances[0].latency = pn::LatencyModel::parse("uniform:1000:20000");
@@ -322,10 +322,10 @@ TEST(RuntimeJobs, DeviceThreadTiming) {
 }
 
 TEST(RuntimeJobs, TwoApplicationThreads) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:3000");
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   std::atomic<std::uint64_t> finished{0}, resumes{0};
   auto app = [&] {
@@ -358,12 +358,12 @@ pn::DetachedTask offload_loop(pn::CoOffload& offload, int requests, std::atomic<
 }
 
 TEST(RuntimeCoroutines, ResumedInsideTheCallback) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kBusy;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
-  pn::CoOffload offload(runtime);
+  pn::CoOffload offload(runtime.device());
   std::atomic<int> ok{0};
   std::atomic<bool> done{false};
   offload_loop(offload, kRequests, ok, done);
@@ -373,12 +373,12 @@ TEST(RuntimeCoroutines, ResumedInsideTheCallback) {
 }
 
 TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   pn::ReadyQueue<std::coroutine_handle<>> queue(4);
-  pn::CoOffload offload(runtime, &queue);
+  pn::CoOffload offload(runtime.device(), &queue);
   std::atomic<int> ok{0};
   std::atomic<bool> done{false};
   offload_loop(offload, kRequests, ok, done);
@@ -393,10 +393,10 @@ TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
 }
 
 TEST(RuntimeFdMode, EpollOwnerSeesEveryCompletion) {
-  pn::RuntimeOptions options;
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:2000");
-  pn::Runtime runtime(options);
+  pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
   auto ctx = pn::WaitCtx::make();
   static const int key = 0;

@@ -1,7 +1,7 @@
 // pollnotify coroutines: co_await a device submission and be resumed from the poller's callback,
 // for users who prefer C++20 coroutines to stackful jobs.
 //
-//   pn::CoOffload offload(runtime);                 // one wait context, reused per await
+//   pn::CoOffload offload(device);                 // one wait context, reused per await
 //   pn::AsyncStatus status = co_await offload.submit(user_data);
 //
 // The awaiting coroutine resumes with the completion's status (kOk or kErr), or at once with
@@ -21,14 +21,14 @@
 #include <exception>
 
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/device.hpp"
 
 namespace pn {
 
 class CoOffload {
  public:
-  explicit CoOffload(Runtime& runtime, ReadyQueue<std::coroutine_handle<>>* resume_queue = nullptr)
-      : runtime_(runtime), resume_queue_(resume_queue), ctx_(WaitCtx::make()) {
+  explicit CoOffload(Device& device, ReadyQueue<std::coroutine_handle<>>* resume_queue = nullptr)
+      : device_(device), resume_queue_(resume_queue), ctx_(WaitCtx::make()) {
     ctx_->set_callback(&CoOffload::on_complete, this);
   }
   CoOffload(const CoOffload&) = delete;
@@ -42,7 +42,7 @@ class CoOffload {
       owner_.waiting_ = awaiting;  // before submit: the callback may run before submit returns
       // After an accepted submit nothing here touches *this or the frame: the coroutine may
       // already be running again on the poller thread.
-      return owner_.runtime_.submit(*owner_.ctx_, user_data_) == SubmitResult::kAccepted;
+      return owner_.device_.submit(*owner_.ctx_, user_data_) == SubmitResult::kAccepted;
     }
     AsyncStatus await_resume() const noexcept {
       return static_cast<AsyncStatus>(owner_.ctx_->status());
@@ -69,7 +69,7 @@ class CoOffload {
     return 1;
   }
 
-  Runtime& runtime_;
+  Device& device_;
   ReadyQueue<std::coroutine_handle<>>* resume_queue_;
   WaitCtxPtr ctx_;
   std::coroutine_handle<> waiting_;

@@ -3,7 +3,7 @@
 // The thread that owns a JobDriver runs many jobs. Each job gets its own wait context whose
 // callback pushes the job into the driver's ready queue; the driver resumes ready jobs on its
 // thread. The protocol, per request:
-//   1. the job submits (runtime.submit sets the context's status) and pauses;
+//   1. the job submits (Device::submit sets the context's status) and pauses;
 //   2. start/resume returns PAUSE to the driver; if the status is EAGAIN no callback will come,
 //      so the driver resumes the job at once (it retries); otherwise it waits;
 //   3. the poller delivers the completion: status set, callback pushes the job (any thread);
@@ -24,7 +24,7 @@
 
 #include "pollnotify/job.hpp"
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/device.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
 namespace pn {
@@ -40,7 +40,7 @@ struct RetryPolicy {
 // policy.max_retries times. Returns kAccepted once the completion was delivered (its status, OK or
 // ERR, is in the context), kRetry when it gave up (status EAGAIN), kFailed when the submission
 // failed (status ERR). Outside a job, or in a job without a wait context: kFailed.
-SubmitResult offload_in_job(Runtime& runtime, std::uint64_t user_data, RetryPolicy policy = {});
+SubmitResult offload_in_job(Device& device, std::uint64_t user_data, RetryPolicy policy = {});
 
 class JobDriver {
  public:

@@ -1,6 +1,8 @@
 /*
- * pollnotify runtime, C API for drivers written in C: pollers plus a simulated device from one
- * options struct. Conventions as OpenSSL's: 1 success, 0 failure, NULL-safe free.
+ * pollnotify runtime, C API: pollers plus the devices an engine adds, for drivers written in C.
+ * A runtime with the simulated device is built by PN_RUNTIME_new (<pollnotify/sim.h>).
+ * Conventions (<pollnotify/error.h>): 1 success, 0 failure with PN_get_last_error(); NULL-safe
+ * free.
  *
  * Threads: PN_RUNTIME_submit and PN_RUNTIME_in_flight from any thread; PN_RUNTIME_poll from one
  * thread at a time (external policy only); the rest from the owner.
@@ -11,6 +13,7 @@
 #include <stddef.h>
 
 #include "pollnotify/async_wait.h"
+#include "pollnotify/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,23 +28,6 @@ typedef struct pn_runtime_st PN_RUNTIME;
 #define PN_POLL_TIMED 3
 #define PN_POLL_EXTERNAL 4
 
-typedef struct {
-  unsigned pollers;           /* 1 .. 256 (pn::Runtime::kMaxPollers), default 1 */
-  int policy;                 /* PN_POLL_*, default PN_POLL_ADAPTIVE */
-  unsigned timed_interval_ns; /* PN_POLL_TIMED, default 10000 */
-  unsigned instances;         /* device instances, 1 .. 1024, default 1 */
-  const char* latency;        /* "zero", "fixed:NS", "exp:MEAN", ... default "zero" */
-  size_t capacity;            /* in-flight requests per instance, default 1024 */
-  double error_rate;          /* fraction of completions with ERR, default 0 */
-  double refuse_rate;         /* fraction of submissions refused with EAGAIN, default 0 */
-  unsigned long long seed;    /* default 1 */
-} PN_RUNTIME_OPTIONS;
-
-/* Fills in the defaults. */
-void PN_RUNTIME_OPTIONS_init(PN_RUNTIME_OPTIONS* options);
-/* NULL on bad options or out of memory; PN_RUNTIME_last_error() says why. NULL options: defaults.
- */
-PN_RUNTIME* PN_RUNTIME_new(const PN_RUNTIME_OPTIONS* options);
 /* Delivers or cancels (ERR) everything in flight, then frees. NULL is a no-op. Called from inside
  * one of the runtime's own callbacks it is refused: nothing is freed and PN_RUNTIME_last_error()
  * says so (freeing there would wait for the very poller thread it runs on). */
@@ -53,7 +39,7 @@ int PN_RUNTIME_start(PN_RUNTIME* runtime);
  * called from inside one of the runtime's own callbacks (with PN_RUNTIME_last_error()). In a child
  * process after fork() it only marks the inherited runtime stopped. */
 int PN_RUNTIME_stop(PN_RUNTIME* runtime);
-/* Submits a request for ctx. Returns the status it set: PN_ASYNC_STATUS_OK (a completion will
+/* Submits a request for ctx to the runtime's first device. Returns the status it set: PN_ASYNC_STATUS_OK (a completion will
  * follow), PN_ASYNC_STATUS_EAGAIN (retry) or PN_ASYNC_STATUS_ERR (failed; also for NULL). */
 int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long long user_data);
 /* External policy: delivers up to max completions (0: a burst per ring); returns how many.
@@ -61,7 +47,7 @@ int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long
 size_t PN_RUNTIME_poll(PN_RUNTIME* runtime, size_t max);
 /* Accepted requests not yet delivered (0 for NULL). */
 unsigned long long PN_RUNTIME_in_flight(const PN_RUNTIME* runtime);
-/* The calling thread's last error message from this API, or "" . */
+/* The same as PN_get_last_error() (kept for existing callers). */
 const char* PN_RUNTIME_last_error(void);
 
 #ifdef __cplusplus

@@ -1,12 +1,13 @@
-// pollnotify runtime: one object that owns the pollers, the simulated device and their rings,
-// built from a single options struct; what an engine author or an application embeds.
+// pollnotify runtime: one object that owns the pollers and any number of devices (the
+// application adds them); what an engine author or an application embeds.
 //
-// Threads: submit, stats and in_flight from any thread; start/stop from any thread but a poller
-// (a callback); poll_once from one thread at a time, only with the external policy.
+// Threads: submit, stats and in_flight from any thread; add_device before start(); start/stop
+// from any thread but a poller (a callback); poll_once from one thread at a time, only with the
+// external policy.
 //
-// Data flow: submit(ctx) -> device instance (chosen from the context's address, so a context
-// always lands on the same instance and poller) -> completion ring -> poller -> ctx's callback
-// or notify eventfd. Each instance is bound to one poller; pollers share no hot state.
+// Data flow: submit(ctx) -> a device (it arms ctx and enqueues the request) -> the device's
+// completion ring on one of the runtime's pollers -> the poller -> ctx's callback or notify
+// eventfd. Pollers share no hot state.
 //
 // Memory ordering: everything written before submit() is visible to the callback of that
 // request's completion, and everything the callback writes before it hands work back (through a
@@ -16,10 +17,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "pollnotify/device.hpp"
 #include "pollnotify/poller.hpp"
-#include "pollnotify/sim_device.hpp"
+#include "pollnotify/runtime.h"
 
 namespace pn {
 
@@ -27,33 +30,44 @@ struct RuntimeOptions {
   std::size_t pollers = 1;
   PollerOptions poller;          // policy, burst, intervals; cpu is taken from poller_cpus
   std::vector<int> poller_cpus;  // poller i is pinned to poller_cpus[i % size]; empty: no pinning
-  SimDeviceOptions device;       // instances, latency, capacity, faults, seed, timing
 };
 
 struct RuntimeStats {
   std::vector<PollerStats> pollers;
-  PollerStats total;  // sums over the pollers (cpu_time_ns too)
-  DeviceStats device;
+  PollerStats total;                 // sums over the pollers (cpu_time_ns too)
+  std::vector<DeviceStats> devices;  // one per device, in the order they were added
+  DeviceStats device;                // sums over the devices
 };
 
 class Runtime {
  public:
-  // Pollers per runtime (one thread each), checked up front.
+  // Limits, checked up front: pollers per runtime (one thread each), devices per runtime.
   static constexpr std::size_t kMaxPollers = 256;
+  static constexpr std::size_t kMaxDevices = 64;
 
-  // Throws std::invalid_argument on bad options (pollers outside [1, kMaxPollers], or what
-  // Poller / SimDevice reject).
+  // Creates the pollers (not started). Throws std::invalid_argument on bad options (pollers
+  // outside [1, kMaxPollers], or what Poller rejects).
   explicit Runtime(RuntimeOptions options);
-  // Without a prior stop(): requests still in the device complete with ERR, everything in the
-  // rings is delivered, then the pollers end. Nothing is left undelivered. Must not run inside
-  // one of this runtime's callbacks (it would wait for the poller thread it runs on).
-  ~Runtime();
+  // Without a prior stop(): the devices complete what they still hold with ERR, everything in
+  // the rings is delivered, then the pollers end. Nothing is left undelivered. Must not run
+  // inside one of this runtime's callbacks (it would wait for the poller thread it runs on).
+  virtual ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Starts the poller threads (none with the external policy) and device threads. False if
-  // already started. If a thread cannot be created, those already started are stopped again and
-  // the std::system_error propagates: the runtime is left as before.
+  // The pollers, for building a device that completes into them (before start()).
+  [[nodiscard]] std::span<Poller* const> pollers() const noexcept { return poller_view_; }
+  // Before start(): the runtime owns the device from now on (destroyed before the pollers).
+  // Returns it. Throws std::logic_error once started, std::length_error past kMaxDevices,
+  // std::invalid_argument for nullptr.
+  Device& add_device(std::unique_ptr<Device> device);
+  [[nodiscard]] std::size_t device_count() const noexcept { return devices_.size(); }
+  // Throws std::out_of_range for an index past device_count().
+  [[nodiscard]] Device& device_at(std::size_t index) const { return *devices_.at(index); }
+
+  // Starts the poller threads (none with the external policy) and the devices' threads. False
+  // if already started. If a thread cannot be created or pinned, what was started is stopped
+  // again and the exception propagates: the runtime is left as before.
   bool start();
   // Waits until every accepted request has been delivered, then stops the threads. False if not
   // started. With the external policy it polls on the calling thread until drained. Throws
@@ -62,19 +76,17 @@ class Runtime {
   // deliver the inherited requests do not exist there.
   bool stop();
 
-  // Any thread; never blocks. Sets ctx's status as the device protocol says.
+  // Any thread; never blocks. Submits to the first device (kFailed, status ERR, if there is
+  // none); Device::submit on device_at(i) reaches the others.
   SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data = 0) noexcept;
   // External policy: polls every poller once; returns completions delivered (0: idle).
   std::size_t poll_once(std::size_t max = 0);
 
-  // Accepted requests not yet delivered: in the device plus in the rings.
+  // Accepted requests not yet delivered: in the devices plus in the rings.
   [[nodiscard]] std::uint64_t in_flight() const noexcept;
-  [[nodiscard]] std::uint64_t in_flight(std::size_t poller) const noexcept;
   [[nodiscard]] RuntimeStats stats() const;
   [[nodiscard]] std::size_t poller_count() const noexcept { return pollers_.size(); }
   [[nodiscard]] Poller& poller(std::size_t index) { return *pollers_.at(index); }
-  [[nodiscard]] SimDevice& device() noexcept { return *device_; }
-  [[nodiscard]] std::size_t instance_for(const WaitCtx& ctx) const noexcept;
   // True when the calling thread runs one of this runtime's pollers right now (it is inside a
   // callback, or inside this runtime's poll_once).
   [[nodiscard]] bool inside_own_callback() const noexcept;
@@ -82,9 +94,16 @@ class Runtime {
  private:
   RuntimeOptions options_;
   std::vector<std::unique_ptr<Poller>> pollers_;
-  std::unique_ptr<SimDevice> device_;
+  std::vector<Poller*> poller_view_;
+  std::vector<std::unique_ptr<Device>> devices_;  // destroyed before the pollers
   bool started_ = false;
   int started_pid_ = 0;  // the process that started the threads (fork detection)
 };
+
+// The C handle of a runtime built in C++ (PN_RUNTIME_free destroys it): a C++ engine may hand
+// its runtime to C code. nullptr (with PN_get_last_error) when out of memory.
+[[nodiscard]] PN_RUNTIME* to_c_handle(std::unique_ptr<Runtime> runtime) noexcept;
+// The runtime behind a C handle; nullptr for NULL.
+[[nodiscard]] Runtime* from_c_handle(PN_RUNTIME* runtime) noexcept;
 
 }  // namespace pn

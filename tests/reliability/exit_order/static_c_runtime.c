@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "pollnotify/async_wait.h"
-#include "pollnotify/runtime.h"
+#include "pollnotify/sim.h"
 
 static PN_RUNTIME* global_runtime;
 static PN_ASYNC_WAIT_CTX* global_ctx;

@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "pollnotify/poller.hpp"
-#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_runtime.hpp"
 
 namespace {
 
-pn::Runtime runtime_at_namespace_scope{[] {
-  pn::RuntimeOptions options;
+pn::SimRuntime runtime_at_namespace_scope{[] {
+  pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
   return options;

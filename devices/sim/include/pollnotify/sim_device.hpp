@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "pollnotify/device.hpp"
 #include "pollnotify/poller.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
@@ -88,24 +89,7 @@ struct SimDeviceOptions {
   void* clock_context = nullptr;
 };
 
-enum class SubmitResult : std::uint8_t {
-  kAccepted,  // status OK; a completion will be delivered
-  kRetry,     // status EAGAIN; nothing will be delivered: retry later
-  kFailed,    // status ERR; nothing will be delivered
-};
-
-struct DeviceStats {
-  std::uint64_t submitted = 0;
-  std::uint64_t accepted = 0;
-  std::uint64_t refused_full = 0;      // EAGAIN because the instance was at capacity
-  std::uint64_t refused_injected = 0;  // EAGAIN injected
-  std::uint64_t failed = 0;            // ERR at submission (injected or bad input)
-  std::uint64_t completed = 0;         // completions pushed to rings
-  std::uint64_t errors_injected = 0;   // completions pushed with ERR
-  std::uint64_t in_flight = 0;
-};
-
-class SimDevice {
+class SimDevice final : public Device {
  public:
   // Instance i completes into pollers[i % pollers.size()]; kPolled instances register as its
   // PollSource, so the pollers must not be running yet. Throws std::invalid_argument on bad
@@ -114,21 +98,27 @@ class SimDevice {
   // Stops device threads, and (kPolled) any bound poller still running, since it would poll this
   // device. Requests still in the device complete with ERR (cancelled), pushed to the rings if
   // there is room, else delivered here; the pollers must outlive the device.
-  ~SimDevice();
+  ~SimDevice() override;
   SimDevice(const SimDevice&) = delete;
   SimDevice& operator=(const SimDevice&) = delete;
 
+  // Any thread; never blocks. The instance is chosen from the context's address, so a context
+  // always lands on the same instance (and poller).
+  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override;
   // Any thread; never blocks. An instance index out of range fails with ERR.
   SubmitResult submit(std::size_t instance, WaitCtx& ctx, std::uint64_t user_data) noexcept;
+  [[nodiscard]] std::size_t instance_for(const WaitCtx& ctx) const noexcept;
 
   // kThread: starts / stops the device threads (idempotent).
-  void start();
-  void stop();
+  void start() override;
+  void stop() override;
 
   [[nodiscard]] std::size_t instance_count() const noexcept;
   [[nodiscard]] std::uint64_t in_flight(std::size_t instance) const noexcept;
-  [[nodiscard]] std::uint64_t in_flight() const noexcept;
-  [[nodiscard]] DeviceStats stats() const noexcept;
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override;
+  [[nodiscard]] std::uint64_t capacity() const noexcept override;
+  [[nodiscard]] DeviceStats stats() const noexcept override;
+  [[nodiscard]] std::string_view name() const noexcept override { return "sim"; }
   [[nodiscard]] std::uint64_t now_ns() const noexcept;
   [[nodiscard]] const SimDeviceOptions& options() const noexcept { return options_; }
 

@@ -1,0 +1,25 @@
+// The simulated device's convenience: a runtime built around one SimDevice from one options
+// struct (what the tests, benchmarks, examples and the C call PN_RUNTIME_new use). Anything a
+// Runtime does, it does; device() is the simulator.
+#pragma once
+
+#include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_device.hpp"
+
+namespace pn {
+
+struct SimRuntimeOptions : RuntimeOptions {
+  SimDeviceOptions device;  // instances, latency, capacity, faults, seed, timing
+};
+
+class SimRuntime : public Runtime {
+ public:
+  // Throws std::invalid_argument on bad options (what Runtime or SimDevice reject).
+  explicit SimRuntime(SimRuntimeOptions options);
+  [[nodiscard]] SimDevice& device() const noexcept { return device_; }
+
+ private:
+  SimDevice& device_;
+};
+
+}  // namespace pn
