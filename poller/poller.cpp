@@ -129,15 +129,16 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
     ++tally.invalid;
     return;
   }
-  AsyncStatus status = static_cast<AsyncStatus>(completion.status);
-  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED ||
-      completion.status > PN_ASYNC_STATUS_EAGAIN) {
+  const bool valid_status = completion.status >= PN_ASYNC_STATUS_UNSUPPORTED &&
+                            completion.status <= PN_ASYNC_STATUS_EAGAIN;
+  Completion checked = completion;
+  if (!valid_status) {
     ++tally.invalid;
-    status = AsyncStatus::kErr;  // still delivered: the request must end
+    checked.status = PN_ASYNC_STATUS_ERR;  // still delivered: the request must end
   }
   try {
     int result = 1;
-    switch (completion.ctx->deliver(completion.ticket, status, &result)) {
+    switch (checked.ctx->deliver(checked, &result)) {
       case Delivery::kCallback:
         ++tally.callbacks;
         tally.callback_failures += result == 0;

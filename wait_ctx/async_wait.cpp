@@ -1,5 +1,6 @@
 // The C API: thin NULL-checking wrappers over pn::WaitCtx.
 #include "pollnotify/async_wait.h"
+#include "pollnotify/completion.h"
 
 #include "pollnotify/wait_ctx.hpp"
 
@@ -76,6 +77,45 @@ int PN_ASYNC_WAIT_CTX_get_status(PN_ASYNC_WAIT_CTX* ctx) {
 int PN_ASYNC_WAIT_CTX_mark_resumed(PN_ASYNC_WAIT_CTX* ctx) {
   if (ctx == nullptr) return 0;
   WaitCtx::from_c(ctx)->mark_resumed();
+  return 1;
+}
+
+uint64_t PN_ASYNC_WAIT_CTX_arm(PN_ASYNC_WAIT_CTX* ctx) {
+  return ctx == nullptr ? 0 : WaitCtx::from_c(ctx)->arm().generation;
+}
+
+void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket) {
+  if (ctx != nullptr) WaitCtx::from_c(ctx)->abandon(pn::RequestTicket{ticket});
+}
+
+int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion) {
+  if (completion == nullptr || completion->ctx == nullptr) return PN_DELIVERY_INVALID;
+  const auto& entry = *reinterpret_cast<const pn::Completion*>(completion);
+  try {
+    switch (entry.ctx->deliver(entry)) {
+      case pn::Delivery::kCallback:
+        return PN_DELIVERY_CALLBACK;
+      case pn::Delivery::kFdSignaled:
+        return PN_DELIVERY_FD_SIGNALED;
+      case pn::Delivery::kStatusOnly:
+        return PN_DELIVERY_STATUS_ONLY;
+      case pn::Delivery::kStale:
+        return PN_DELIVERY_STALE;
+    }
+  } catch (...) {  // a C++ callback threw: it ran, and the ticket was released
+    return PN_DELIVERY_CALLBACK;
+  }
+  return PN_DELIVERY_INVALID;
+}
+
+void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx) {
+  if (ctx != nullptr) WaitCtx::from_c(ctx)->cancel_pending();
+}
+
+int PN_ASYNC_WAIT_CTX_set_completion_callback(PN_ASYNC_WAIT_CTX* ctx, PN_COMPLETION_callback_fn fn,
+                                              void* arg) {
+  if (ctx == nullptr) return 0;
+  WaitCtx::from_c(ctx)->set_completion_callback(fn, arg);
   return 1;
 }
 

@@ -151,7 +151,7 @@ std::uint32_t WaitCtx::in_flight() const noexcept {
   return static_cast<std::uint32_t>((state & kClosed) ? references : references - 1);
 }
 
-Delivery WaitCtx::deliver(RequestTicket ticket, AsyncStatus status, int* callback_result) {
+Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
   // D1: announces the delivery before checking closed and generation (pairs with X1 and C1).
   const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
   struct Finish {
@@ -165,16 +165,23 @@ Delivery WaitCtx::deliver(RequestTicket ticket, AsyncStatus status, int* callbac
     }
   } finish{this};
 
-  if ((before & kClosed) != 0 || generation_.load(std::memory_order_seq_cst) != ticket.generation) {
+  if ((before & kClosed) != 0 ||
+      generation_.load(std::memory_order_seq_cst) != completion.ticket.generation) {
     return Delivery::kStale;
   }
-  set_status(status);
-  if (const auto callback = get_callback()) {
+  set_status(static_cast<AsyncStatus>(completion.status));
+  const auto with_completion = completion_callback_.load();
+  const auto plain = with_completion.first != 0 ? with_completion : callback_.load();
+  if (plain.first != 0) {
     struct Depth {
       Depth() noexcept { ++tls_callback_depth; }
       ~Depth() { --tls_callback_depth; }
     } inside_callback;
-    const int result = callback->fn(callback->arg);
+    const int result =
+        with_completion.first != 0
+            ? reinterpret_cast<CompletionFn>(with_completion.first)(
+                  reinterpret_cast<void*>(with_completion.second), completion.c_view())
+            : reinterpret_cast<CallbackFn>(plain.first)(reinterpret_cast<void*>(plain.second));
     if (callback_result != nullptr) *callback_result = result;
     return Delivery::kCallback;
   }

@@ -43,6 +43,7 @@
 
 #include "pollnotify/completion.hpp"
 #include "pollnotify/spsc_ring.hpp"
+#include "pollnotify/wait_ctx.hpp"
 
 namespace pn {
 

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "pollnotify/async_wait.h"
+#include "pollnotify/completion.hpp"
 #include "pollnotify/internal/atomic_word_pair.hpp"
 
 namespace pn {
@@ -58,11 +59,6 @@ enum class AsyncStatus : int {
   kErr = PN_ASYNC_STATUS_ERR,                  // fatal: clean up the session
   kOk = PN_ASYNC_STATUS_OK,                    // submitted / completed successfully
   kEagain = PN_ASYNC_STATUS_EAGAIN,            // recoverable: resume the job so it retries
-};
-
-// Returned by arm(), carried by the completion back to deliver().
-struct RequestTicket {
-  std::uint64_t generation;
 };
 
 // What deliver() did with one completion.
@@ -132,6 +128,14 @@ class WaitCtx {
     return Callback{reinterpret_cast<CallbackFn>(words.first),
                     reinterpret_cast<void*>(words.second)};
   }
+  // A callback that receives the whole completion (user data, status, the device's result),
+  // beside OpenSSL's one-argument callback; it takes precedence when both are set. nullptr clears
+  // it. Any thread.
+  using CompletionFn = PN_COMPLETION_callback_fn;
+  void set_completion_callback(CompletionFn fn, void* arg) noexcept {
+    completion_callback_.store(
+        {reinterpret_cast<std::uintptr_t>(fn), reinterpret_cast<std::uintptr_t>(arg)});
+  }
   // False (status unchanged) for a value outside 0..3.
   [[nodiscard]] bool set_status(int status) noexcept {
     if (status < PN_ASYNC_STATUS_UNSUPPORTED || status > PN_ASYNC_STATUS_EAGAIN) return false;
@@ -155,9 +159,16 @@ class WaitCtx {
   // Owner: every completion armed before this call becomes stale. Waits for a callback of this
   // context running on another thread, except from inside a callback (protocol step 5).
   void cancel_pending() noexcept;
-  // Poller, exactly once per ticket. Exceptions thrown by a C++ callback propagate after the
-  // ticket's reference is dropped.
-  Delivery deliver(RequestTicket ticket, AsyncStatus status, int* callback_result = nullptr);
+  // Poller, exactly once per ticket (completion.ctx must be this context). Sets the status, then
+  // invokes the completion callback (with the completion), else the OpenSSL-style callback, else
+  // signals the notify fd. Exceptions thrown by a C++ callback propagate after the ticket's
+  // reference is dropped.
+  Delivery deliver(const Completion& completion, int* callback_result = nullptr);
+  // The same for a completion that carries no user data or result.
+  Delivery deliver(RequestTicket ticket, AsyncStatus status, int* callback_result = nullptr) {
+    return deliver(Completion{this, 0, ticket, static_cast<std::int32_t>(status)},
+                   callback_result);
+  }
   // For an owner that waits on a file descriptor: deliver() makes this eventfd readable when no
   // callback is set. kBadAsyncFd turns it off. Any thread.
   void set_notify_fd(AsyncFd fd) noexcept { notify_fd_.store(fd, std::memory_order_relaxed); }
@@ -198,6 +209,7 @@ class WaitCtx {
   static constexpr std::uint64_t kReferenceOne = 1ULL << 16;
 
   internal::AtomicWordPair callback_;
+  internal::AtomicWordPair completion_callback_;
   std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
   std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
   std::atomic<std::uint64_t> generation_{0};
