@@ -61,23 +61,10 @@ void pin_thread(std::thread& thread, int cpu) {
 }  // namespace
 
 PollerStats& PollerStats::operator+=(const PollerStats& o) noexcept {
-  delivered += o.delivered;
-  callbacks += o.callbacks;
-  callback_failures += o.callback_failures;
-  callback_exceptions += o.callback_exceptions;
-  fd_signals += o.fd_signals;
-  status_only += o.status_only;
-  stale += o.stale;
-  invalid += o.invalid;
-  polls += o.polls;
-  empty_polls += o.empty_polls;
-  parks += o.parks;
-  wakes += o.wakes;
-  watchdog_wakes += o.watchdog_wakes;
-  ring_full += o.ring_full;
+#define PN_POLLER_STATS_ADD(name, description) name += o.name;
+  PN_POLLER_COUNTERS(PN_POLLER_STATS_ADD)
+#undef PN_POLLER_STATS_ADD
   for (std::size_t i = 0; i < kBurstBuckets; ++i) bursts[i] += o.bursts[i];
-  cpu_time_ns += o.cpu_time_ns;
-  in_flight += o.in_flight;
   return *this;
 }
 

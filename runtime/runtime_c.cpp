@@ -2,6 +2,7 @@
 #include <memory>
 #include <new>
 
+#include "pollnotify/c_device.hpp"
 #include "pollnotify/internal/last_error.hpp"
 #include "pollnotify/runtime.h"
 #include "pollnotify/runtime.hpp"
@@ -28,6 +29,22 @@ Runtime* from_c_handle(PN_RUNTIME* runtime) noexcept {
 
 }  // namespace pn
 
+namespace {
+
+int to_status(pn::SubmitResult result) noexcept {
+  switch (result) {
+    case pn::SubmitResult::kAccepted:
+      return PN_ASYNC_STATUS_OK;
+    case pn::SubmitResult::kRetry:
+      return PN_ASYNC_STATUS_EAGAIN;
+    case pn::SubmitResult::kFailed:
+      return PN_ASYNC_STATUS_ERR;
+  }
+  return PN_ASYNC_STATUS_ERR;
+}
+
+}  // namespace
+
 extern "C" {
 
 void PN_RUNTIME_free(PN_RUNTIME* runtime) {
@@ -50,20 +67,60 @@ int PN_RUNTIME_stop(PN_RUNTIME* runtime) {
   return c_boundary(0, [&] { return runtime->runtime->stop() ? 1 : 0; });
 }
 
+PN_RUNTIME* PN_RUNTIME_new_with_pollers(unsigned pollers, const PN_POLLER_OPTIONS* options) {
+  return c_boundary<PN_RUNTIME*>(nullptr, [&]() -> PN_RUNTIME* {
+    // The poller's own C constructor validates and translates the options.
+    PN_POLLER* probe = PN_POLLER_new(options);
+    if (probe == nullptr) return nullptr;
+    pn::RuntimeOptions translated;
+    translated.pollers = pollers;
+    translated.poller = reinterpret_cast<pn::Poller*>(probe)->options();
+    PN_POLLER_free(probe);
+    translated.poller.cpu = -1;
+    return pn::to_c_handle(std::make_unique<pn::Runtime>(std::move(translated)));
+  });
+}
+
+PN_POLLER* PN_RUNTIME_get_poller(PN_RUNTIME* runtime, size_t index) {
+  if (runtime == nullptr || index >= runtime->runtime->poller_count()) return nullptr;
+  return reinterpret_cast<PN_POLLER*>(&runtime->runtime->poller(index));
+}
+
+size_t PN_RUNTIME_poller_count(const PN_RUNTIME* runtime) {
+  return runtime == nullptr ? 0 : runtime->runtime->poller_count();
+}
+
+int PN_RUNTIME_add_device(PN_RUNTIME* runtime, const PN_DEVICE_METHOD* method, void* device) {
+  if (runtime == nullptr || method == nullptr) {
+    set_last_error("PN_RUNTIME_add_device: NULL runtime or method table");
+    return 0;
+  }
+  return c_boundary(0, [&] {
+    pn::Runtime& owner = *runtime->runtime;
+    pn::adopt_c_state(owner.add_device(pn::make_c_device(*method, device, owner.pollers())));
+    return 1;
+  });
+}
+
+size_t PN_RUNTIME_device_count(const PN_RUNTIME* runtime) {
+  return runtime == nullptr ? 0 : runtime->runtime->device_count();
+}
+
+int PN_RUNTIME_submit_to(PN_RUNTIME* runtime, size_t device, PN_ASYNC_WAIT_CTX* ctx,
+                         unsigned long long user_data) {
+  if (runtime == nullptr || ctx == nullptr || device >= runtime->runtime->device_count()) {
+    if (ctx != nullptr) PN_ASYNC_WAIT_CTX_set_status(ctx, PN_ASYNC_STATUS_ERR);
+    return PN_ASYNC_STATUS_ERR;
+  }
+  return to_status(runtime->runtime->device_at(device).submit(*pn::WaitCtx::from_c(ctx), user_data));
+}
+
 int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long long user_data) {
   if (runtime == nullptr || ctx == nullptr) {
     if (ctx != nullptr) PN_ASYNC_WAIT_CTX_set_status(ctx, PN_ASYNC_STATUS_ERR);
     return PN_ASYNC_STATUS_ERR;
   }
-  switch (runtime->runtime->submit(*pn::WaitCtx::from_c(ctx), user_data)) {
-    case pn::SubmitResult::kAccepted:
-      return PN_ASYNC_STATUS_OK;
-    case pn::SubmitResult::kRetry:
-      return PN_ASYNC_STATUS_EAGAIN;
-    case pn::SubmitResult::kFailed:
-      return PN_ASYNC_STATUS_ERR;
-  }
-  return PN_ASYNC_STATUS_ERR;
+  return to_status(runtime->runtime->submit(*pn::WaitCtx::from_c(ctx), user_data));
 }
 
 size_t PN_RUNTIME_poll(PN_RUNTIME* runtime, size_t max) {

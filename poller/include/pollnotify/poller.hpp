@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "pollnotify/completion.hpp"
+#include "pollnotify/poller.h"
 #include "pollnotify/spsc_ring.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
@@ -67,28 +68,25 @@ struct PollerOptions {
 // Burst-size histogram buckets: [1], [2,3], [4,7], ... [128,255], [256, inf).
 inline constexpr std::size_t kBurstBuckets = 9;
 
+// The counters come from one table, PN_POLLER_COUNTERS in <pollnotify/poller.h>, shared with C.
 struct PollerStats {
-  std::uint64_t delivered = 0;            // completions taken from the rings
-  std::uint64_t callbacks = 0;            // callbacks invoked
-  std::uint64_t callback_failures = 0;    // callbacks that returned 0 (OpenSSL's failure)
-  std::uint64_t callback_exceptions = 0;  // callbacks that threw (caught, counted)
-  std::uint64_t fd_signals = 0;           // notify eventfds made readable
-  std::uint64_t status_only = 0;          // contexts with neither callback nor notify fd
-  std::uint64_t stale = 0;                // completions for destroyed or cancelled requests
-  std::uint64_t invalid = 0;              // entries with no context (dropped) or a bad status
-  std::uint64_t polls = 0;                // polls of all rings
-  std::uint64_t empty_polls = 0;          // polls that found nothing
-  std::uint64_t parks = 0;                // futex sleeps (kAdaptive)
-  std::uint64_t wakes = 0;                // futex wakes issued by producers
-  std::uint64_t watchdog_wakes = 0;       // parks that ended by timeout
-  std::uint64_t ring_full = 0;            // pushes refused because a ring was full
+#define PN_POLLER_STATS_MEMBER(name, description) std::uint64_t name = 0;
+  PN_POLLER_COUNTERS(PN_POLLER_STATS_MEMBER)
+#undef PN_POLLER_STATS_MEMBER
   std::array<std::uint64_t, kBurstBuckets> bursts{};  // non-empty ring drains by size
-  std::uint64_t cpu_time_ns = 0;  // the poller thread's CPU time (all runs so far)
-  std::uint64_t in_flight = 0;    // completions pushed and not yet delivered
 
   // Sums two pollers' figures (a runtime's total).
   PollerStats& operator+=(const PollerStats& other) noexcept;
 };
+
+// Calls visit(name, description, value) for each counter in the table's order: one list for
+// reports, JSON and printing.
+template <class Visit>
+void for_each_counter(const PollerStats& stats, Visit&& visit) {
+#define PN_POLLER_STATS_VISIT(name, description) visit(#name, description, stats.name);
+  PN_POLLER_COUNTERS(PN_POLLER_STATS_VISIT)
+#undef PN_POLLER_STATS_VISIT
+}
 
 class Poller;
 

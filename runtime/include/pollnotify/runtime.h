@@ -13,7 +13,9 @@
 #include <stddef.h>
 
 #include "pollnotify/async_wait.h"
+#include "pollnotify/device.h"
 #include "pollnotify/error.h"
+#include "pollnotify/poller.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,13 +23,23 @@ extern "C" {
 
 typedef struct pn_runtime_st PN_RUNTIME;
 
-/* Polling policies (see pollnotify/poller.hpp). */
-#define PN_POLL_BUSY 0
-#define PN_POLL_SPIN_YIELD 1
-#define PN_POLL_ADAPTIVE 2
-#define PN_POLL_TIMED 3
-#define PN_POLL_EXTERNAL 4
 
+/* A runtime with `pollers` pollers (1 .. 256) built from `options` (NULL: defaults; the cpu field
+ * is ignored, each poller is named pn-poller-N) and no device yet. NULL on bad options. */
+PN_RUNTIME* PN_RUNTIME_new_with_pollers(unsigned pollers, const PN_POLLER_OPTIONS* options);
+/* Poller `index` (0 .. PN_RUNTIME_poller_count() - 1), for a C device to acquire its rings on and
+ * to add poll sources to; NULL past the count. Owned by the runtime. */
+PN_POLLER* PN_RUNTIME_get_poller(PN_RUNTIME* runtime, size_t index);
+size_t PN_RUNTIME_poller_count(const PN_RUNTIME* runtime);
+/* Before PN_RUNTIME_start: adds a device written in C (see <pollnotify/device.h>); its poll
+ * function is registered with every poller; method->destroy(device) runs when the runtime is
+ * freed. 1 ok; 0 for a bad table, after start, or past 64 devices (the device is then left to
+ * the caller: destroy is not called). */
+int PN_RUNTIME_add_device(PN_RUNTIME* runtime, const PN_DEVICE_METHOD* method, void* device);
+size_t PN_RUNTIME_device_count(const PN_RUNTIME* runtime);
+/* Like PN_RUNTIME_submit, to device `device` (in the order they were added); ERR past the count. */
+int PN_RUNTIME_submit_to(PN_RUNTIME* runtime, size_t device, PN_ASYNC_WAIT_CTX* ctx,
+                         unsigned long long user_data);
 /* Delivers or cancels (ERR) everything in flight, then frees. NULL is a no-op. Called from inside
  * one of the runtime's own callbacks it is refused: nothing is freed and PN_RUNTIME_last_error()
  * says so (freeing there would wait for the very poller thread it runs on). */

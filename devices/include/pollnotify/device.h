@@ -1,0 +1,63 @@
+/*
+ * pollnotify device, C API: a device written in C (a driver's queue pair, an accelerator
+ * instance) as a table of functions, so a runtime (<pollnotify/runtime.h>), its job helpers and
+ * its stats work with it exactly as with a C++ pn::Device. The contract is pn::Device's
+ * (pollnotify/device.hpp):
+ *   submit      any thread, never blocks. Accept: PN_ASYNC_WAIT_CTX_arm(ctx), keep the ticket
+ *               with the request, return PN_ASYNC_STATUS_OK. Refuse: PN_ASYNC_STATUS_EAGAIN
+ *               (full) or PN_ASYNC_STATUS_ERR, after abandoning a ticket already taken. The
+ *               runtime sets the context's status to the value returned.
+ *   poll        on poller `poller_index`'s thread: reap what the hardware finished and push one
+ *               PN_COMPLETION per request into a ring the device acquired on that poller
+ *               (PN_POLLER_acquire_ring); return how many. NULL for a device that completes by
+ *               other means (inline on PN_POLLER_thread_ring, or its own threads).
+ *   destroy     when the runtime frees the device: complete (ERR) or deliver what is in flight.
+ * Struct sizes come first so the table can grow without breaking older drivers.
+ */
+#ifndef POLLNOTIFY_DEVICE_H
+#define POLLNOTIFY_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pollnotify/async_wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  size_t struct_size; /* set by the caller: sizeof(PN_DEVICE_STATS) */
+  uint64_t submitted, accepted, refused_full, refused_other, failed, completed, completed_err,
+      in_flight;
+} PN_DEVICE_STATS;
+
+typedef struct {
+  size_t struct_size; /* sizeof(PN_DEVICE_METHOD) */
+  const char* name;   /* for reports; may be NULL */
+  /* Required. Returns PN_ASYNC_STATUS_OK, _EAGAIN or _ERR (see above). */
+  int (*submit)(void* device, PN_ASYNC_WAIT_CTX* ctx, uint64_t user_data);
+  /* Optional: the poll function, run by each of the runtime's pollers. */
+  size_t (*poll)(void* device, size_t poller_index);
+  /* Optional: asked while poller `poller_index` parks: 0 if nothing is pending, else ns until
+   * the next completion (bounds the park). A device with no pending_ns must call
+   * PN_POLLER_notify after making work visible to poll. */
+  uint64_t (*pending_ns)(void* device, size_t poller_index);
+  /* Required: requests the device holds at most, and now (accepted, not completed). */
+  uint64_t (*capacity)(void* device);
+  uint64_t (*in_flight)(void* device);
+  /* Optional: fills the fields past struct_size it knows; the runtime counts submit results
+   * itself when NULL. */
+  void (*get_stats)(void* device, PN_DEVICE_STATS* stats);
+  /* Optional: start / stop threads the device runs itself. start returns 1 or 0. */
+  int (*start)(void* device);
+  void (*stop)(void* device);
+  /* Optional: called once when the runtime frees the device, after its pollers stopped. */
+  void (*destroy)(void* device);
+} PN_DEVICE_METHOD;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLNOTIFY_DEVICE_H */

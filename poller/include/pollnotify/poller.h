@@ -1,0 +1,126 @@
+/*
+ * pollnotify poller, C API for engine drivers written in C: pollers that drain completion rings
+ * in bursts and deliver each completion to its wait context (see pollnotify/poller.hpp for the
+ * policies and the parking protocol), the rings a device pushes completions into, and poll
+ * sources (a driver's poll function the poller runs before draining its rings).
+ *
+ * Threads: PN_RING_push* by the ring's producer (one thread at a time; any thread on the shared
+ * overflow ring from PN_POLLER_thread_ring); PN_POLLER_poll by one thread at a time (external
+ * policy); the rest from the owner. Conventions (<pollnotify/error.h>): 1 success, 0 failure
+ * with PN_get_last_error(); NULL-safe free. Options and stats structs start with their own size,
+ * so they can grow without breaking programs built against an older header.
+ *
+ * Memory ordering: everything a producer wrote before pushing a completion is visible to the
+ * callback that completion invokes.
+ */
+#ifndef POLLNOTIFY_POLLER_H
+#define POLLNOTIFY_POLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pollnotify/completion.h"
+#include "pollnotify/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pn_poller_st PN_POLLER;
+typedef struct pn_ring_st PN_RING;
+typedef struct pn_poll_source_st PN_POLL_SOURCE;
+
+/* Polling policies: what the poller thread does after a poll that found nothing. */
+#define PN_POLL_BUSY 0       /* spins: lowest latency, one core at 100 % */
+#define PN_POLL_SPIN_YIELD 1 /* spins, then sched_yield between polls */
+#define PN_POLL_ADAPTIVE 2   /* spins, then parks until a producer wakes it (default) */
+#define PN_POLL_TIMED 3      /* sleeps interval_ns between empty polls, backing off when idle */
+#define PN_POLL_EXTERNAL 4   /* no thread: the application calls PN_POLLER_poll */
+
+typedef struct {
+  size_t struct_size;            /* sizeof(PN_POLLER_OPTIONS), set by PN_POLLER_OPTIONS_init */
+  int policy;                    /* PN_POLL_*, default PN_POLL_ADAPTIVE */
+  size_t max_burst;              /* completions drained per ring per poll, default 32 */
+  size_t ring_capacity;          /* default ring capacity, 1 .. 2^32, default 4096 */
+  unsigned spin_polls;           /* empty polls before yielding or parking, default 4096 */
+  uint64_t interval_ns;          /* PN_POLL_TIMED: sleep between empty polls, default 10000 */
+  uint64_t max_idle_interval_ns; /* PN_POLL_TIMED: longest idle sleep, default 2000000 */
+  unsigned idle_backoff_polls;   /* PN_POLL_TIMED: empty polls before backing off, default 100 */
+  uint64_t watchdog_ns;          /* PN_POLL_ADAPTIVE: longest park, default 10000000 */
+  int cpu;                       /* pin the poller thread; -1 (default): no affinity */
+  const char* name;              /* thread name, default "pn-poller" */
+} PN_POLLER_OPTIONS;
+
+/* The poller's counters, defined once: X(name, description). */
+#define PN_POLLER_COUNTERS(X)                                                  \
+  X(delivered, "completions taken from the rings")                             \
+  X(callbacks, "callbacks invoked")                                            \
+  X(callback_failures, "callbacks that returned 0")                            \
+  X(callback_exceptions, "C++ callbacks that threw (caught)")                  \
+  X(fd_signals, "notify eventfds made readable")                               \
+  X(status_only, "completions for contexts with no callback and no notify fd") \
+  X(stale, "completions for freed contexts or cancelled requests")             \
+  X(invalid, "entries with no context or a bad status")                        \
+  X(polls, "polls of all rings")                                               \
+  X(empty_polls, "polls that found nothing")                                   \
+  X(parks, "futex sleeps (adaptive)")                                          \
+  X(wakes, "futex wakes issued by producers")                                  \
+  X(watchdog_wakes, "parks that ended by timeout")                             \
+  X(ring_full, "pushes refused because a ring was full")                       \
+  X(cpu_time_ns, "the poller thread's CPU time, all runs")                     \
+  X(in_flight, "completions pushed and not yet delivered")
+
+#define PN_POLLER_STATS_FIELD(name, description) uint64_t name;
+typedef struct {
+  size_t struct_size; /* set by the caller: sizeof(PN_POLLER_STATS) */
+  PN_POLLER_COUNTERS(PN_POLLER_STATS_FIELD)
+} PN_POLLER_STATS;
+#undef PN_POLLER_STATS_FIELD
+
+/* Fills in the defaults (and struct_size). */
+void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options);
+/* NULL on bad options (PN_get_last_error() says which) or out of memory. NULL options: defaults.
+ * A struct_size smaller than this header's takes defaults for the fields past it. */
+PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options);
+/* Stops the thread, delivers what the rings hold, frees. NULL is a no-op. From inside one of the
+ * poller's own callbacks it is refused (nothing freed, PN_get_last_error() says so). */
+void PN_POLLER_free(PN_POLLER* poller);
+/* 1 started; 0 if running, external, or the thread could not be created or pinned. */
+int PN_POLLER_start(PN_POLLER* poller);
+/* Delivers what the rings hold, joins the thread. 1 stopped; 0 if not running, or called from
+ * inside one of its own callbacks. */
+int PN_POLLER_stop(PN_POLLER* poller);
+/* External polling: delivers up to max completions (0: one burst per ring); returns how many.
+ * 0 with PN_get_last_error() when misused (a thread runs, or re-entered from a callback). */
+size_t PN_POLLER_poll(PN_POLLER* poller, size_t max);
+/* Any thread, any time. stats->struct_size must be set; fields past it are not written. */
+int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats);
+
+/* A single-producer ring (released earlier, or new); NULL past 256 rings. Any thread. */
+PN_RING* PN_POLLER_acquire_ring(PN_POLLER* poller);
+/* Gives a ring back to the poller. 0 for a ring of another poller, released twice, or shared. */
+int PN_POLLER_release_ring(PN_POLLER* poller, PN_RING* ring);
+/* The calling thread's ring on this poller (released when the thread exits). */
+PN_RING* PN_POLLER_thread_ring(PN_POLLER* poller);
+/* Producer: 1 pushed; 0 when the ring is full (back off, or report EAGAIN) or for bad input. */
+int PN_RING_push(PN_RING* ring, const PN_COMPLETION* completion);
+/* Producer: pushes as many as fit with one publication; returns how many. */
+size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count);
+
+/* A poll function the poller runs on its thread before each drain of its rings: it returns how
+ * many completions it pushed (0: idle). pending_ns (may be NULL) is asked while the poller parks:
+ * 0 if nothing is pending, else nanoseconds until the next event (the park is bounded by it);
+ * work published to the source must be followed by PN_POLLER_notify. While the poller is not
+ * running; at most 16 sources per poller. */
+PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
+                                     uint64_t (*pending_ns)(void* arg), void* arg);
+/* While the poller is not running: removes and frees the source. 0 if it was not added here. */
+int PN_POLLER_remove_source(PN_POLLER* poller, PN_POLL_SOURCE* source);
+/* Any thread, after publishing work to a source: wakes a parked poller. */
+void PN_POLLER_notify(PN_POLLER* poller);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLNOTIFY_POLLER_H */

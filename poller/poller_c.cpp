@@ -1,0 +1,205 @@
+// The poller's C API: option translation, NULL checks and exception-to-error boundaries.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "pollnotify/internal/last_error.hpp"
+#include "pollnotify/poller.h"
+#include "pollnotify/poller.hpp"
+
+using pn::internal::c_boundary;
+using pn::internal::set_last_error;
+
+// A C poll function as a PollSource; the handle the C API returns.
+struct pn_poll_source_st final : pn::PollSource {
+  pn_poll_source_st(std::size_t (*poll_fn)(void*), std::uint64_t (*pending_fn)(void*), void* arg)
+      : poll_fn_(poll_fn), pending_fn_(pending_fn), arg_(arg) {}
+  std::size_t poll() override { return poll_fn_(arg_); }
+  std::uint64_t pending_ns() override { return pending_fn_ != nullptr ? pending_fn_(arg_) : 0; }
+
+ private:
+  std::size_t (*poll_fn_)(void*);
+  std::uint64_t (*pending_fn_)(void*);
+  void* arg_;
+};
+
+namespace {
+
+pn::Poller* from_c(PN_POLLER* poller) noexcept { return reinterpret_cast<pn::Poller*>(poller); }
+const pn::Poller* from_c(const PN_POLLER* poller) noexcept {
+  return reinterpret_cast<const pn::Poller*>(poller);
+}
+PN_POLLER* to_c(pn::Poller* poller) noexcept { return reinterpret_cast<PN_POLLER*>(poller); }
+pn::CompletionRing* from_c(PN_RING* ring) noexcept {
+  return reinterpret_cast<pn::CompletionRing*>(ring);
+}
+PN_RING* to_c(pn::CompletionRing* ring) noexcept { return reinterpret_cast<PN_RING*>(ring); }
+
+// The options a caller's struct holds: its struct_size says how many fields it has.
+bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) {
+  PN_POLLER_OPTIONS_init(&out);
+  if (in == nullptr) return true;
+  if (in->struct_size < offsetof(PN_POLLER_OPTIONS, policy) + sizeof in->policy ||
+      in->struct_size > sizeof(PN_POLLER_OPTIONS)) {
+    set_last_error("PN_POLLER_OPTIONS.struct_size is not a size this library knows "
+                   "(call PN_POLLER_OPTIONS_init first)");
+    return false;
+  }
+  std::memcpy(&out, in, in->struct_size);
+  return true;
+}
+
+bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {
+  if (in.policy < PN_POLL_BUSY || in.policy > PN_POLL_EXTERNAL) {
+    set_last_error("PN_POLLER_OPTIONS.policy is not a PN_POLL_* value");
+    return false;
+  }
+  out.policy = static_cast<pn::PollPolicy>(in.policy);
+  out.max_burst = in.max_burst;
+  out.default_ring_capacity = in.ring_capacity;
+  out.spin_polls = in.spin_polls;
+  static constexpr auto kMaxNs = static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count());
+  const auto ns = [](std::uint64_t value) {
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(value, kMaxNs)));
+  };
+  out.interval = ns(in.interval_ns);
+  out.max_idle_interval = ns(in.max_idle_interval_ns);
+  out.idle_backoff_polls = in.idle_backoff_polls;
+  out.watchdog = ns(in.watchdog_ns);
+  out.cpu = in.cpu;
+  out.name = in.name != nullptr ? in.name : "";
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options) {
+  if (options == nullptr) return;
+  const pn::PollerOptions defaults;
+  *options = PN_POLLER_OPTIONS{sizeof(PN_POLLER_OPTIONS),
+                               static_cast<int>(defaults.policy),
+                               defaults.max_burst,
+                               defaults.default_ring_capacity,
+                               defaults.spin_polls,
+                               static_cast<std::uint64_t>(defaults.interval.count()),
+                               static_cast<std::uint64_t>(defaults.max_idle_interval.count()),
+                               defaults.idle_backoff_polls,
+                               static_cast<std::uint64_t>(defaults.watchdog.count()),
+                               defaults.cpu,
+                               "pn-poller"};
+}
+
+PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options) {
+  return c_boundary<PN_POLLER*>(nullptr, [&]() -> PN_POLLER* {
+    PN_POLLER_OPTIONS given;
+    pn::PollerOptions translated;
+    if (!read_options(options, given) || !translate(given, translated)) return nullptr;
+    return to_c(new pn::Poller(std::move(translated)));
+  });
+}
+
+void PN_POLLER_free(PN_POLLER* poller) {
+  if (poller == nullptr) return;
+  if (from_c(poller)->consuming_on_this_thread()) {
+    set_last_error("PN_POLLER_free called from inside one of the poller's callbacks: refused");
+    return;
+  }
+  delete from_c(poller);
+}
+
+int PN_POLLER_start(PN_POLLER* poller) {
+  if (poller == nullptr) return 0;
+  return c_boundary(0, [&] { return from_c(poller)->start() ? 1 : 0; });
+}
+
+int PN_POLLER_stop(PN_POLLER* poller) {
+  if (poller == nullptr) return 0;
+  return c_boundary(0, [&] { return from_c(poller)->stop() ? 1 : 0; });
+}
+
+size_t PN_POLLER_poll(PN_POLLER* poller, size_t max) {
+  if (poller == nullptr) return 0;
+  return c_boundary<size_t>(0, [&] { return from_c(poller)->poll_once(max); });
+}
+
+int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats) {
+  if (poller == nullptr || stats == nullptr || stats->struct_size < sizeof(std::size_t) ||
+      stats->struct_size > sizeof(PN_POLLER_STATS)) {
+    set_last_error("PN_POLLER_get_stats: NULL, or stats->struct_size not set");
+    return 0;
+  }
+  return c_boundary(0, [&] {
+    const pn::PollerStats source = from_c(poller)->stats();
+    PN_POLLER_STATS full{};
+    full.struct_size = stats->struct_size;
+#define PN_POLLER_STATS_COPY(name, description) full.name = source.name;
+    PN_POLLER_COUNTERS(PN_POLLER_STATS_COPY)
+#undef PN_POLLER_STATS_COPY
+    std::memcpy(stats, &full, stats->struct_size);
+    return 1;
+  });
+}
+
+PN_RING* PN_POLLER_acquire_ring(PN_POLLER* poller) {
+  if (poller == nullptr) return nullptr;
+  return c_boundary<PN_RING*>(nullptr, [&] { return to_c(&from_c(poller)->acquire_ring()); });
+}
+
+int PN_POLLER_release_ring(PN_POLLER* poller, PN_RING* ring) {
+  if (poller == nullptr || ring == nullptr) return 0;
+  return c_boundary(0, [&] {
+    from_c(poller)->release_ring(*from_c(ring));
+    return 1;
+  });
+}
+
+PN_RING* PN_POLLER_thread_ring(PN_POLLER* poller) {
+  if (poller == nullptr) return nullptr;
+  return c_boundary<PN_RING*>(nullptr, [&] { return to_c(&from_c(poller)->thread_ring()); });
+}
+
+int PN_RING_push(PN_RING* ring, const PN_COMPLETION* completion) {
+  if (ring == nullptr || completion == nullptr) return 0;
+  return from_c(ring)->try_push(*reinterpret_cast<const pn::Completion*>(completion)) ? 1 : 0;
+}
+
+size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count) {
+  if (ring == nullptr || (completions == nullptr && count != 0)) return 0;
+  return from_c(ring)->try_push_burst(
+      {reinterpret_cast<const pn::Completion*>(completions), count});
+}
+
+PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
+                                     uint64_t (*pending_ns)(void* arg), void* arg) {
+  if (poller == nullptr || poll == nullptr) {
+    set_last_error("PN_POLLER_add_source: NULL poller or poll function");
+    return nullptr;
+  }
+  return c_boundary<PN_POLL_SOURCE*>(nullptr, [&] {
+    auto source = std::make_unique<pn_poll_source_st>(poll, pending_ns, arg);
+    from_c(poller)->add_source(*source);
+    return source.release();
+  });
+}
+
+int PN_POLLER_remove_source(PN_POLLER* poller, PN_POLL_SOURCE* source) {
+  if (poller == nullptr || source == nullptr) return 0;
+  return c_boundary(0, [&] {
+    if (!from_c(poller)->remove_source(*source)) {
+      set_last_error("PN_POLLER_remove_source: the source was not added to this poller");
+      return 0;
+    }
+    delete source;
+    return 1;
+  });
+}
+
+void PN_POLLER_notify(PN_POLLER* poller) {
+  if (poller != nullptr) from_c(poller)->notify();
+}
+
+}  // extern "C"

@@ -1,0 +1,128 @@
+// The poller's C API: options with their struct size, lifecycle, rings, sources, stats and bad
+// input, stepped by hand with the external policy.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <string>
+
+#include "pollnotify/completion.h"
+#include "pollnotify/poller.h"
+
+namespace {
+
+int count_completion(void* arg, const PN_COMPLETION* completion) {
+  *static_cast<std::uint64_t*>(arg) += completion->user_data;
+  return 1;
+}
+
+struct Counter {
+  PN_RING* ring = nullptr;
+  PN_ASYNC_WAIT_CTX* ctx = nullptr;
+  int to_produce = 0;
+};
+
+std::size_t produce_one(void* arg) {
+  auto* counter = static_cast<Counter*>(arg);
+  if (counter->to_produce == 0) return 0;
+  const PN_COMPLETION completion{counter->ctx, 1, PN_ASYNC_WAIT_CTX_arm(counter->ctx),
+                                 PN_ASYNC_STATUS_OK, 0};
+  if (PN_RING_push(counter->ring, &completion) != 1) return 0;
+  --counter->to_produce;
+  return 1;
+}
+
+TEST(PollerCApi, ExternalPollerDeliversRingsAndSources) {
+  PN_POLLER_OPTIONS options;
+  PN_POLLER_OPTIONS_init(&options);
+  EXPECT_EQ(options.struct_size, sizeof(PN_POLLER_OPTIONS));
+  options.policy = PN_POLL_EXTERNAL;
+  PN_POLLER* poller = PN_POLLER_new(&options);
+  ASSERT_NE(poller, nullptr) << PN_get_last_error();
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
+  std::uint64_t sum = 0;
+  PN_ASYNC_WAIT_CTX_set_completion_callback(ctx, count_completion, &sum);
+
+  PN_RING* ring = PN_POLLER_acquire_ring(poller);
+  ASSERT_NE(ring, nullptr);
+  PN_COMPLETION burst[3];
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    burst[i] = PN_COMPLETION{ctx, 10 + i, PN_ASYNC_WAIT_CTX_arm(ctx), PN_ASYNC_STATUS_OK, 0};
+  }
+  EXPECT_EQ(PN_RING_push_burst(ring, burst, 3), 3U);
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 3U);
+  EXPECT_EQ(sum, 33U);
+
+  Counter counter{PN_POLLER_thread_ring(poller), ctx, 2};
+  PN_POLL_SOURCE* source = PN_POLLER_add_source(poller, produce_one, nullptr, &counter);
+  ASSERT_NE(source, nullptr) << PN_get_last_error();
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 1U);
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 1U);
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 0U) << "idle";
+  EXPECT_EQ(sum, 35U);
+  EXPECT_EQ(PN_POLLER_remove_source(poller, source), 1);
+
+  PN_POLLER_STATS stats{};
+  stats.struct_size = sizeof stats;
+  ASSERT_EQ(PN_POLLER_get_stats(poller, &stats), 1);
+  EXPECT_EQ(stats.delivered, 5U);
+  EXPECT_EQ(stats.callbacks, 5U);
+  EXPECT_EQ(stats.empty_polls, 1U);
+
+  EXPECT_EQ(PN_POLLER_release_ring(poller, ring), 1);
+  EXPECT_EQ(PN_POLLER_release_ring(poller, ring), 0) << "released twice";
+  EXPECT_NE(std::string(PN_get_last_error()).find("already released"), std::string::npos);
+  EXPECT_EQ(PN_POLLER_start(poller), 0) << "external: no thread";
+  PN_POLLER_free(poller);
+  PN_ASYNC_WAIT_CTX_free(ctx);
+}
+
+TEST(PollerCApi, ThreadedPollerStartsAndStops) {
+  PN_POLLER_OPTIONS options;
+  PN_POLLER_OPTIONS_init(&options);
+  options.policy = PN_POLL_BUSY;
+  PN_POLLER* poller = PN_POLLER_new(&options);
+  ASSERT_NE(poller, nullptr);
+  EXPECT_EQ(PN_POLLER_start(poller), 1);
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 0U) << "a thread runs";
+  EXPECT_NE(std::string(PN_get_last_error()).find("poll_once"), std::string::npos);
+  EXPECT_EQ(PN_POLLER_stop(poller), 1);
+  EXPECT_EQ(PN_POLLER_stop(poller), 0);
+  PN_POLLER_free(poller);
+}
+
+TEST(PollerCApi, OptionsFromAnOlderHeaderAndBadInput) {
+  PN_POLLER_OPTIONS options;
+  PN_POLLER_OPTIONS_init(&options);
+  options.policy = PN_POLL_EXTERNAL;
+  options.max_burst = 0;  // past the older struct's end: ignored, the default applies
+  options.struct_size = offsetof(PN_POLLER_OPTIONS, max_burst);
+  PN_POLLER* older = PN_POLLER_new(&options);
+  EXPECT_NE(older, nullptr) << PN_get_last_error();
+  PN_POLLER_free(older);
+
+  options.struct_size = sizeof options + 8;
+  EXPECT_EQ(PN_POLLER_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_get_last_error()).find("struct_size"), std::string::npos);
+  PN_POLLER_OPTIONS_init(&options);
+  options.policy = 99;
+  EXPECT_EQ(PN_POLLER_new(&options), nullptr);
+  PN_POLLER_OPTIONS_init(&options);
+  options.max_burst = 0;
+  EXPECT_EQ(PN_POLLER_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_get_last_error()).find("max_burst"), std::string::npos);
+
+  EXPECT_EQ(PN_POLLER_start(nullptr), 0);
+  EXPECT_EQ(PN_POLLER_stop(nullptr), 0);
+  EXPECT_EQ(PN_POLLER_poll(nullptr, 0), 0U);
+  EXPECT_EQ(PN_POLLER_acquire_ring(nullptr), nullptr);
+  EXPECT_EQ(PN_POLLER_thread_ring(nullptr), nullptr);
+  EXPECT_EQ(PN_RING_push(nullptr, nullptr), 0);
+  EXPECT_EQ(PN_RING_push_burst(nullptr, nullptr, 1), 0U);
+  EXPECT_EQ(PN_POLLER_add_source(nullptr, produce_one, nullptr, nullptr), nullptr);
+  PN_POLLER_STATS stats{};
+  EXPECT_EQ(PN_POLLER_get_stats(nullptr, &stats), 0);
+  PN_POLLER_notify(nullptr);
+  PN_POLLER_free(nullptr);
+}
+
+}  // namespace
