@@ -1,5 +1,7 @@
-# Installs the build tree into a scratch prefix, then builds and runs the consumer project
-# (find_package) and the plain C program (pkg-config). Run with -DBINARY_DIR= -DSOURCE_DIR= -DWORK_DIR=.
+# Installs the build tree into a scratch prefix, then checks it the ways users consume it:
+# find_package with COMPONENTS (static and shared), a C-only CMake project, an unknown component
+# (must fail with its name), the plain C program with pkg-config, and add_subdirectory of the
+# source tree. Run with -DBINARY_DIR= -DSOURCE_DIR= -DWORK_DIR= -DPROJECT_SOURCE=.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 function(run)
@@ -9,10 +11,32 @@ function(run)
   endif()
   message(STATUS "${out}")
 endfunction()
+function(configure_and_build name source)
+  run(${CMAKE_COMMAND} -S ${source} -B ${WORK_DIR}/${name} -G Ninja -DCMAKE_PREFIX_PATH=${prefix}
+      ${ARGN})
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/${name})
+endfunction()
+
 run(${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${prefix})
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/consumer -G Ninja -DCMAKE_PREFIX_PATH=${prefix})
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
+file(GLOB_RECURSE shared_libs ${prefix}/libpollnotify.so*)
+if(NOT shared_libs)
+  message(FATAL_ERROR "libpollnotify.so was not installed")
+endif()
+
+configure_and_build(consumer ${SOURCE_DIR})
 run(${WORK_DIR}/consumer/consumer)
+run(${WORK_DIR}/consumer/consumer_shared)  # found through the imported target's rpath
+
+configure_and_build(c_only ${SOURCE_DIR}/c_only)
+run(${WORK_DIR}/c_only/c_consumer)
+
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/bad_component -B ${WORK_DIR}/bad -G Ninja
+                        -DCMAKE_PREFIX_PATH=${prefix}
+                RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(result EQUAL 0 OR NOT out MATCHES "no component 'no_such_component'")
+  message(FATAL_ERROR "an unknown component was not reported by name:\n${out}")
+endif()
+
 file(GLOB_RECURSE pc_file ${prefix}/pollnotify.pc)
 get_filename_component(pc_dir "${pc_file}" DIRECTORY)
 set(ENV{PKG_CONFIG_PATH} ${pc_dir})
@@ -23,4 +47,10 @@ if(NOT result EQUAL 0)
 endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
 run(cc ${SOURCE_DIR}/c_program.c ${flags} -o ${WORK_DIR}/c_program)
+list(GET shared_libs 0 shared_lib)
+get_filename_component(libdir "${shared_lib}" DIRECTORY)
+set(ENV{LD_LIBRARY_PATH} ${libdir})  # pkg-config gives no rpath
 run(${WORK_DIR}/c_program)
+
+configure_and_build(subdirectory ${SOURCE_DIR}/subdirectory -DPOLLNOTIFY_SOURCE=${PROJECT_SOURCE})
+run(${WORK_DIR}/subdirectory/c_consumer)
