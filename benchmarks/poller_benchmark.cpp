@@ -132,6 +132,7 @@ struct alignas(128) Pong {
 };
 
 void wait_for(const Pong& pong, std::uint64_t value) {
+  // BPONG-A1: pairs with BPONG-R1: the answer and what preceded it are visible.
   while (pong.value.load(std::memory_order_acquire) != value) pn::internal::cpu_relax();
 }
 
@@ -142,24 +143,26 @@ void BM_Handoff_RoundTrip_pingpong(benchmark::State& state) {
     pn::bench::pin_this_thread(kProducerCpu);
     for (std::uint64_t expected = 1;; ++expected) {
       std::uint64_t seen;
+      // BPING-A1: pairs with BPING-R1.
       while ((seen = ping.load(std::memory_order_acquire)) < expected) pn::internal::cpu_relax();
       if (seen == ~std::uint64_t{0}) return;
-      pong.value.store(seen, std::memory_order_release);
+      pong.value.store(seen, std::memory_order_release);  // BPONG-R1: pairs with BPONG-A1
     }
   });
   pn::bench::pin_this_thread(kConsumerCpu);
   std::uint64_t round = 0;
   for (auto _ : state) {
-    ping.store(++round, std::memory_order_release);
+    ping.store(++round, std::memory_order_release);  // BPING-R1: pairs with BPING-A1
     wait_for(pong, round);
   }
-  ping.store(~std::uint64_t{0}, std::memory_order_release);
+  ping.store(~std::uint64_t{0}, std::memory_order_release);  // BPING-R1
   server.join();
 }
 
 int answer_pong(void* arg) {
   auto* pong = static_cast<Pong*>(arg);
-  pong->value.store(pong->value.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  pong->value.store(pong->value.load(std::memory_order_relaxed) + 1,
+                    std::memory_order_release);  // BPONG-R1
   return 1;
 }
 
@@ -210,7 +213,7 @@ void BM_Handoff_RoundTrip_eventfd(benchmark::State& state) {
       if (::epoll_wait(epoll, &ready, 1, -1) != 1) continue;
       std::uint64_t count = 0;
       if (::read(event, &count, sizeof count) != sizeof count) continue;
-      if (stop.load(std::memory_order_acquire)) return;  // pairs with the release below
+      if (stop.load(std::memory_order_acquire)) return;  // BSTOP-A1: pairs with BSTOP-R1
       answer_pong(&pong);
     }
   });
@@ -221,7 +224,7 @@ void BM_Handoff_RoundTrip_eventfd(benchmark::State& state) {
     if (::write(event, &one, sizeof one) != sizeof one) state.SkipWithError("eventfd write");
     wait_for(pong, ++round);
   }
-  stop.store(true, std::memory_order_release);
+  stop.store(true, std::memory_order_release);  // BSTOP-R1: pairs with BSTOP-A1
   if (::write(event, &one, sizeof one) != sizeof one) state.SkipWithError("eventfd write");
   server.join();
   ::close(epoll);
@@ -235,8 +238,8 @@ void BM_Handoff_RoundTrip_futex(benchmark::State& state) {
     pn::bench::pin_this_thread(kProducerCpu);
     std::uint32_t seen = 0;
     for (;;) {
-      ping.wait(seen, std::memory_order_acquire);
-      seen = ping.load(std::memory_order_acquire);
+      ping.wait(seen, std::memory_order_acquire);  // BFUTEX-A1: pairs with BFUTEX-R1
+      seen = ping.load(std::memory_order_acquire);  // BFUTEX-A1
       if (seen == ~std::uint32_t{0}) return;
       answer_pong(&pong);
     }
@@ -244,11 +247,12 @@ void BM_Handoff_RoundTrip_futex(benchmark::State& state) {
   pn::bench::pin_this_thread(kConsumerCpu);
   std::uint64_t round = 0;
   for (auto _ : state) {
+    // BFUTEX-R1: pairs with BFUTEX-A1.
     ping.store(static_cast<std::uint32_t>(++round), std::memory_order_release);
     ping.notify_one();
     wait_for(pong, round);
   }
-  ping.store(~std::uint32_t{0}, std::memory_order_release);
+  ping.store(~std::uint32_t{0}, std::memory_order_release);  // BFUTEX-R1
   ping.notify_one();
   server.join();
 }

@@ -62,7 +62,8 @@ static size_t toy_poll(void* raw, size_t poller_index) {
   toy_device* device = raw;
   (void)poller_index;
   const size_t head = atomic_load_explicit(&device->head, memory_order_relaxed);
-  const size_t tail = atomic_load_explicit(&device->tail, memory_order_acquire); /* TOY-A2 */
+  /* TOY-A2: pairs with TOY-R2: the requests up to tail are filled in. */
+  const size_t tail = atomic_load_explicit(&device->tail, memory_order_acquire);
   PN_COMPLETION done[32];
   size_t count = 0;
   for (size_t position = head; position != tail && count < 32; ++position, ++count) {
@@ -71,7 +72,8 @@ static size_t toy_poll(void* raw, size_t poller_index) {
                                   PN_ASYNC_STATUS_OK, (int32_t)(2 * (uint32_t)request->user_data)};
   }
   const size_t pushed = PN_RING_push_burst(device->ring, done, count); /* the rest: next poll */
-  atomic_store_explicit(&device->head, head + pushed, memory_order_release); /* TOY-R1 */
+  /* TOY-R1: frees the drained slots for the submitter; pairs with TOY-A1. */
+  atomic_store_explicit(&device->head, head + pushed, memory_order_release);
   atomic_fetch_sub_explicit(&device->in_flight, pushed, memory_order_relaxed);
   return pushed;
 }
@@ -186,7 +188,8 @@ int main(void) {
     for (int j = 0; j < kJobs; ++j) {
       job_slot* slot = &slots[j];
       if (slot->finished) continue;
-      const int ready = atomic_exchange_explicit(&slot->ready, 0, memory_order_acquire); /* APP-A1 */
+      /* APP-A1: pairs with APP-R1: the completion's fields are visible. */
+      const int ready = atomic_exchange_explicit(&slot->ready, 0, memory_order_acquire);
       if (!ready && PN_ASYNC_WAIT_CTX_get_status(slot->ctx) != PN_ASYNC_STATUS_EAGAIN) continue;
       int ret = 0;
       if (PN_ASYNC_start_job(&slot->job, slot->ctx, &ret, NULL, NULL, 0) != PN_ASYNC_PAUSE) {

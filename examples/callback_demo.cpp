@@ -23,7 +23,8 @@ struct Request {
 int on_completion(void* arg) {
   auto* request = static_cast<Request*>(arg);
   request->callback_thread = std::this_thread::get_id();
-  request->job_ready.store(true, std::memory_order_release);  // publishes result; pairs below
+  // DEMO-R1: publishes the result to the resuming thread; pairs with DEMO-A1.
+  request->job_ready.store(true, std::memory_order_release);
   return 1;
 }
 
@@ -36,7 +37,7 @@ int main() {
   ctx->set_callback(on_completion, &request);
 
   std::thread device([&] {
-    // acquire: pairs with the job's release of `submitted`, so ticket is visible.
+    // DEMO-A2: pairs with DEMO-R2: the ticket is visible.
     while (!request.submitted.load(std::memory_order_acquire)) std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::microseconds(50));  // "hardware latency"
     request.result = 42;
@@ -48,7 +49,7 @@ int main() {
   int ret = 0;
   auto body = [&request] {
     request.ticket = request.ctx->arm();
-    request.submitted.store(true, std::memory_order_release);  // publishes the ticket
+    request.submitted.store(true, std::memory_order_release);  // DEMO-R2: publishes the ticket
     pn::jobs::pause();                                         // wait for the device
     return request.result;
   };
@@ -56,6 +57,7 @@ int main() {
   std::printf("job started on thread %zu: %s\n",
               std::hash<std::thread::id>{}(std::this_thread::get_id()) % 1000,
               status == pn::JobStatus::kPause ? "paused, waiting for the device" : "did not pause");
+  // DEMO-A1: pairs with DEMO-R1.
   while (!request.job_ready.load(std::memory_order_acquire)) std::this_thread::yield();
   status = pn::jobs::resume(job, ret);
   const auto elapsed = std::chrono::steady_clock::now() - start;

@@ -415,14 +415,14 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
 
 std::size_t Poller::poll_once(std::size_t max) {
   if (running()) throw std::logic_error("Poller::poll_once while the poller thread runs");
-  // C1: takes the consumer role; acquire pairs with C2 of the previous consumer, handing over the
+  // POLL-C1: takes the consumer role; acquire pairs with POLL-C2 of the previous consumer, handing over the
   // rings' consumer state.
   if (counters_->consuming.exchange(true, std::memory_order_acquire)) {
     throw std::logic_error("Poller::poll_once re-entered (from a callback or another thread)");
   }
   struct Release {
     std::atomic<bool>& consuming;
-    ~Release() { consuming.store(false, std::memory_order_release); }  // C2: pairs with C1
+    ~Release() { consuming.store(false, std::memory_order_release); }  // POLL-C2: pairs with POLL-C1
   } release{counters_->consuming};
   const ConsumerScope consumer(this);
   return poll_rings(options_.max_burst, max == 0 ? std::numeric_limits<std::size_t>::max() : max);
@@ -431,7 +431,7 @@ std::size_t Poller::poll_once(std::size_t max) {
 bool Poller::start() {
   std::lock_guard lock(lifecycle_mutex_);
   if (options_.policy == PollPolicy::kExternal || running()) return false;
-  if (counters_->consuming.exchange(true, std::memory_order_acquire)) {  // C1, as in poll_once
+  if (counters_->consuming.exchange(true, std::memory_order_acquire)) {  // POLL-C1, as in poll_once
     throw std::logic_error("Poller::start while poll_once runs");
   }
   stop_requested_.store(false, std::memory_order_relaxed);  // published by the thread start
@@ -439,7 +439,7 @@ bool Poller::start() {
     thread_pid_ = ::getpid();
     thread_ = std::thread([this] { run(); });
   } catch (...) {
-    counters_->consuming.store(false, std::memory_order_release);  // C2
+    counters_->consuming.store(false, std::memory_order_release);  // POLL-C2
     throw;
   }
   if (options_.cpu >= 0) {
@@ -475,11 +475,11 @@ bool Poller::stop() {
 }
 
 void Poller::end_thread() {
-  // S1: seq_cst so that a parking poller's re-check (P2) sees it, like a pushed item.
+  // POLL-S1: seq_cst so that a parking poller's re-check (POLL-P2) sees it, like a pushed item.
   stop_requested_.store(true, std::memory_order_seq_cst);
   wake_parked();
   thread_.join();
-  counters_->consuming.store(false, std::memory_order_release);  // C2: the thread has ended
+  counters_->consuming.store(false, std::memory_order_release);  // POLL-C2 (the thread ended)
 }
 
 void Poller::wake_parked() noexcept {
@@ -487,16 +487,17 @@ void Poller::wake_parked() noexcept {
 }
 
 bool Poller::park() {
-  // P1: the poller half of the handshake: announce, then re-check (P2) everything a waker
+  // POLL-P1: the poller half of the handshake: announce, then re-check (POLL-P2) everything a waker
   // publishes with seq_cst.
   parked_.store(1, std::memory_order_seq_cst);
-  if (any_ring_has_items() || stop_requested_.load(std::memory_order_seq_cst)) {  // P2
+  // POLL-P2: the re-check, seq_cst loads of every ring tail and of the stop flag.
+  if (any_ring_has_items() || stop_requested_.load(std::memory_order_seq_cst)) {
     parked_.store(0, std::memory_order_relaxed);
     return true;
   }
   std::chrono::nanoseconds timeout = options_.watchdog;
   for (std::size_t i = 0; i < source_count_; ++i) {
-    const std::uint64_t pending = sources_[i]->pending_ns();  // P2 for sources
+    const std::uint64_t pending = sources_[i]->pending_ns();  // POLL-P2 for sources
     if (pending == 0) continue;
     // A futex sleep shorter than this costs more than it saves (and overshoots): keep spinning.
     if (pending < kShortestPark.count()) {
@@ -570,7 +571,7 @@ void Poller::run() {
       sleep = options_.interval;
       continue;
     }
-    // S2: pairs with S1: completions pushed before stop() are visible to the final drain.
+    // POLL-S2: pairs with POLL-S1: completions pushed before stop() are visible to the final drain.
     if (stop_requested_.load(std::memory_order_acquire)) {
       while (poll_rings(options_.max_burst, no_limit) != 0) {
       }
@@ -621,7 +622,8 @@ PollerStats Poller::stats() const {
   // Finished runs first, then the live thread's clock: no run is counted twice. No lock, so a
   // callback may read the stats while stop() waits for the poller thread.
   s.cpu_time_ns = read(finished_cpu_time_ns_);
-  const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);  // POLL-K2
+  // POLL-K2: pairs with POLL-K1: the clock id belongs to a thread that is running.
+  const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);
   if (clock != kNoClock) s.cpu_time_ns += thread_cpu_time_ns(static_cast<clockid_t>(clock));
   return s;
 }

@@ -92,8 +92,8 @@ int on_device_completion(void* raw) {
   auto* digest = static_cast<DigestCtx*>(raw);
   ASYNC_WAIT_CTX* waitctx = digest->waitctx;
   const int fd = digest->fd;
-  digest->done.store(1,
-                     std::memory_order_release);  // R: publishes the digest's result to the job (A)
+  // PROV-R1: publishes the digest's result to the job; pairs with PROV-A1.
+  digest->done.store(1, std::memory_order_release);
   if (waitctx == nullptr) {
     digest->done.notify_one();  // a synchronous caller waits on `done`
     return 1;
@@ -136,7 +136,7 @@ int complete_through_device(DigestCtx& digest) {
     while ((result = runtime->submit(*digest.device_ctx)) == pn::SubmitResult::kRetry)
       std::this_thread::yield();
     if (result != pn::SubmitResult::kAccepted) return 0;
-    digest.done.wait(0, std::memory_order_acquire);  // A: pairs with R
+    digest.done.wait(0, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
     digest.provider->sync_digests.fetch_add(1, std::memory_order_relaxed);
     return digest.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
   }
@@ -176,7 +176,7 @@ int complete_through_device(DigestCtx& digest) {
   // before the completion (an application may resume early): pause again.
   do {
     ASYNC_pause_job();
-  } while (digest.done.load(std::memory_order_acquire) == 0);  // A: pairs with R
+  } while (digest.done.load(std::memory_order_acquire) == 0);  // PROV-A1
   if (!callback_mode) {
     std::uint64_t count = 0;
     (void)::read(digest.fd, &count, sizeof count);  // consume the notification

@@ -2,7 +2,7 @@
 # Installs the Debian packages pollnotify builds with, when missing. Idempotent; downloads from
 # nowhere but the Debian archive.
 set -euo pipefail
-packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config python3 git
           libtbb-dev libbenchmark-dev libgtest-dev libgmock-dev libssl-dev openssl
           libboost-dev libconcurrentqueue-dev)
 missing=()

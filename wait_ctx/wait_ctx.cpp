@@ -36,14 +36,14 @@ WaitCtx* WaitCtx::create() noexcept { return new (std::nothrow) WaitCtx(); }
 
 void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   if (ctx == nullptr) return;
-  // X1: closes the context. Same atomic as D1, so a delivery announced after X1 sees kClosed; a
-  // delivery announced before it is waited for below (its D2 release pairs with X2). Closing
+  // WC-X1: closes the context. Same atomic as WC-D1, so a delivery announced after WC-X1 sees kClosed; a
+  // delivery announced before it is waited for below (its WC-D2 release pairs with WC-X2). Closing
   // first means no delivery can signal a notify fd that a cleanup routine below closes.
   std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
   if (tls_callback_depth == 0) {
     for (unsigned spins = 0; (state & kDeliveringMask) != 0;) {
       backoff(spins);
-      state = ctx->state_.load(std::memory_order_acquire);  // X2: pairs with D2
+      state = ctx->state_.load(std::memory_order_acquire);  // WC-X2: pairs with WC-D2
     }
   }
   for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
@@ -56,7 +56,7 @@ void WaitCtx::destroy(WaitCtx* ctx) noexcept {
 }
 
 void WaitCtx::release_reference() noexcept {
-  // X3: acq_rel so that the last holder's delete is ordered after every other holder's use.
+  // WC-X3: acq_rel so that the last holder's delete is ordered after every other holder's use.
   const std::uint64_t before = state_.fetch_sub(kReferenceOne, std::memory_order_acq_rel);
   if ((before >> 16) == 1) delete this;
 }
@@ -136,7 +136,7 @@ RequestTicket WaitCtx::arm() noexcept {
 void WaitCtx::abandon(RequestTicket) noexcept { release_reference(); }
 
 void WaitCtx::cancel_pending() noexcept {
-  // C1: seq_cst with D1 (Dekker): either the delivery sees the new generation, or we see it
+  // WC-C1: seq_cst with WC-D1 (Dekker): either the delivery sees the new generation, or we see it
   // announced and wait for it.
   generation_.fetch_add(1, std::memory_order_seq_cst);
   if (tls_callback_depth != 0) return;
@@ -152,13 +152,13 @@ std::uint32_t WaitCtx::in_flight() const noexcept {
 }
 
 Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
-  // D1: announces the delivery before checking closed and generation (pairs with X1 and C1).
+  // WC-D1: announces the delivery before checking closed and generation (pairs with WC-X1 and WC-C1).
   const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
   struct Finish {
     WaitCtx* self;
     ~Finish() {
-      // D2: ends the delivery and drops the ticket's reference in one step; release publishes the
-      // callback's effects to X2, acquire orders a final delete after every use.
+      // WC-D2: ends the delivery and drops the ticket's reference in one step; release publishes the
+      // callback's effects to WC-X2, acquire orders a final delete after every use.
       const std::uint64_t state =
           self->state_.fetch_sub(kDeliveringOne + kReferenceOne, std::memory_order_acq_rel);
       if ((state >> 16) == 1) delete self;

@@ -204,6 +204,12 @@ struct SimDevice::Instance final : PollSource {
     return options.latency.kind == LatencyKind::kZero;
   }
 
+  // Submitting threads (SimDevice::submit's steps).
+  SubmitResult admit(WaitCtx& ctx) noexcept;
+  SubmitResult complete_inline(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data) noexcept;
+  SubmitResult enqueue(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data,
+                       bool notify_poller) noexcept;
+
   // Submit-side decisions come from a counter hash, so any thread can draw them.
   double submit_draw() noexcept {
     return unit(splitmix64(
@@ -449,6 +455,76 @@ void SimDevice::stop() {
   threads_.clear();
 }
 
+namespace {
+
+SubmitResult refuse(WaitCtx& ctx, SubmitResult result, std::atomic<std::uint64_t>& counter) noexcept {
+  counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+  ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
+  return result;
+}
+
+}  // namespace
+
+// The submit-side decisions, in the order a device makes them: an injected fatal fault, an
+// injected refusal, then capacity. kAccepted means a place in the device is taken.
+SubmitResult SimDevice::Instance::admit(WaitCtx& ctx) noexcept {
+  submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+  if (options.fatal_rate > 0 && submit_draw() < options.fatal_rate) {
+    return refuse(ctx, SubmitResult::kFailed, failed);
+  }
+  if (options.refuse_rate > 0 && submit_draw() < options.refuse_rate) {
+    return refuse(ctx, SubmitResult::kRetry, refused_other);
+  }
+  // Relaxed: the count only bounds occupancy; the queue and ring publish the request itself.
+  if (in_flight.fetch_add(1, std::memory_order_relaxed) >= options.capacity) {
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    return refuse(ctx, SubmitResult::kRetry, refused_full);
+  }
+  return SubmitResult::kAccepted;
+}
+
+// Zero latency: the request completes now, into the submitting thread's ring.
+SubmitResult SimDevice::Instance::complete_inline(WaitCtx& ctx, RequestTicket ticket,
+                                                  std::uint64_t user_data) noexcept {
+  const bool error = options.error_rate > 0 && submit_draw() < options.error_rate;
+  const Completion completion{&ctx, user_data, ticket,
+                              error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK};
+  CompletionRing* submitter_ring = nullptr;
+  try {
+    submitter_ring = &poller.thread_ring();
+  } catch (...) {
+    submitter_ring = nullptr;  // out of memory: refuse like a full device
+  }
+  // Counted before the push: a locked add right after it would wait for the ring's stores to
+  // reach the poller's core. Undone below if the push fails.
+  accepted.fetch_add(1, std::memory_order_relaxed);
+  completed.fetch_add(1, std::memory_order_relaxed);
+  if (error) completed_err.fetch_add(1, std::memory_order_relaxed);
+  in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (submitter_ring != nullptr && submitter_ring->try_push(completion)) {
+    return SubmitResult::kAccepted;
+  }
+  accepted.fetch_sub(1, std::memory_order_relaxed);
+  completed.fetch_sub(1, std::memory_order_relaxed);
+  if (error) completed_err.fetch_sub(1, std::memory_order_relaxed);
+  ctx.abandon(ticket);
+  return refuse(ctx, SubmitResult::kRetry, refused_full);
+}
+
+// Any other latency: the request waits in the submission queue for the advancing thread.
+SubmitResult SimDevice::Instance::enqueue(WaitCtx& ctx, RequestTicket ticket,
+                                          std::uint64_t user_data, bool notify_poller) noexcept {
+  // Cannot fail: the queue holds `capacity` and in_flight was checked against it.
+  if (!submissions.try_push(Pending{&ctx, ticket, user_data, device.now_ns()})) {
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    ctx.abandon(ticket);
+    return refuse(ctx, SubmitResult::kRetry, refused_full);
+  }
+  accepted.fetch_add(1, std::memory_order_relaxed);
+  if (notify_poller) poller.notify();
+  return SubmitResult::kAccepted;
+}
+
 SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
                                std::uint64_t user_data) noexcept {
   if (instance_index >= instances_.size()) {
@@ -456,63 +532,12 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
     return SubmitResult::kFailed;
   }
   Instance& instance = *instances_[instance_index];
-  instance.submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  const DeviceInstanceOptions& options = instance.options;
-  if (options.fatal_rate > 0 && instance.submit_draw() < options.fatal_rate) {
-    instance.failed.fetch_add(1, std::memory_order_relaxed);
-    ctx.set_status(AsyncStatus::kErr);
-    return SubmitResult::kFailed;
-  }
-  if (options.refuse_rate > 0 && instance.submit_draw() < options.refuse_rate) {
-    instance.refused_other.fetch_add(1, std::memory_order_relaxed);
-    ctx.set_status(AsyncStatus::kEagain);
-    return SubmitResult::kRetry;
-  }
-  // Relaxed: the count only bounds occupancy; the queue and ring publish the request itself.
-  if (instance.in_flight.fetch_add(1, std::memory_order_relaxed) >= options.capacity) {
-    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    instance.refused_full.fetch_add(1, std::memory_order_relaxed);
-    ctx.set_status(AsyncStatus::kEagain);
-    return SubmitResult::kRetry;
-  }
+  const SubmitResult admitted = instance.admit(ctx);
+  if (admitted != SubmitResult::kAccepted) return admitted;
   ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own status
   const RequestTicket ticket = ctx.arm();
-  if (instance.inline_completion()) {
-    const bool error = options.error_rate > 0 && instance.submit_draw() < options.error_rate;
-    const Completion completion{&ctx, user_data, ticket,
-                                error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK};
-    CompletionRing* ring = nullptr;
-    try {
-      ring = &instance.poller.thread_ring();
-    } catch (...) {
-      ring = nullptr;  // out of rings or memory: refuse like a full device
-    }
-    // Counted before the push: a locked add right after it would wait for the ring's stores to
-    // reach the poller's core. Undone below if the push fails.
-    instance.accepted.fetch_add(1, std::memory_order_relaxed);
-    instance.completed.fetch_add(1, std::memory_order_relaxed);
-    if (error) instance.completed_err.fetch_add(1, std::memory_order_relaxed);
-    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (ring != nullptr && ring->try_push(completion)) return SubmitResult::kAccepted;
-    instance.accepted.fetch_sub(1, std::memory_order_relaxed);
-    instance.completed.fetch_sub(1, std::memory_order_relaxed);
-    if (error) instance.completed_err.fetch_sub(1, std::memory_order_relaxed);
-    ctx.abandon(ticket);
-    instance.refused_full.fetch_add(1, std::memory_order_relaxed);
-    ctx.set_status(AsyncStatus::kEagain);
-    return SubmitResult::kRetry;
-  }
-  const std::uint64_t now = now_ns();
-  // Cannot fail: the queue holds `capacity` and in_flight was checked against it.
-  if (!instance.submissions.try_push(Pending{&ctx, ticket, user_data, now})) {
-    instance.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    ctx.abandon(ticket);
-    ctx.set_status(AsyncStatus::kEagain);
-    return SubmitResult::kRetry;
-  }
-  instance.accepted.fetch_add(1, std::memory_order_relaxed);
-  if (options_.timing == DeviceTiming::kPolled) instance.poller.notify();
-  return SubmitResult::kAccepted;
+  if (instance.inline_completion()) return instance.complete_inline(ctx, ticket, user_data);
+  return instance.enqueue(ctx, ticket, user_data, options_.timing == DeviceTiming::kPolled);
 }
 
 std::size_t SimDevice::instance_for(const WaitCtx& ctx) const noexcept {

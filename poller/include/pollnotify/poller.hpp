@@ -7,7 +7,7 @@
 //   the poller thread; or, with no thread running, the caller of poll_once (external polling).
 //
 // Memory ordering: if a producer writes data and then pushes a completion, the callback that
-// completion invokes sees the data (ring R1/A2). stop() returns after every completion pushed
+// completion invokes sees the data (ring RING-R1/RING-A2). stop() returns after every completion pushed
 // before it was called has been delivered, and the callbacks' effects are visible to the caller
 // of stop() (thread join).
 //

@@ -5,7 +5,7 @@
 // Threads: any thread pushes (callbacks on poller threads); one consumer thread pops.
 //
 // Memory ordering: everything a producer wrote before try_push(x) is visible to the consumer
-// after the pop that returns x (R4/A5). If the consumer parks in pop_wait, a push either is seen
+// after the pop that returns x (RQ-R4/RQ-A5). If the consumer parks in pop_wait, a push either is seen
 // by the consumer's re-check or wakes it (seq_cst Dekker handshake on the slot sequence and
 // the sleeping flag), so no wakeup is lost.
 //
@@ -51,11 +51,11 @@ class ReadyQueue {
     Slot* slot;
     for (;;) {
       slot = &slots_[position & mask_];
-      // A4: pairs with R5: the consumer is done with this slot's previous lap.
+      // RQ-A4: pairs with RQ-R5: the consumer is done with this slot's previous lap.
       const std::uint64_t sequence = slot->sequence.load(std::memory_order_acquire);
       const auto lag = static_cast<std::int64_t>(sequence - position);
       if (lag == 0) {
-        // Relaxed: the claim only reserves the slot; R4 publishes its content.
+        // Relaxed: the claim only reserves the slot; RQ-R4 publishes its content.
         if (tail_.compare_exchange_weak(position, position + 1, std::memory_order_relaxed)) break;
       } else if (lag < 0) {
         return false;  // full: the slot still holds an item one lap behind
@@ -64,7 +64,7 @@ class ReadyQueue {
       }
     }
     slot->value = item;
-    // R4 (seq_cst): publishes the value to A5 and is ordered before the sleeping check (Dekker).
+    // RQ-R4 (seq_cst): publishes the value to RQ-A5 and is ordered before the sleeping check (Dekker).
     slot->sequence.store(position + 1, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) != 0 &&
         sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
@@ -76,10 +76,10 @@ class ReadyQueue {
   // Consumer. False when empty (or the next item is still being written).
   [[nodiscard]] bool try_pop(T& out) noexcept {
     Slot& slot = slots_[head_ & mask_];
-    // A5: pairs with R4: the slot's value is complete.
+    // RQ-A5: pairs with RQ-R4: the slot's value is complete.
     if (slot.sequence.load(std::memory_order_acquire) != head_ + 1) return false;
     out = slot.value;
-    // R5: frees the slot for the producer one lap ahead; pairs with A4.
+    // RQ-R5: frees the slot for the producer one lap ahead; pairs with RQ-A4.
     slot.sequence.store(head_ + capacity_, std::memory_order_release);
     ++head_;
     return true;
@@ -95,10 +95,11 @@ class ReadyQueue {
       internal::cpu_relax();
     }
     for (;;) {
-      // P1: announce the sleep, then re-check (P2) with seq_cst: the items pair with R4, the
+      // RQ-P1: announce the sleep, then re-check (RQ-P2) with seq_cst: the items pair with RQ-R4, the
       // interruption with RQ-W1 (each side writes, then reads the other's flag: Dekker).
       sleeping_.store(1, std::memory_order_seq_cst);
-      if (has_items_seq_cst() ||                                        // P2
+      // RQ-P2: the re-check (seq_cst loads), then the interruption flag.
+      if (has_items_seq_cst() ||
           interrupted_.exchange(false, std::memory_order_seq_cst)) {  // RQ-W2: pairs with RQ-W1
         sleeping_.store(0, std::memory_order_relaxed);
         return try_pop(out);
@@ -116,8 +117,8 @@ class ReadyQueue {
 
   // Consumer. Waits up to `timeout` until an item is there, without taking it. True if one is.
   [[nodiscard]] bool wait_nonempty(std::chrono::nanoseconds timeout) noexcept {
-    sleeping_.store(1, std::memory_order_seq_cst);  // P1, as in pop_wait
-    if (has_items_seq_cst()) {                      // P2
+    sleeping_.store(1, std::memory_order_seq_cst);  // RQ-P1, as in pop_wait
+    if (has_items_seq_cst()) {                      // RQ-P2
       sleeping_.store(0, std::memory_order_relaxed);
       return true;
     }
@@ -135,7 +136,7 @@ class ReadyQueue {
     }
   }
 
-  // Consumer, in a parking handshake: is an item published? seq_cst pairs with R4.
+  // Consumer, in a parking handshake: is an item published? seq_cst pairs with RQ-R4.
   [[nodiscard]] bool has_items_seq_cst() const noexcept {
     return slots_[head_ & mask_].sequence.load(std::memory_order_seq_cst) == head_ + 1;
   }

@@ -5,9 +5,9 @@
 // and drain (each role may move between threads if the handover itself synchronizes). Any thread
 // may call size_approx and capacity.
 //
-// Memory ordering: if the producer pushes item x (R1), everything it wrote before the push is
-// visible to the consumer once drain/try_pop hands it x (A2). If the consumer releases a slot
-// (R2), its reads of that slot happen before the producer's overwrite of it (A1).
+// Memory ordering: if the producer pushes item x (RING-R1), everything it wrote before the push is
+// visible to the consumer once drain/try_pop hands it x (RING-A2). If the consumer releases a slot
+// (RING-R2), its reads of that slot happen before the producer's overwrite of it (RING-A1).
 //
 // Layout: free-running 64-bit indices (never wrap in practice), slot = index & mask. The producer
 // and consumer state are two cache lines apart (no false sharing) and each side caches the
@@ -62,7 +62,7 @@ class SpscRing {
     const std::uint64_t tail = producer_.tail.load(std::memory_order_relaxed);  // own index
     std::uint64_t free_slots = capacity_ - (tail - producer_.cached_head);
     if (free_slots < count) {
-      // A1: pairs with R2: the consumer is done reading the slots we are about to overwrite.
+      // RING-A1: pairs with RING-R2: the consumer is done reading the slots we are about to overwrite.
       producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
       free_slots = capacity_ - (tail - producer_.cached_head);
       if (free_slots == 0) return 0;
@@ -70,11 +70,11 @@ class SpscRing {
     const std::size_t n = count < free_slots ? count : static_cast<std::size_t>(free_slots);
     for (std::size_t i = 0; i < n; ++i) slots_[(tail + i) & mask_] = items[i];
     if (publish == Publish::kSeqCst) {
-      // R1 (seq_cst): as below, and ordered before the producer's later check of the consumer's
-      // parked flag.
+      // The same publication as RING-R1 below, seq_cst: also ordered before the producer's later
+      // check of the consumer's parked flag.
       producer_.tail.exchange(tail + n, std::memory_order_seq_cst);
     } else {
-      // R1: publishes the n filled slots to the consumer; pairs with A2.
+      // RING-R1: publishes the n filled slots to the consumer; pairs with RING-A2.
       producer_.tail.store(tail + n, std::memory_order_release);
     }
     return n;
@@ -96,7 +96,7 @@ class SpscRing {
       // Overlap the two cache misses of an empty-to-ready transition: the slot line is fetched
       // while the tail is.
       __builtin_prefetch(&slots_[head & mask_]);
-      // A2: pairs with R1: the slots up to tail are filled.
+      // RING-A2: pairs with RING-R1: the slots up to tail are filled.
       consumer_.cached_tail = producer_.tail.load(std::memory_order_acquire);
       available = consumer_.cached_tail - head;
       if (available == 0) return 0;
@@ -107,7 +107,7 @@ class SpscRing {
       SpscRing& ring;
       std::uint64_t head;
       std::size_t& consumed;
-      // R2: frees the consumed slots to the producer; pairs with A1.
+      // RING-R2: frees the consumed slots to the producer; pairs with RING-A1.
       ~Release() { ring.consumer_.head.store(head + consumed, std::memory_order_release); }
     } release{*this, head, consumed};
     while (consumed < n) {

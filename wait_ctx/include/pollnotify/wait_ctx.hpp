@@ -92,7 +92,7 @@ class WaitCtx {
   static void destroy(WaitCtx* ctx) noexcept;
   // Any thread: true once destroy() has begun (a callback may stop re-arming).
   [[nodiscard]] bool closed() const noexcept {
-    return (state_.load(std::memory_order_acquire) & kClosed) != 0;  // X4: pairs with X1
+    return (state_.load(std::memory_order_acquire) & kClosed) != 0;  // WC-X4: pairs with WC-X1
   }
 
   WaitCtx(const WaitCtx&) = delete;
@@ -139,15 +139,15 @@ class WaitCtx {
   // False (status unchanged) for a value outside 0..3.
   [[nodiscard]] bool set_status(int status) noexcept {
     if (status < PN_ASYNC_STATUS_UNSUPPORTED || status > PN_ASYNC_STATUS_EAGAIN) return false;
-    // S1: publishes what the setter wrote before the status; pairs with S2.
+    // WC-S1: publishes what the setter wrote before the status; pairs with WC-S2.
     status_.store(status, std::memory_order_release);
     return true;
   }
   void set_status(AsyncStatus status) noexcept {
-    status_.store(static_cast<int>(status), std::memory_order_release);  // S1, as above
+    status_.store(static_cast<int>(status), std::memory_order_release);  // WC-S1, as above
   }
   [[nodiscard]] int status() const noexcept {
-    return status_.load(std::memory_order_acquire);  // S2: pairs with S1
+    return status_.load(std::memory_order_acquire);  // WC-S2: pairs with WC-S1
   }
 
   // --- request lifetime: see the protocol in the banner ---

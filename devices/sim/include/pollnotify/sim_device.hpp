@@ -20,7 +20,7 @@
 // bound pollers are external (it runs the sources, as poll_once does).
 //
 // Memory ordering: everything the submitter wrote before submit() is visible to the callback the
-// completion invokes (submission queue R4/A5, then ring R1/A2).
+// completion invokes (submission queue RQ-R4/RQ-A5, then ring RING-R1/RING-A2).
 #pragma once
 
 #include <atomic>

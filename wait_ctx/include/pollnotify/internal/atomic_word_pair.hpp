@@ -33,7 +33,7 @@ class AtomicWordPair {
         version = version_.load(std::memory_order_relaxed);
         continue;
       }
-      // W0: claims the writer role; acquire pairs with the previous writer's W1 so this write
+      // PAIR-W0: claims the writer role; acquire pairs with the previous writer's PAIR-W1 so this write
       // lands after it.
       if (version_.compare_exchange_weak(version, version + 1, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
@@ -41,27 +41,27 @@ class AtomicWordPair {
       }
     }
     Slot& slot = slots_[((version >> 1) + 1) & 1U];
-    // W2: release orders the claim (W0) before each word, so a reader whose R2 sees one of these
-    // words also sees the version moved at R3.
+    // PAIR-W2: release orders the claim (PAIR-W0) before each word, so a reader whose PAIR-R2 sees one of these
+    // words also sees the version moved at PAIR-R3.
     slot.first.store(words.first, std::memory_order_release);
     slot.second.store(words.second, std::memory_order_release);
-    // W1: publishes the filled slot (and everything the writer wrote before) to R1/R4.
+    // PAIR-W1: publishes the filled slot (and everything the writer wrote before) to PAIR-R1/PAIR-R4.
     version_.store(version + 2, std::memory_order_release);
   }
 
   // Any thread; never waits for a writer.
   [[nodiscard]] Words load() const noexcept {
-    // R1: pairs with W1: the slot it names is complete.
+    // PAIR-R1: pairs with PAIR-W1: the slot it names is complete.
     std::uint64_t version = version_.load(std::memory_order_acquire);
     for (;;) {
       const Slot& slot = slots_[(version >> 1) & 1U];
-      // R2: acquire keeps these loads before the re-check R3; pairs with W2.
+      // PAIR-R2: acquire keeps these loads before the re-check PAIR-R3; pairs with PAIR-W2.
       const Words words{slot.first.load(std::memory_order_acquire),
                         slot.second.load(std::memory_order_acquire)};
-      // R3: the slot was not being rewritten while we read it.
+      // PAIR-R3: the slot was not being rewritten while we read it.
       const std::uint64_t recheck = version_.load(std::memory_order_relaxed);
       if (recheck < (version | 1U) + 2) return words;
-      // R4: pairs with W1, as R1.
+      // PAIR-R4: pairs with PAIR-W1, as PAIR-R1.
       version = version_.load(std::memory_order_acquire);
     }
   }
