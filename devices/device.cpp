@@ -15,14 +15,9 @@ const char* to_string(SubmitResult result) noexcept {
 }
 
 DeviceStats& DeviceStats::operator+=(const DeviceStats& other) noexcept {
-  submitted += other.submitted;
-  accepted += other.accepted;
-  refused_full += other.refused_full;
-  refused_other += other.refused_other;
-  failed += other.failed;
-  completed += other.completed;
-  completed_err += other.completed_err;
-  in_flight += other.in_flight;
+#define PN_DEVICE_STATS_ADD(name, description) name += other.name;
+  PN_DEVICE_COUNTERS(PN_DEVICE_STATS_ADD)
+#undef PN_DEVICE_STATS_ADD
   return *this;
 }
 

@@ -68,9 +68,11 @@ class CDevice final : public Device {
     c_stats.failed = failed_.load(std::memory_order_relaxed);
     if (method_.get_stats != nullptr) method_.get_stats(device_, &c_stats);
     c_stats.in_flight = method_.in_flight(device_);
-    return DeviceStats{c_stats.submitted,    c_stats.accepted,  c_stats.refused_full,
-                       c_stats.refused_other, c_stats.failed,    c_stats.completed,
-                       c_stats.completed_err, c_stats.in_flight};
+    DeviceStats stats;
+#define PN_DEVICE_STATS_COPY(name, description) stats.name = c_stats.name;
+    PN_DEVICE_COUNTERS(PN_DEVICE_STATS_COPY)
+#undef PN_DEVICE_STATS_COPY
+    return stats;
   }
   [[nodiscard]] std::string_view name() const noexcept override { return name_; }
   void start() override {

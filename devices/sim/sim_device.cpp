@@ -577,14 +577,10 @@ DeviceStats SimDevice::stats() const noexcept {
     const auto read = [](const std::atomic<std::uint64_t>& counter) {
       return counter.load(std::memory_order_relaxed);  // statistics
     };
-    stats.submitted += read(instance->submitted);
-    stats.accepted += read(instance->accepted);
-    stats.refused_full += read(instance->refused_full);
-    stats.refused_other += read(instance->refused_other);
-    stats.failed += read(instance->failed);
-    stats.completed += read(instance->completed);
-    stats.completed_err += read(instance->completed_err);
-    stats.in_flight += read(instance->in_flight);
+    // Each instance keeps one atomic per counter of the table, under the same name.
+#define PN_SIM_STATS_ADD(name, description) stats.name += read(instance->name);
+    PN_DEVICE_COUNTERS(PN_SIM_STATS_ADD)
+#undef PN_SIM_STATS_ADD
   }
   return stats;
 }

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "pollnotify/device.h"
 #include "pollnotify/wait_ctx.hpp"
 
 namespace pn {
@@ -42,19 +43,23 @@ enum class SubmitResult : std::uint8_t {
 
 [[nodiscard]] const char* to_string(SubmitResult result) noexcept;
 
-// Counters every device keeps (a snapshot; each read is relaxed).
+// Counters every device keeps (a snapshot; each read is relaxed). The list is one table,
+// PN_DEVICE_COUNTERS in <pollnotify/device.h>, shared with C.
 struct DeviceStats {
-  std::uint64_t submitted = 0;      // submit() calls
-  std::uint64_t accepted = 0;       // kAccepted
-  std::uint64_t refused_full = 0;   // kRetry because the device was at capacity
-  std::uint64_t refused_other = 0;  // kRetry for another reason (an injected or transient refusal)
-  std::uint64_t failed = 0;         // kFailed
-  std::uint64_t completed = 0;      // completions pushed into rings
-  std::uint64_t completed_err = 0;  // of which with status ERR
-  std::uint64_t in_flight = 0;      // accepted, not yet completed into a ring
+#define PN_DEVICE_STATS_MEMBER(name, description) std::uint64_t name = 0;
+  PN_DEVICE_COUNTERS(PN_DEVICE_STATS_MEMBER)
+#undef PN_DEVICE_STATS_MEMBER
 
   DeviceStats& operator+=(const DeviceStats& other) noexcept;
 };
+
+// Calls visit(name, description, value) for each counter in the table's order.
+template <class Visit>
+void for_each_counter(const DeviceStats& stats, Visit&& visit) {
+#define PN_DEVICE_STATS_VISIT(name, description) visit(#name, description, stats.name);
+  PN_DEVICE_COUNTERS(PN_DEVICE_STATS_VISIT)
+#undef PN_DEVICE_STATS_VISIT
+}
 
 class Device {
  public:
