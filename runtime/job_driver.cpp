@@ -23,6 +23,7 @@ JobDriver::JobDriver(std::size_t max_jobs) : ready_(max_jobs == 0 ? 1 : max_jobs
     slots_.push_back(std::make_unique<Slot>());
     Slot& slot = *slots_.back();
     slot.driver = this;
+    slot.index = i;
     slot.ctx = WaitCtx::make();
     slot.ctx->set_callback(&JobDriver::on_complete, &slot);
     free_slots_.push_back(&slot);
@@ -41,17 +42,49 @@ int JobDriver::on_complete(void* raw) {
 
 JobStatus JobDriver::start(int (*fn)(void*), const void* args, std::size_t size) {
   if (free_slots_.empty()) return JobStatus::kNoJobs;
-  Slot* slot = free_slots_.back();
+  return start_in(*free_slots_.back(), fn, args, size);
+}
+
+JobStatus JobDriver::start_on(std::size_t slot, int (*fn)(void*), const void* args,
+                              std::size_t size) {
+  Slot& chosen = *slots_.at(slot);
+  if (chosen.in_use) return JobStatus::kNoJobs;
+  return start_in(chosen, fn, args, size);
+}
+
+JobStatus JobDriver::start_in(Slot& slot, int (*fn)(void*), const void* args, std::size_t size) {
   int ret = 0;
   AsyncJob* job = nullptr;
-  const JobStatus status = jobs::start(job, slot->ctx.get(), ret, fn, args, size);
+  const JobStatus status = jobs::start(job, slot.ctx.get(), ret, fn, args, size);
   if (status == JobStatus::kErr || status == JobStatus::kNoJobs) return status;
-  free_slots_.pop_back();
-  slot->in_use = true;
-  slot->job = job;
+  std::erase(free_slots_, &slot);
+  slot.in_use = true;
+  slot.job = job;
   ++running_;
-  after_switch(*slot, status, ret);
+  after_switch(slot, status, ret);
   return status;
+}
+
+JobStatus JobDriver::resume(std::size_t slot) {
+  Slot& chosen = *slots_.at(slot);
+  if (!chosen.in_use) return JobStatus::kErr;
+  std::erase(retry_, &chosen);  // resumed now, not again as a retry
+  return resume_slot(chosen, callback_resumes_);
+}
+
+JobStatus JobDriver::resume_slot(Slot& slot, std::uint64_t& counter) {
+  int ret = 0;
+  const JobStatus status = jobs::resume(slot.job, ret);
+  ++counter;
+  after_switch(slot, status, ret);
+  return status;
+}
+
+std::size_t JobDriver::resume_retries() {
+  std::vector<Slot*> retry;
+  retry.swap(retry_);
+  for (Slot* slot : retry) (void)resume_slot(*slot, retry_resumes_);
+  return retry.size();
 }
 
 void JobDriver::after_switch(Slot& slot, JobStatus status, int ret) {
@@ -69,23 +102,11 @@ void JobDriver::after_switch(Slot& slot, JobStatus status, int ret) {
 }
 
 std::size_t JobDriver::run_ready() {
-  std::size_t resumed = 0;
-  std::vector<Slot*> retry;
-  retry.swap(retry_);
-  for (Slot* slot : retry) {
-    int ret = 0;
-    const JobStatus status = jobs::resume(slot->job, ret);
-    ++retry_resumes_;
-    ++resumed;
-    after_switch(*slot, status, ret);
-  }
+  std::size_t resumed = resume_retries();
   Slot* slot = nullptr;
   while (ready_.try_pop(slot)) {
-    int ret = 0;
-    const JobStatus status = jobs::resume(slot->job, ret);
-    ++callback_resumes_;
+    (void)resume_slot(*slot, callback_resumes_);
     ++resumed;
-    after_switch(*slot, status, ret);
   }
   return resumed;
 }
@@ -96,10 +117,7 @@ std::size_t JobDriver::run_until_idle() {
     if (run_ready() != 0 || !retry_.empty()) continue;
     Slot* slot = nullptr;
     if (ready_.pop_wait(slot, std::chrono::milliseconds(100))) {
-      int ret = 0;
-      const JobStatus status = jobs::resume(slot->job, ret);
-      ++callback_resumes_;
-      after_switch(*slot, status, ret);
+      (void)resume_slot(*slot, callback_resumes_);
     }
   }
   return static_cast<std::size_t>(finished_ - finished_before);

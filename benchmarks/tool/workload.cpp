@@ -14,7 +14,8 @@
 #include "pollnotify/clock.hpp"
 #include "pollnotify/fd_bridge.hpp"
 #include "pollnotify/internal/cpu.hpp"
-#include "pollnotify/job.hpp"
+#include "pollnotify/async_job.h"
+#include "pollnotify/job_driver.hpp"
 #include "pollnotify/ready_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
 
@@ -68,12 +69,13 @@ void pin(int cpu) {
 
 struct Run;
 
-// One job and its wait context. Job-side fields are written on the application thread before a
-// submit; the notifier reads them after the completion (ring publication orders the two).
+// One job slot of the driver and its wait context. Job-side fields are written on the
+// application thread before a submit; the notifier reads them after the completion (ring
+// publication orders the two).
 struct Slot {
   Run* run = nullptr;
-  WaitCtxPtr ctx;
-  AsyncJob* job = nullptr;
+  std::size_t index = 0;    // the JobDriver slot
+  WaitCtx* ctx = nullptr;   // the driver's context for that slot
   AsyncFd fd = kBadAsyncFd;
   std::uint64_t sequence = 0;  // request number of this slot's current request
   std::uint64_t accepted = 0;  // last request number the device accepted
@@ -206,6 +208,9 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   run.runtime = runtime.get();
 
   static const int fd_key = 0;
+  // The job driver runs the jobs (start, EAGAIN retries, finish); the mechanism under test only
+  // decides how a notification reaches this thread, which then resumes that slot.
+  JobDriver driver(options.jobs);
   std::vector<std::unique_ptr<Slot>> slots;
   if (mechanism == Mechanism::kEventfd) run.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   run.ready = std::make_unique<ReadyQueue<Slot*>>(options.jobs);
@@ -213,8 +218,10 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
     slots.push_back(std::make_unique<Slot>());
     Slot& slot = *slots.back();
     slot.run = &run;
-    slot.ctx = WaitCtx::make();
+    slot.index = i;
+    slot.ctx = &driver.context(i);
     if (mechanism == Mechanism::kEventfd) {
+      slot.ctx->set_callback(nullptr, nullptr);  // no callback: deliver signals the eventfd
       slot.fd = attach_notify_eventfd(*slot.ctx, &fd_key);
       epoll_event interest{};
       interest.events = EPOLLIN;
@@ -230,28 +237,14 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   }
   runtime->start();
 
-  std::size_t running = 0;
-  std::vector<Slot*> retry, ready;
-  const auto after_switch = [&](Slot& slot, JobStatus status) {
-    if (status == JobStatus::kFinish || status == JobStatus::kErr) {
-      --running;
-    } else if (slot.ctx->status() == PN_ASYNC_STATUS_EAGAIN) {
-      retry.push_back(&slot);
-    }
-  };
-  const auto resume = [&](Slot& slot) {
-    int ret = 0;
-    after_switch(slot, jobs::resume(slot.job, ret));
-  };
+  std::vector<Slot*> ready;
   for (auto& slot : slots) {
     Slot* self = slot.get();
-    int ret = 0;
-    const JobStatus status =
-        jobs::start(slot->job, slot->ctx.get(), ret, bench_job, &self, sizeof self);
-    if (status == JobStatus::kErr || status == JobStatus::kNoJobs)
-      throw std::runtime_error("cannot start a job");
-    ++running;
-    after_switch(*slot, status);
+    const JobStatus status = driver.start_on(slot->index, bench_job, &self, sizeof self);
+    if (status == JobStatus::kErr || status == JobStatus::kNoJobs) {
+      throw std::runtime_error("cannot start a job (the process's job limit is " +
+                               std::to_string(PN_ASYNC_get_max_jobs()) + ")");
+    }
   }
 
   using Clock = std::chrono::steady_clock;
@@ -273,7 +266,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
     switch (mechanism) {
       case Mechanism::kEventfd: {
         epoll_event events[256];
-        const int count = ::epoll_wait(run.epoll_fd, events, 256, retry.empty() ? 1 : 0);
+        const int count = ::epoll_wait(run.epoll_fd, events, 256, driver.retries_pending() ? 0 : 1);
         for (int i = 0; i < count; ++i) {
           auto* slot = static_cast<Slot*>(events[i].data.ptr);
           if (!consume_notify_eventfd(slot->fd)) continue;
@@ -284,7 +277,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
       }
       case Mechanism::kCondvar: {
         std::unique_lock lock(run.condvar_mutex);
-        if (retry.empty()) {
+        if (!driver.retries_pending()) {
           run.condvar.wait_for(lock, std::chrono::milliseconds(1),
                                [&] { return !run.condvar_ready.empty(); });
         }
@@ -298,10 +291,10 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
         const std::uint64_t spin_until = CheapClock::ticks() + app_spin_ticks;
         do {
           while (run.ready->try_pop(slot)) ready.push_back(slot);
-          if (!ready.empty() || !retry.empty()) break;
+          if (!ready.empty() || driver.retries_pending()) break;
           internal::cpu_relax();
         } while (CheapClock::ticks() < spin_until);
-        if (ready.empty() && retry.empty() &&
+        if (ready.empty() && !driver.retries_pending() &&
             run.ready->pop_wait(slot, std::chrono::milliseconds(1))) {
           ready.push_back(slot);
         }
@@ -310,7 +303,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   };
 
   bool hung = false;
-  while (running != 0) {
+  while (driver.running() != 0) {
     const auto now = Clock::now();
     if (!run.recording && !run.stopping && now >= measure_from) {
       run.recording = true;
@@ -345,12 +338,10 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                    options.latency.c_str(), std::min(100.0, 100.0 * elapsed / total),
                    static_cast<unsigned long long>(run.result.completions));
     }
-    std::vector<Slot*> retry_now;
-    retry_now.swap(retry);
-    for (Slot* slot : retry_now) resume(*slot);
+    const std::size_t retried = driver.resume_retries();
     wait_ready();
-    for (Slot* slot : ready) resume(*slot);
-    if (!ready.empty() || !retry_now.empty()) {
+    for (Slot* slot : ready) (void)driver.resume(slot->index);
+    if (!ready.empty() || retried != 0) {
       last_activity = now;
     } else if (run.stopping && now - last_activity > std::chrono::seconds(5)) {
       hung = true;  // jobs still waiting for a notification that never came
@@ -367,8 +358,11 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
     run.result.notified += slot->notified;
   }
   if (hung) {
-    // Paused jobs stay paused: their stacks are leaked on purpose (resuming them has no meaning).
+    // Late completions become stale; the jobs, resumed with `stopping` set, return.
     for (const auto& slot : slots) slot->ctx->cancel_pending();
+    while (driver.running() != 0) {
+      for (const auto& slot : slots) (void)driver.resume(slot->index);
+    }
   }
   runtime.reset();  // the poller threads have ended: their histogram can be read
   run.result.notify_ns = std::move(run.notify_ns.histogram);

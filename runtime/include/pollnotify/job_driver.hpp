@@ -65,6 +65,20 @@ class JobDriver {
   // One pass: resumes the jobs ready now. Returns how many it resumed.
   std::size_t run_ready();
 
+  // --- For an application notified another way (an eventfd per context, a condition variable,
+  // its own callback): it sets up context(slot) before it starts a job there with start_on(),
+  // calls resume(slot) for each notification, and resume_retries() for the jobs a device refused
+  // (EAGAIN: no notification comes). Slots are numbered 0 .. max_jobs - 1.
+  // Throws std::out_of_range past max_jobs.
+  [[nodiscard]] WaitCtx& context(std::size_t slot) const { return *slots_.at(slot)->ctx; }
+  // kNoJobs when a job runs on the slot already.
+  JobStatus start_on(std::size_t slot, int (*fn)(void*), const void* args, std::size_t size);
+  // Resumes the job paused on the slot; kErr when there is none.
+  JobStatus resume(std::size_t slot);
+  // Resumes the jobs whose submission was refused; returns how many.
+  std::size_t resume_retries();
+  [[nodiscard]] bool retries_pending() const noexcept { return !retry_.empty(); }
+
   [[nodiscard]] std::size_t running() const noexcept { return running_; }
   // How many times each finished job was resumed by a callback, summed (for exactly-once checks).
   [[nodiscard]] std::uint64_t callback_resumes() const noexcept { return callback_resumes_; }
@@ -76,11 +90,14 @@ class JobDriver {
  private:
   struct Slot {
     JobDriver* driver = nullptr;
+    std::size_t index = 0;
     WaitCtxPtr ctx;
     AsyncJob* job = nullptr;
     bool in_use = false;
   };
   static int on_complete(void* slot);
+  JobStatus start_in(Slot& slot, int (*fn)(void*), const void* args, std::size_t size);
+  JobStatus resume_slot(Slot& slot, std::uint64_t& counter);
   void after_switch(Slot& slot, JobStatus status, int ret);
 
   std::vector<std::unique_ptr<Slot>> slots_;
