@@ -468,3 +468,64 @@ TEST(SimDevice, RefusesARunningPollerAndLeavesItClean) {
 }
 
 }  // namespace
+
+namespace {
+
+// JobDriver for an application notified another way: it replaces a slot's callback, resumes
+// the slot itself, and has the driver retry refused submissions.
+struct SlotNotes {
+  std::atomic<int> notified{0};
+};
+
+int note_slot(void* arg) {
+  // JDT-R1: publishes the notification; pairs with JDT-A1.
+  static_cast<SlotNotes*>(arg)->notified.fetch_add(1, std::memory_order_release);
+  return 1;
+}
+
+TEST(JobDriverSlots, ResumeBySlotAndRetries) {
+  pn::SimRuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kExternal;
+  pn::SimRuntime runtime(options);
+  pn::JobDriver driver(2);
+  SlotNotes notes;
+  driver.context(1).set_callback(note_slot, &notes);
+  auto body = [&runtime] {
+    return static_cast<int>(pn::offload_in_job(runtime.device(), 5, pn::RetryPolicy{0}));
+  };
+  ASSERT_EQ(driver.start_on(1, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); },
+                            &body, sizeof body),
+            pn::JobStatus::kPause);
+  EXPECT_EQ(driver.start_on(1, [](void*) { return 0; }, nullptr, 0), pn::JobStatus::kNoJobs)
+      << "slot 1 is busy";
+  EXPECT_EQ(driver.resume(0), pn::JobStatus::kErr) << "no job on slot 0";
+  EXPECT_EQ(runtime.poll_once(), 1U);
+  // JDT-A1: pairs with JDT-R1 (same thread here: the external poller runs on it).
+  EXPECT_EQ(notes.notified.load(std::memory_order_acquire), 1);
+  EXPECT_EQ(driver.resume(1), pn::JobStatus::kFinish);
+  EXPECT_EQ(driver.result_sum(), static_cast<int>(pn::SubmitResult::kAccepted));
+  EXPECT_FALSE(driver.retries_pending());
+  EXPECT_THROW((void)driver.context(2), std::out_of_range);
+}
+
+TEST(JobDriverSlots, RefusedSubmissionsAreRetriedByTheDriver) {
+  pn::SimRuntimeOptions options;
+  options.poller.policy = pn::PollPolicy::kExternal;
+  options.device.instances[0].refuse_rate = 1;
+  pn::SimRuntime runtime(options);
+  pn::JobDriver driver(1);
+  auto body = [&runtime] {
+    return static_cast<int>(pn::offload_in_job(runtime.device(), 0, pn::RetryPolicy{2}));
+  };
+  ASSERT_EQ(driver.start_on(0, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); },
+                            &body, sizeof body),
+            pn::JobStatus::kPause);
+  EXPECT_TRUE(driver.retries_pending());
+  EXPECT_EQ(driver.resume_retries(), 1U);
+  EXPECT_EQ(driver.resume_retries(), 1U);
+  EXPECT_EQ(driver.running(), 0U) << "gave up after two retries";
+  EXPECT_EQ(driver.result_sum(), static_cast<int>(pn::SubmitResult::kRetry));
+  EXPECT_EQ(driver.retry_resumes(), 2U);
+}
+
+}  // namespace
