@@ -54,3 +54,17 @@ run(${WORK_DIR}/c_program)
 
 configure_and_build(subdirectory ${SOURCE_DIR}/subdirectory -DPOLLNOTIFY_SOURCE=${PROJECT_SOURCE})
 run(${WORK_DIR}/subdirectory/c_consumer)
+
+# The installed provider, found the way the README says: OPENSSL_MODULES.
+file(GLOB_RECURSE provider_module ${prefix}/*/ossl-modules/pollnotify.so)
+find_program(openssl_binary openssl)
+if(provider_module AND openssl_binary)
+  get_filename_component(modules_dir "${provider_module}" DIRECTORY)
+  set(ENV{OPENSSL_MODULES} ${modules_dir})
+  execute_process(COMMAND ${openssl_binary} list -providers -provider pollnotify
+                  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0 OR NOT out MATCHES "pollnotify")
+    message(FATAL_ERROR "openssl did not load the installed provider:\n${out}")
+  endif()
+  message(STATUS "${out}")
+endif()
