@@ -111,18 +111,30 @@ struct PollTally {
 
 namespace {
 
+void deliver_checked(const Completion& checked, PollTally& tally) noexcept;
+
+// A completion with a status outside 0..3 is still delivered, as ERR: the request must end.
+[[gnu::noinline]] void deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
+  ++tally.invalid;
+  Completion with_err = completion;
+  with_err.status = PN_ASYNC_STATUS_ERR;
+  deliver_checked(with_err, tally);
+}
+
 void deliver_one(const Completion& completion, PollTally& tally) noexcept {
   if (completion.ctx == nullptr) {
     ++tally.invalid;
     return;
   }
-  const bool valid_status = completion.status >= PN_ASYNC_STATUS_UNSUPPORTED &&
-                            completion.status <= PN_ASYNC_STATUS_EAGAIN;
-  Completion checked = completion;
-  if (!valid_status) {
-    ++tally.invalid;
-    checked.status = PN_ASYNC_STATUS_ERR;  // still delivered: the request must end
+  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED ||
+      completion.status > PN_ASYNC_STATUS_EAGAIN) [[unlikely]] {
+    deliver_bad_status(completion, tally);
+    return;
   }
+  deliver_checked(completion, tally);
+}
+
+void deliver_checked(const Completion& checked, PollTally& tally) noexcept {
   try {
     int result = 1;
     switch (checked.ctx->deliver(checked, &result)) {
@@ -149,7 +161,7 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
 }  // namespace
 
 std::size_t CompletionRing::try_push_burst(std::span<const Completion> completions) noexcept {
-  if (shared_lock_ == nullptr) return push_and_wake(completions);
+  if (shared_lock_ == nullptr) [[likely]] return push_and_wake(completions);
   std::lock_guard lock(*shared_lock_);  // the overflow ring: its producers take turns
   return push_and_wake(completions);
 }

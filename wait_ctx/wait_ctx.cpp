@@ -170,7 +170,10 @@ Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
     return Delivery::kStale;
   }
   set_status(static_cast<AsyncStatus>(completion.status));
-  const auto with_completion = completion_callback_.load();
+  // Relaxed: a hint (see set_completion_callback).
+  const auto with_completion = completion_callback_set_.load(std::memory_order_relaxed)
+                                   ? completion_callback_.load()
+                                   : internal::AtomicWordPair::Words{0, 0};
   const auto plain = with_completion.first != 0 ? with_completion : callback_.load();
   if (plain.first != 0) {
     struct Depth {

@@ -135,6 +135,9 @@ class WaitCtx {
   void set_completion_callback(CompletionFn fn, void* arg) noexcept {
     completion_callback_.store(
         {reinterpret_cast<std::uintptr_t>(fn), reinterpret_cast<std::uintptr_t>(arg)});
+    // Relaxed: a hint that spares deliver() the pair's read when no completion callback was
+    // ever set; the pair's own load orders what it returns.
+    completion_callback_set_.store(true, std::memory_order_relaxed);
   }
   // False (status unchanged) for a value outside 0..3.
   [[nodiscard]] bool set_status(int status) noexcept {
@@ -210,6 +213,7 @@ class WaitCtx {
 
   internal::AtomicWordPair callback_;
   internal::AtomicWordPair completion_callback_;
+  std::atomic<bool> completion_callback_set_{false};
   std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
   std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
   std::atomic<std::uint64_t> generation_{0};
