@@ -1,0 +1,65 @@
+// pollnotify for oneTBB: offload from inside a TBB task without blocking its worker.
+//
+// offload() submits a request to a device and suspends the calling task
+// (oneapi::tbb::task::suspend): the worker thread goes on with other tasks, and the request's
+// completion callback, on the poller thread, resumes the task (oneapi::tbb::task::resume), which
+// then returns the completion. A completion that arrives before the suspend function has
+// returned is fine (TBB resumes the task once it is fully suspended). A refused submission
+// (EAGAIN) is retried after a back-off that yields the worker to other tasks instead of blocking
+// it: 1, 2, 4, ... up to OffloadOptions::max_backoff_yields yields between tries, at most
+// max_retries tries. Works with every polling policy; with the external policy something must
+// poll: poll_until() runs that loop as a TBB task of its own, yielding between empty polls.
+//
+// Threads: offload and yield_worker from inside a TBB task (a parallel_for body, a flow-graph
+// node, a task_group task). Memory ordering: what the task wrote before offload() is visible to
+// the callback (the device and ring publish it); the completion the callback saw, and
+// everything the callback wrote before resuming, is visible to the task after offload returns
+// (TBB's resume hands the task over with release/acquire).
+//
+// When not to use it: outside TBB, use JobDriver or CoOffload; for work much shorter than a
+// suspend/resume (a few microseconds here, see docs/tbb.md), waiting in place may cost less.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "pollnotify/device.hpp"
+#include "pollnotify/poller.hpp"
+
+namespace pn::tbb {
+
+struct OffloadOptions {
+  unsigned max_retries = 1'000'000;  // EAGAIN retries before giving up (a stuck device is an error)
+  unsigned max_backoff_yields = 64;  // worker yields between two tries, at most
+};
+
+struct OffloadResult {
+  // kAccepted: `status` and `result` are the completion's. kRetry: gave up after max_retries
+  // refusals (status EAGAIN). kFailed: refused with ERR, called outside a TBB task, or the task's
+  // group was cancelled before the request was submitted (status ERR).
+  SubmitResult submit = SubmitResult::kFailed;
+  int status = PN_ASYNC_STATUS_ERR;  // PN_ASYNC_STATUS_*
+  std::int32_t result = 0;           // the device's result code
+  unsigned retries = 0;              // EAGAIN refusals before the outcome
+};
+
+// Inside a TBB task: see the banner. Never blocks the worker thread.
+OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOptions& options = {});
+
+// Inside a TBB task: lets the worker run other tasks, then continues (suspend, resumed at once).
+void yield_worker();
+
+// Inside a TBB task, for a poller with the external policy: polls until done() returns true,
+// yielding the worker after each empty poll. Returns the completions it delivered.
+template <class Done>
+std::size_t poll_until(Poller& poller, Done&& done) {
+  std::size_t delivered = 0;
+  while (!done()) {
+    const std::size_t now = poller.poll_once();
+    delivered += now;
+    if (now == 0) yield_worker();
+  }
+  return delivered;
+}
+
+}  // namespace pn::tbb
