@@ -105,13 +105,14 @@ def main():
     if poller:
         w("## Completion ring throughput (poller_benchmark)\n")
         w("One producer (CPU 1) and one consumer (CPU 0), 8-byte items, bursts on both sides; items/s.\n")
-        w("| burst | pollnotify | boost spsc_queue | moodycamel ConcurrentQueue | tbb concurrent_bounded_queue | "
-          "vs boost | vs tbb |")
+        w("| burst | pollnotify | boost spsc_queue | moodycamel ConcurrentQueue (multi-producer) | "
+          "tbb concurrent_bounded_queue (multi-producer) | vs boost | vs tbb |")
         w("|---:|---:|---:|---:|---:|---:|---:|")
         for burst in (1, 8, 32, 256):
             row = {}
-            for peer in ("pollnotify", "boost", "moodycamel", "tbb"):
-                entry = poller.get(f"BM_Ring_Throughput/{peer}/burst:{burst}/real_time")
+            for peer, name in (("pollnotify", "pollnotify"), ("boost", "boost"),
+                               ("moodycamel", "moodycamel_mpmc"), ("tbb", "tbb_mpmc")):
+                entry = poller.get(f"BM_Ring_Throughput/{name}/burst:{burst}/real_time")
                 row[peer] = entry["items_per_second"] if entry else 0
             w(f"| {burst} | {row['pollnotify'] / 1e6:,.0f} M | {row['boost'] / 1e6:,.0f} M | "
               f"{row['moodycamel'] / 1e6:,.0f} M | {row['tbb'] / 1e6:,.1f} M | "

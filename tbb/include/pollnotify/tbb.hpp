@@ -7,7 +7,8 @@
 // returned is fine (TBB resumes the task once it is fully suspended). A refused submission
 // (EAGAIN) is retried after a back-off that yields the worker to other tasks instead of blocking
 // it: 1, 2, 4, ... up to OffloadOptions::max_backoff_yields yields between tries, at most
-// max_retries tries. Works with every polling policy; with the external policy something must
+// max_retries tries; at most OffloadOptions::max_suspended tasks yield at once. Works with every
+// polling policy; with the external policy something must
 // poll: poll_until() runs that loop as a TBB task of its own, yielding between empty polls.
 //
 // Threads: offload and yield_worker from inside a TBB task (a parallel_for body, a flow-graph
@@ -20,6 +21,10 @@
 // suspend/resume (a few microseconds here, see docs/tbb.md), waiting in place may cost less.
 #pragma once
 
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+
 #include <cstdint>
 #include <utility>
 
@@ -31,6 +36,12 @@ namespace pn::tbb {
 struct OffloadOptions {
   unsigned max_retries = 1'000'000;  // EAGAIN retries before giving up (a stuck device is an error)
   unsigned max_backoff_yields = 64;  // worker yields between two tries, at most
+  // Tasks yielding in a back-off at once, process-wide. A yield suspends the task (holding one
+  // of TBB's coroutine stacks) and frees the worker to take a new task, which may be refused and
+  // yield too: unbounded, a parallel_for over many items would suspend them all (and TBB fails
+  // to map more stacks). Past it a back-off step yields the CPU (sched_yield) instead. Tasks
+  // waiting for an accepted request are bounded by the device's capacity.
+  unsigned max_suspended = 256;
 };
 
 struct OffloadResult {
@@ -48,6 +59,23 @@ OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOpti
 
 // Inside a TBB task: lets the worker run other tasks, then continues (suspend, resumed at once).
 void yield_worker();
+
+// Runs body(i) for i in [first, last) as TBB tasks, at most `window` of them at once: a
+// parallel_for per window. Why a window: TBB runs new tasks before resumed ones, so a single
+// parallel_for whose bodies suspend in offload() would start (and suspend) nearly all of its
+// iterations, each holding one of TBB's coroutine stacks, until TBB cannot map another.
+template <class Body>
+void parallel_offload(int first, int last, int window, Body&& body) {
+  for (int begin = first; begin < last; begin += window) {
+    const int end = last - begin < window ? last : begin + window;
+    oneapi::tbb::parallel_for(
+        oneapi::tbb::blocked_range<int>(begin, end, 1),
+        [&body](const oneapi::tbb::blocked_range<int>& range) {
+          for (int i = range.begin(); i != range.end(); ++i) body(i);
+        },
+        oneapi::tbb::simple_partitioner());
+  }
+}
 
 // Inside a TBB task, for a poller with the external policy: polls until done() returns true,
 // yielding the worker after each empty poll. Returns the completions it delivered.
