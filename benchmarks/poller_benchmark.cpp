@@ -242,7 +242,7 @@ void BM_Handoff_RoundTrip_futex(benchmark::State& state) {
     pn::bench::pin_this_thread(kProducerCpu);
     std::uint32_t seen = 0;
     for (;;) {
-      ping.wait(seen, std::memory_order_acquire);  // BFUTEX-A1: pairs with BFUTEX-R1
+      ping.wait(seen, std::memory_order_acquire);   // BFUTEX-A1: pairs with BFUTEX-R1
       seen = ping.load(std::memory_order_acquire);  // BFUTEX-A1
       if (seen == ~std::uint32_t{0}) return;
       answer_pong(&pong);
@@ -360,15 +360,17 @@ void BM_Poller_IdleCpu_adaptive(benchmark::State& s) { idle_cpu(s, pn::PollPolic
 void BM_Poller_IdleCpu_timed(benchmark::State& s) { idle_cpu(s, pn::PollPolicy::kTimed); }
 
 const bool registered = [] {
-  for (auto* b :
-       {benchmark::RegisterBenchmark("BM_Ring_Throughput/pollnotify",
-                                     BM_Ring_Throughput<PollnotifyRing>),
-        benchmark::RegisterBenchmark("BM_Ring_Throughput/boost", BM_Ring_Throughput<BoostRing>),
-        // Multi-producer queues, labelled as such: peers for the cost of generality.
-        benchmark::RegisterBenchmark("BM_Ring_Throughput/moodycamel_mpmc",
-                                     BM_Ring_Throughput<MoodycamelRing>),
+  for (auto* b : {
+         benchmark::RegisterBenchmark("BM_Ring_Throughput/pollnotify",
+                                      BM_Ring_Throughput<PollnotifyRing>),
+             benchmark::RegisterBenchmark("BM_Ring_Throughput/boost",
+                                          BM_Ring_Throughput<BoostRing>),
+             // Multi-producer queues, labelled as such: peers for the cost of generality.
+             benchmark::RegisterBenchmark("BM_Ring_Throughput/moodycamel_mpmc",
+                                          BM_Ring_Throughput<MoodycamelRing>),
 #if defined(PN_BENCH_WITH_TBB)
-        benchmark::RegisterBenchmark("BM_Ring_Throughput/tbb_mpmc", BM_Ring_Throughput<TbbRing>)
+             benchmark::RegisterBenchmark("BM_Ring_Throughput/tbb_mpmc",
+                                          BM_Ring_Throughput<TbbRing>)
 #endif
        }) {
     b->ArgName("burst")->Arg(1)->Arg(8)->Arg(32)->Arg(256)->UseRealTime();

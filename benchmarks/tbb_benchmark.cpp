@@ -122,9 +122,10 @@ void BM_TbbOffload_busy_wait(benchmark::State& state) {
 }
 
 const bool registered = [] {
-  for (auto* b : {benchmark::RegisterBenchmark("BM_TbbOffload/suspend", BM_TbbOffload_suspend),
-                  benchmark::RegisterBenchmark("BM_TbbOffload/blocking", BM_TbbOffload_blocking),
-                  benchmark::RegisterBenchmark("BM_TbbOffload/busy_wait", BM_TbbOffload_busy_wait)}) {
+  for (auto* b :
+       {benchmark::RegisterBenchmark("BM_TbbOffload/suspend", BM_TbbOffload_suspend),
+        benchmark::RegisterBenchmark("BM_TbbOffload/blocking", BM_TbbOffload_blocking),
+        benchmark::RegisterBenchmark("BM_TbbOffload/busy_wait", BM_TbbOffload_busy_wait)}) {
     b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
   }
   return true;

@@ -118,7 +118,7 @@ typedef struct {
   _Atomic int ready;  /* set by the completion callback, cleared by the resumer */
   uint64_t user_data; /* of the last completion */
   int32_t result;
-  int right;          /* results that were right */
+  int right; /* results that were right */
   int finished;
 } job_slot;
 
@@ -142,7 +142,8 @@ static int job_body(void* args) {
     }
     if (status != PN_ASYNC_STATUS_OK) return 0;
     PN_ASYNC_pause_job(); /* until the completion callback marks us ready */
-    slot->right += slot->user_data == user_data && slot->result == (int32_t)(2 * (uint32_t)user_data);
+    slot->right +=
+        slot->user_data == user_data && slot->result == (int32_t)(2 * (uint32_t)user_data);
   }
   return 1;
 }

@@ -126,8 +126,8 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
     ++tally.invalid;
     return;
   }
-  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED ||
-      completion.status > PN_ASYNC_STATUS_EAGAIN) [[unlikely]] {
+  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED || completion.status > PN_ASYNC_STATUS_EAGAIN)
+      [[unlikely]] {
     deliver_bad_status(completion, tally);
     return;
   }
@@ -161,7 +161,8 @@ void deliver_checked(const Completion& checked, PollTally& tally) noexcept {
 }  // namespace
 
 std::size_t CompletionRing::try_push_burst(std::span<const Completion> completions) noexcept {
-  if (shared_lock_ == nullptr) [[likely]] return push_and_wake(completions);
+  if (shared_lock_ == nullptr) [[likely]]
+    return push_and_wake(completions);
   std::lock_guard lock(*shared_lock_);  // the overflow ring: its producers take turns
   return push_and_wake(completions);
 }
@@ -399,7 +400,8 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
   PollTally tally;
   std::size_t total = 0;
   for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
-  const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
+  const std::size_t count =
+      ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
     const std::size_t drained = rings_[i]->ring_.drain(
@@ -427,14 +429,16 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
 
 std::size_t Poller::poll_once(std::size_t max) {
   if (running()) throw std::logic_error("Poller::poll_once while the poller thread runs");
-  // POLL-C1: takes the consumer role; acquire pairs with POLL-C2 of the previous consumer, handing over the
-  // rings' consumer state.
+  // POLL-C1: takes the consumer role; acquire pairs with POLL-C2 of the previous consumer, handing
+  // over the rings' consumer state.
   if (counters_->consuming.exchange(true, std::memory_order_acquire)) {
     throw std::logic_error("Poller::poll_once re-entered (from a callback or another thread)");
   }
   struct Release {
     std::atomic<bool>& consuming;
-    ~Release() { consuming.store(false, std::memory_order_release); }  // POLL-C2: pairs with POLL-C1
+    ~Release() {
+      consuming.store(false, std::memory_order_release);
+    }  // POLL-C2: pairs with POLL-C1
   } release{counters_->consuming};
   const ConsumerScope consumer(this);
   return poll_rings(options_.max_burst, max == 0 ? std::numeric_limits<std::size_t>::max() : max);

@@ -43,8 +43,9 @@ bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) {
   if (in == nullptr) return true;
   if (in->struct_size < offsetof(PN_POLLER_OPTIONS, policy) + sizeof in->policy ||
       in->struct_size > sizeof(PN_POLLER_OPTIONS)) {
-    set_last_error("PN_POLLER_OPTIONS.struct_size is not a size this library knows "
-                   "(call PN_POLLER_OPTIONS_init first)");
+    set_last_error(
+        "PN_POLLER_OPTIONS.struct_size is not a size this library knows "
+        "(call PN_POLLER_OPTIONS_init first)");
     return false;
   }
   std::memcpy(&out, in, in->struct_size);
@@ -60,7 +61,8 @@ bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {
   out.max_burst = in.max_burst;
   out.default_ring_capacity = in.ring_capacity;
   out.spin_polls = in.spin_polls;
-  static constexpr auto kMaxNs = static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count());
+  static constexpr auto kMaxNs =
+      static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count());
   const auto ns = [](std::uint64_t value) {
     return std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(value, kMaxNs)));
   };

@@ -112,7 +112,8 @@ int PN_RUNTIME_submit_to(PN_RUNTIME* runtime, size_t device, PN_ASYNC_WAIT_CTX* 
     if (ctx != nullptr) PN_ASYNC_WAIT_CTX_set_status(ctx, PN_ASYNC_STATUS_ERR);
     return PN_ASYNC_STATUS_ERR;
   }
-  return to_status(runtime->runtime->device_at(device).submit(*pn::WaitCtx::from_c(ctx), user_data));
+  return to_status(
+      runtime->runtime->device_at(device).submit(*pn::WaitCtx::from_c(ctx), user_data));
 }
 
 int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long long user_data) {

@@ -2,8 +2,8 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <thread>
 #include <utility>
 
@@ -27,8 +27,8 @@ int resume_task(void* arg, const PN_COMPLETION* completion) {
   auto* pending = static_cast<Pending*>(arg);
   pending->completion = *completion;
   // TBBO-R1: publishes the completion to TBBO-A1 (acq_rel: and reads the suspend point).
-  const std::uintptr_t point = pending->meeting.exchange(Pending::kCompleted,
-                                                         std::memory_order_acq_rel);
+  const std::uintptr_t point =
+      pending->meeting.exchange(Pending::kCompleted, std::memory_order_acq_rel);
   if (point != 0) {
     oneapi::tbb::task::resume(reinterpret_cast<oneapi::tbb::task::suspend_point>(point));
   }
@@ -41,8 +41,8 @@ void wait_for_completion(Pending& pending) {
   if (pending.meeting.load(std::memory_order_acquire) == Pending::kCompleted) return;
   oneapi::tbb::task::suspend([&pending](oneapi::tbb::task::suspend_point point) {
     // TBBO-A1 as well: acq_rel, so a completion stored before is visible.
-    const std::uintptr_t before = pending.meeting.exchange(
-        reinterpret_cast<std::uintptr_t>(point), std::memory_order_acq_rel);
+    const std::uintptr_t before = pending.meeting.exchange(reinterpret_cast<std::uintptr_t>(point),
+                                                           std::memory_order_acq_rel);
     if (before == Pending::kCompleted) oneapi::tbb::task::resume(point);
   });
 }

@@ -36,9 +36,10 @@ WaitCtx* WaitCtx::create() noexcept { return new (std::nothrow) WaitCtx(); }
 
 void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   if (ctx == nullptr) return;
-  // WC-X1: closes the context. Same atomic as WC-D1, so a delivery announced after WC-X1 sees kClosed; a
-  // delivery announced before it is waited for below (its WC-D2 release pairs with WC-X2). Closing
-  // first means no delivery can signal a notify fd that a cleanup routine below closes.
+  // WC-X1: closes the context. Same atomic as WC-D1, so a delivery announced after WC-X1 sees
+  // kClosed; a delivery announced before it is waited for below (its WC-D2 release pairs with
+  // WC-X2). Closing first means no delivery can signal a notify fd that a cleanup routine below
+  // closes.
   std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
   if (tls_callback_depth == 0) {
     for (unsigned spins = 0; (state & kDeliveringMask) != 0;) {
@@ -152,13 +153,14 @@ std::uint32_t WaitCtx::in_flight() const noexcept {
 }
 
 Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
-  // WC-D1: announces the delivery before checking closed and generation (pairs with WC-X1 and WC-C1).
+  // WC-D1: announces the delivery before checking closed and generation (pairs with WC-X1 and
+  // WC-C1).
   const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
   struct Finish {
     WaitCtx* self;
     ~Finish() {
-      // WC-D2: ends the delivery and drops the ticket's reference in one step; release publishes the
-      // callback's effects to WC-X2, acquire orders a final delete after every use.
+      // WC-D2: ends the delivery and drops the ticket's reference in one step; release publishes
+      // the callback's effects to WC-X2, acquire orders a final delete after every use.
       const std::uint64_t state =
           self->state_.fetch_sub(kDeliveringOne + kReferenceOne, std::memory_order_acq_rel);
       if ((state >> 16) == 1) delete self;

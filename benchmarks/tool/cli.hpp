@@ -28,8 +28,8 @@ inline std::optional<CliError> parse_whole(std::string_view option, std::string_
   if (!digits || error != std::errc() || end != text.data() + text.size() || value < low ||
       value > high) {
     std::ostringstream message;
-    message << option << " wants a whole number in [" << low << ", " << high << "], got '"
-            << text << "'";
+    message << option << " wants a whole number in [" << low << ", " << high << "], got '" << text
+            << "'";
     return CliError{message.str()};
   }
   out = value;
@@ -44,8 +44,7 @@ inline std::optional<CliError> parse_real(std::string_view option, std::string_v
   if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
       !std::isfinite(value) || value < low || value > high) {
     std::ostringstream message;
-    message << option << " wants a number in [" << low << ", " << high << "], got '" << text
-            << "'";
+    message << option << " wants a number in [" << low << ", " << high << "], got '" << text << "'";
     return CliError{message.str()};
   }
   out = value;

@@ -11,10 +11,10 @@
 #include <memory>
 #include <mutex>
 
+#include "pollnotify/async_job.h"
 #include "pollnotify/clock.hpp"
 #include "pollnotify/fd_bridge.hpp"
 #include "pollnotify/internal/cpu.hpp"
-#include "pollnotify/async_job.h"
 #include "pollnotify/job_driver.hpp"
 #include "pollnotify/ready_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
@@ -74,8 +74,8 @@ struct Run;
 // publication orders the two).
 struct Slot {
   Run* run = nullptr;
-  std::size_t index = 0;    // the JobDriver slot
-  WaitCtx* ctx = nullptr;   // the driver's context for that slot
+  std::size_t index = 0;   // the JobDriver slot
+  WaitCtx* ctx = nullptr;  // the driver's context for that slot
   AsyncFd fd = kBadAsyncFd;
   std::uint64_t sequence = 0;  // request number of this slot's current request
   std::uint64_t accepted = 0;  // last request number the device accepted

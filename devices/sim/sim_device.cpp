@@ -75,10 +75,9 @@ std::vector<std::uint64_t> read_trace(const std::string& path) {
     const std::string where = "latency trace '" + path + "' line " + std::to_string(line_number);
     if (error == std::errc::result_out_of_range ||
         (error == std::errc() && static_cast<double>(value) > LatencyModel::kMaxLatencyNs)) {
-      throw std::invalid_argument(where + ": above the limit of " +
-                                  std::to_string(static_cast<std::uint64_t>(
-                                      LatencyModel::kMaxLatencyNs)) +
-                                  " ns");
+      throw std::invalid_argument(
+          where + ": above the limit of " +
+          std::to_string(static_cast<std::uint64_t>(LatencyModel::kMaxLatencyNs)) + " ns");
     }
     if (error != std::errc() || end != line.data() + line.size()) {
       throw std::invalid_argument(where + ": not a whole number of nanoseconds");
@@ -206,7 +205,8 @@ struct SimDevice::Instance final : PollSource {
 
   // Submitting threads (SimDevice::submit's steps).
   SubmitResult admit(WaitCtx& ctx) noexcept;
-  SubmitResult complete_inline(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data) noexcept;
+  SubmitResult complete_inline(WaitCtx& ctx, RequestTicket ticket,
+                               std::uint64_t user_data) noexcept;
   SubmitResult enqueue(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data,
                        bool notify_poller) noexcept;
 
@@ -257,10 +257,9 @@ struct SimDevice::Instance final : PollSource {
       engine_free.push(start + latency);
     }
     const bool error = options.error_rate > 0 && draw() < options.error_rate;
-    timeline.push(
-        Timed{start + latency, order++,
-              Completion{pending.ctx, pending.user_data, pending.ticket,
-                         error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK}});
+    timeline.push(Timed{start + latency, order++,
+                        Completion{pending.ctx, pending.user_data, pending.ticket,
+                                   error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK}});
   }
 
   std::size_t poll() override {
@@ -457,7 +456,8 @@ void SimDevice::stop() {
 
 namespace {
 
-SubmitResult refuse(WaitCtx& ctx, SubmitResult result, std::atomic<std::uint64_t>& counter) noexcept {
+SubmitResult refuse(WaitCtx& ctx, SubmitResult result,
+                    std::atomic<std::uint64_t>& counter) noexcept {
   counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
   ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
   return result;

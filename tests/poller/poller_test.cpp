@@ -121,8 +121,7 @@ TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
   auto failer = pn::WaitCtx::make();
   failer->set_callback([](void*) { return 0; }, nullptr);
   Counted healthy;
-  ASSERT_TRUE(
-      ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK}));
   ASSERT_TRUE(ring.try_push(pn::Completion{failer.get(), 0, failer->arm(), PN_ASYNC_STATUS_OK}));
   ASSERT_TRUE(ring.try_push(healthy.completion()));
   EXPECT_EQ(poller.poll_once(), 3U);

@@ -331,7 +331,7 @@ TEST(AuditRaces, StartJobOnAnotherThreadWhileTheOwnerRunsIt) {
 // --- 7. destroy() from nested callbacks, and two callbacks destroying each other's contexts ---
 
 struct Nested {
-  pn::Poller* inner = nullptr;  // polled from inside the outer callback
+  pn::Poller* inner = nullptr;    // polled from inside the outer callback
   pn::WaitCtx* target = nullptr;  // destroyed by the inner callback
   std::atomic<int> depth{0};
   std::atomic<int> destroyed{0};
@@ -363,7 +363,8 @@ void run_nested_destroy(bool inner_is_other_context) {
   y->set_callback(nested_poll_then_destroy, &nested);
   pn::WaitCtx* inner_ctx = inner_is_other_context ? y : x;
   ASSERT_TRUE(outer_ring.try_push(pn::Completion{x, 0, x->arm(), PN_ASYNC_STATUS_OK}));
-  ASSERT_TRUE(inner_ring.try_push(pn::Completion{inner_ctx, 0, inner_ctx->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(
+      inner_ring.try_push(pn::Completion{inner_ctx, 0, inner_ctx->arm(), PN_ASYNC_STATUS_OK}));
   auto done = std::async(std::launch::async, [&] { return outer_poller.poll_once(); });
   ASSERT_EQ(done.wait_for(30s), std::future_status::ready) << "destroy() in a nested callback hung";
   EXPECT_EQ(done.get(), 1U);
@@ -429,8 +430,8 @@ TEST(AuditRings, ThreeHundredSubmittingThreadsAllGetAccepted) {
     threads.emplace_back([&] {
       auto ctx = pn::WaitCtx::make();
       ctx->set_callback(count_callback, &calls);
-      const bool ok = eventually(
-          [&] { return runtime.submit(*ctx) == pn::SubmitResult::kAccepted; }, 10s);
+      const bool ok =
+          eventually([&] { return runtime.submit(*ctx) == pn::SubmitResult::kAccepted; }, 10s);
       (ok ? accepted : never_accepted).fetch_add(1, std::memory_order_relaxed);
       arrived.fetch_add(1, std::memory_order_acq_rel);
       // Every thread stays alive (holding whatever ring it took) until all have submitted.

@@ -79,8 +79,8 @@ struct Totals {
   std::atomic<std::uint64_t> accepted{0}, refused{0}, failed{0}, cancelled{0}, completed_ok{0},
       completed_err{0};
   std::atomic<std::uint64_t> callbacks{0}, duplicated{0};
-  std::atomic<std::uint64_t> progress{0};        // requests ended so far (progress lines)
-  std::atomic<unsigned> finished_threads{0};     // application threads done
+  std::atomic<std::uint64_t> progress{0};     // requests ended so far (progress lines)
+  std::atomic<unsigned> finished_threads{0};  // application threads done
 };
 
 void application(const Options& options, unsigned index, pn::SimRuntime& runtime, Totals& totals,
@@ -318,14 +318,19 @@ std::optional<pn::tools::CliError> apply(const std::string& name, const char* va
 }
 
 Parsed parse(int argc, char** argv, Options& options, std::string& message) {
-  static const option kOptions[] = {
-      {"duration", required_argument, nullptr, 0},   {"requests", required_argument, nullptr, 0},
-      {"pollers", required_argument, nullptr, 0},    {"threads", required_argument, nullptr, 0},
-      {"sessions", required_argument, nullptr, 0},   {"latency", required_argument, nullptr, 0},
-      {"error-rate", required_argument, nullptr, 0}, {"refuse-rate", required_argument, nullptr, 0},
-      {"free-rate", required_argument, nullptr, 0},  {"seed", required_argument, nullptr, 0},
-      {"progress", required_argument, nullptr, 0},   {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0}};
+  static const option kOptions[] = {{"duration", required_argument, nullptr, 0},
+                                    {"requests", required_argument, nullptr, 0},
+                                    {"pollers", required_argument, nullptr, 0},
+                                    {"threads", required_argument, nullptr, 0},
+                                    {"sessions", required_argument, nullptr, 0},
+                                    {"latency", required_argument, nullptr, 0},
+                                    {"error-rate", required_argument, nullptr, 0},
+                                    {"refuse-rate", required_argument, nullptr, 0},
+                                    {"free-rate", required_argument, nullptr, 0},
+                                    {"seed", required_argument, nullptr, 0},
+                                    {"progress", required_argument, nullptr, 0},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {nullptr, 0, nullptr, 0}};
   ::opterr = 0;  // our own messages, which name the option
   ::optind = 1;
   int index = 0;
@@ -333,8 +338,8 @@ Parsed parse(int argc, char** argv, Options& options, std::string& message) {
     if (code == 'h') return Parsed::kHelp;
     if (code == '?' || code == ':') {
       const std::string given = argv[::optind - 1];
-      message = code == ':' ? "option " + given + " needs a value"
-                            : "unknown option '" + given + "'";
+      message =
+          code == ':' ? "option " + given + " needs a value" : "unknown option '" + given + "'";
       return Parsed::kError;
     }
     if (const auto error = apply(kOptions[index].name, ::optarg, options)) {

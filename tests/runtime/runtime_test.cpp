@@ -44,7 +44,7 @@ std::vector<pn::WaitCtxPtr> submit_counted(pn::SimRuntime& runtime, int count,
 
 // A runtime with one external poller and a polled device on a fake clock.
 pn::SimRuntimeOptions stepped_options(FakeClock& clock, const char* latency,
-                                   std::size_t capacity = 16) {
+                                      std::size_t capacity = 16) {
   pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kExternal;
   pn::DeviceInstanceOptions instance;
@@ -493,10 +493,13 @@ TEST(JobDriverSlots, ResumeBySlotAndRetries) {
   auto body = [&runtime] {
     return static_cast<int>(pn::offload_in_job(runtime.device(), 5, pn::RetryPolicy{0}));
   };
-  ASSERT_EQ(driver.start_on(1, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); },
-                            &body, sizeof body),
-            pn::JobStatus::kPause);
-  EXPECT_EQ(driver.start_on(1, [](void*) { return 0; }, nullptr, 0), pn::JobStatus::kNoJobs)
+  ASSERT_EQ(
+      driver.start_on(
+          1, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); }, &body, sizeof body),
+      pn::JobStatus::kPause);
+  EXPECT_EQ(driver.start_on(
+                1, [](void*) { return 0; }, nullptr, 0),
+            pn::JobStatus::kNoJobs)
       << "slot 1 is busy";
   EXPECT_EQ(driver.resume(0), pn::JobStatus::kErr) << "no job on slot 0";
   EXPECT_EQ(runtime.poll_once(), 1U);
@@ -517,9 +520,10 @@ TEST(JobDriverSlots, RefusedSubmissionsAreRetriedByTheDriver) {
   auto body = [&runtime] {
     return static_cast<int>(pn::offload_in_job(runtime.device(), 0, pn::RetryPolicy{2}));
   };
-  ASSERT_EQ(driver.start_on(0, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); },
-                            &body, sizeof body),
-            pn::JobStatus::kPause);
+  ASSERT_EQ(
+      driver.start_on(
+          0, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); }, &body, sizeof body),
+      pn::JobStatus::kPause);
   EXPECT_TRUE(driver.retries_pending());
   EXPECT_EQ(driver.resume_retries(), 1U);
   EXPECT_EQ(driver.resume_retries(), 1U);

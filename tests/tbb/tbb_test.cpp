@@ -153,8 +153,8 @@ TEST(TbbOffload, CancelledGroupSkipsTheRestAndResumesTheSuspended) {
 // that would take an hour: the teardown completes them with ERR, which resumes every task.
 TEST(TbbOffload, DeviceTornDownWhileTasksAreSuspended) {
   constexpr int kItems = 40;
-  auto runtime =
-      std::make_unique<pn::SimRuntime>(sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
+  auto runtime = std::make_unique<pn::SimRuntime>(
+      sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
   ASSERT_TRUE(runtime->start());
   pn::Device& device = runtime->device();
   Tally tally;
@@ -196,7 +196,9 @@ TEST(TbbOffload, GivesUpAfterTheRetryBound) {
   oneapi::tbb::task_arena arena(1);
   arena.execute([&] {
     oneapi::tbb::task_group group;
-    group.run([&] { result = pn::tbb::offload(runtime.device(), 1, pn::tbb::OffloadOptions{5, 4}); });
+    group.run([&] {
+      result = pn::tbb::offload(runtime.device(), 1, pn::tbb::OffloadOptions{5, 4});
+    });
     group.wait();
   });
   EXPECT_EQ(result.submit, pn::SubmitResult::kRetry);

@@ -27,14 +27,14 @@ extern "C" {
 #endif
 
 /* A device's counters, defined once: X(name, description). */
-#define PN_DEVICE_COUNTERS(X)                                                    \
-  X(submitted, "submit calls")                                                   \
-  X(accepted, "submissions accepted (a completion follows)")                     \
-  X(refused_full, "EAGAIN because the device was at capacity")                   \
+#define PN_DEVICE_COUNTERS(X)                                                   \
+  X(submitted, "submit calls")                                                  \
+  X(accepted, "submissions accepted (a completion follows)")                    \
+  X(refused_full, "EAGAIN because the device was at capacity")                  \
   X(refused_other, "EAGAIN for another reason (injected or transient refusal)") \
-  X(failed, "submissions failed (ERR, nothing follows)")                         \
-  X(completed, "completions pushed into rings")                                  \
-  X(completed_err, "of which with status ERR")                                   \
+  X(failed, "submissions failed (ERR, nothing follows)")                        \
+  X(completed, "completions pushed into rings")                                 \
+  X(completed_err, "of which with status ERR")                                  \
   X(in_flight, "accepted, not yet completed into a ring")
 
 #define PN_DEVICE_STATS_FIELD(name, description) uint64_t name;

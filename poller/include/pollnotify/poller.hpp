@@ -7,9 +7,9 @@
 //   the poller thread; or, with no thread running, the caller of poll_once (external polling).
 //
 // Memory ordering: if a producer writes data and then pushes a completion, the callback that
-// completion invokes sees the data (ring RING-R1/RING-A2). stop() returns after every completion pushed
-// before it was called has been delivered, and the callbacks' effects are visible to the caller
-// of stop() (thread join).
+// completion invokes sees the data (ring RING-R1/RING-A2). stop() returns after every completion
+// pushed before it was called has been delivered, and the callbacks' effects are visible to the
+// caller of stop() (thread join).
 //
 // Policies (PollPolicy), what the poller thread does after a poll that found nothing:
 //   kBusy       spins (pause instruction), never sleeps: lowest latency, one core at 100%.
@@ -62,7 +62,7 @@ struct PollerOptions {
   std::uint32_t idle_backoff_polls = 100;         // kTimed: empty polls in a row before backing off
   std::chrono::nanoseconds watchdog{10'000'000};  // kAdaptive: longest park without a wake
   int cpu = -1;  // pin the poller thread (checked when it starts); -1: no affinity
-  std::string name = "pn-poller";                 // thread name (15 characters kept)
+  std::string name = "pn-poller";  // thread name (15 characters kept)
 };
 
 // Burst-size histogram buckets: [1], [2,3], [4,7], ... [128,255], [256, inf).

@@ -5,8 +5,8 @@
 // Threads: any thread pushes (callbacks on poller threads); one consumer thread pops.
 //
 // Memory ordering: everything a producer wrote before try_push(x) is visible to the consumer
-// after the pop that returns x (RQ-R4/RQ-A5). If the consumer parks in pop_wait, a push either is seen
-// by the consumer's re-check or wakes it (seq_cst Dekker handshake on the slot sequence and
+// after the pop that returns x (RQ-R4/RQ-A5). If the consumer parks in pop_wait, a push either is
+// seen by the consumer's re-check or wakes it (seq_cst Dekker handshake on the slot sequence and
 // the sleeping flag), so no wakeup is lost.
 //
 // Capacity: size it for the most items ever queued at once (for jobs: the number of jobs);
@@ -64,7 +64,8 @@ class ReadyQueue {
       }
     }
     slot->value = item;
-    // RQ-R4 (seq_cst): publishes the value to RQ-A5 and is ordered before the sleeping check (Dekker).
+    // RQ-R4 (seq_cst): publishes the value to RQ-A5 and is ordered before the sleeping check
+    // (Dekker).
     slot->sequence.store(position + 1, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) != 0 &&
         sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
@@ -95,8 +96,8 @@ class ReadyQueue {
       internal::cpu_relax();
     }
     for (;;) {
-      // RQ-P1: announce the sleep, then re-check (RQ-P2) with seq_cst: the items pair with RQ-R4, the
-      // interruption with RQ-W1 (each side writes, then reads the other's flag: Dekker).
+      // RQ-P1: announce the sleep, then re-check (RQ-P2) with seq_cst: the items pair with RQ-R4,
+      // the interruption with RQ-W1 (each side writes, then reads the other's flag: Dekker).
       sleeping_.store(1, std::memory_order_seq_cst);
       // RQ-P2: the re-check (seq_cst loads), then the interruption flag.
       if (has_items_seq_cst() ||

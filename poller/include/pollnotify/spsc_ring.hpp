@@ -62,7 +62,8 @@ class SpscRing {
     const std::uint64_t tail = producer_.tail.load(std::memory_order_relaxed);  // own index
     std::uint64_t free_slots = capacity_ - (tail - producer_.cached_head);
     if (free_slots < count) {
-      // RING-A1: pairs with RING-R2: the consumer is done reading the slots we are about to overwrite.
+      // RING-A1: pairs with RING-R2: the consumer is done reading the slots we are about to
+      // overwrite.
       producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
       free_slots = capacity_ - (tail - producer_.cached_head);
       if (free_slots == 0) return 0;

@@ -20,8 +20,8 @@
 #include <cstdint>
 #include <exception>
 
-#include "pollnotify/ready_queue.hpp"
 #include "pollnotify/device.hpp"
+#include "pollnotify/ready_queue.hpp"
 
 namespace pn {
 

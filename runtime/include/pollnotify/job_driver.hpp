@@ -22,9 +22,9 @@
 #include <memory>
 #include <vector>
 
+#include "pollnotify/device.hpp"
 #include "pollnotify/job.hpp"
 #include "pollnotify/ready_queue.hpp"
-#include "pollnotify/device.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
 namespace pn {

@@ -23,7 +23,6 @@ extern "C" {
 
 typedef struct pn_runtime_st PN_RUNTIME;
 
-
 /* A runtime with `pollers` pollers (1 .. 256) built from `options` (NULL: defaults; the cpu field
  * is ignored, each poller is named pn-poller-N) and no device yet. NULL on bad options. */
 PN_RUNTIME* PN_RUNTIME_new_with_pollers(unsigned pollers, const PN_POLLER_OPTIONS* options);
@@ -51,8 +50,9 @@ int PN_RUNTIME_start(PN_RUNTIME* runtime);
  * called from inside one of the runtime's own callbacks (with PN_RUNTIME_last_error()). In a child
  * process after fork() it only marks the inherited runtime stopped. */
 int PN_RUNTIME_stop(PN_RUNTIME* runtime);
-/* Submits a request for ctx to the runtime's first device. Returns the status it set: PN_ASYNC_STATUS_OK (a completion will
- * follow), PN_ASYNC_STATUS_EAGAIN (retry) or PN_ASYNC_STATUS_ERR (failed; also for NULL). */
+/* Submits a request for ctx to the runtime's first device. Returns the status it set:
+ * PN_ASYNC_STATUS_OK (a completion will follow), PN_ASYNC_STATUS_EAGAIN (retry) or
+ * PN_ASYNC_STATUS_ERR (failed; also for NULL). */
 int PN_RUNTIME_submit(PN_RUNTIME* runtime, PN_ASYNC_WAIT_CTX* ctx, unsigned long long user_data);
 /* External policy: delivers up to max completions (0: a burst per ring); returns how many.
  * Returns 0 (and sets the last error) when misused: NULL, or a poller thread runs. */

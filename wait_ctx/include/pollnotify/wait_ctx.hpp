@@ -169,8 +169,7 @@ class WaitCtx {
   Delivery deliver(const Completion& completion, int* callback_result = nullptr);
   // The same for a completion that carries no user data or result.
   Delivery deliver(RequestTicket ticket, AsyncStatus status, int* callback_result = nullptr) {
-    return deliver(Completion{this, 0, ticket, static_cast<std::int32_t>(status)},
-                   callback_result);
+    return deliver(Completion{this, 0, ticket, static_cast<std::int32_t>(status)}, callback_result);
   }
   // For an owner that waits on a file descriptor: deliver() makes this eventfd readable when no
   // callback is set. kBadAsyncFd turns it off. Any thread.

@@ -67,13 +67,14 @@ struct DeviceInstanceOptions {
 
   LatencyModel latency;
   // Requests the device holds at most (accepted, not yet completed into a ring); more are
-  // refused with EAGAIN; 1 .. kMaxCapacity. A zero-latency instance completes at submission and holds none: what
-  // waits for the poller is bounded by the submitting thread's completion ring instead.
+  // refused with EAGAIN; 1 .. kMaxCapacity. A zero-latency instance completes at submission and
+  // holds none: what waits for the poller is bounded by the submitting thread's completion ring
+  // instead.
   std::size_t capacity = 1024;
   std::size_t engines = 0;  // requests processed in parallel: 0 (unlimited) .. capacity
-  double error_rate = 0;        // fraction of accepted requests that complete with ERR
-  double refuse_rate = 0;       // fraction of submissions refused with EAGAIN (besides capacity)
-  double fatal_rate = 0;        // fraction of submissions failing at once with ERR
+  double error_rate = 0;    // fraction of accepted requests that complete with ERR
+  double refuse_rate = 0;   // fraction of submissions refused with EAGAIN (besides capacity)
+  double fatal_rate = 0;    // fraction of submissions failing at once with ERR
 };
 
 struct SimDeviceOptions {

@@ -33,19 +33,20 @@ class AtomicWordPair {
         version = version_.load(std::memory_order_relaxed);
         continue;
       }
-      // PAIR-W0: claims the writer role; acquire pairs with the previous writer's PAIR-W1 so this write
-      // lands after it.
+      // PAIR-W0: claims the writer role; acquire pairs with the previous writer's PAIR-W1 so this
+      // write lands after it.
       if (version_.compare_exchange_weak(version, version + 1, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
         break;
       }
     }
     Slot& slot = slots_[((version >> 1) + 1) & 1U];
-    // PAIR-W2: release orders the claim (PAIR-W0) before each word, so a reader whose PAIR-R2 sees one of these
-    // words also sees the version moved at PAIR-R3.
+    // PAIR-W2: release orders the claim (PAIR-W0) before each word, so a reader whose PAIR-R2 sees
+    // one of these words also sees the version moved at PAIR-R3.
     slot.first.store(words.first, std::memory_order_release);
     slot.second.store(words.second, std::memory_order_release);
-    // PAIR-W1: publishes the filled slot (and everything the writer wrote before) to PAIR-R1/PAIR-R4.
+    // PAIR-W1: publishes the filled slot (and everything the writer wrote before) to
+    // PAIR-R1/PAIR-R4.
     version_.store(version + 2, std::memory_order_release);
   }
 
