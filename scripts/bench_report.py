@@ -42,6 +42,7 @@ def main():
     wait_ctx = gbench_index(load(directory, "wait_ctx_benchmark.json"))
     runtime = gbench_index(load(directory, "runtime_benchmark.json"))
     poller = gbench_index(load(directory, "poller_benchmark.json"))
+    tbb = gbench_index(load(directory, "tbb_benchmark.json"))
     context = (load(directory, "poller_benchmark.json") or {}).get("context", {})
     out = []
     w = out.append
@@ -154,6 +155,21 @@ def main():
                     w(f"| {prefix[3:]}{name} | {fmt_ns(ns(a))} | {fmt_ns(ns(b))} | {ns(b) / ns(a):.2f}x |")
         w("\nTargets: status and callback reads within 1.5x of OpenSSL; pause+resume at least 4x faster "
           "(ratio <= 0.25).\n")
+    if tbb:
+        w("## Offload from oneTBB tasks (tbb_benchmark)\n")
+        w("A parallel_for of 20 000 offloads, one task per offload, 2 worker threads, device exp:5000 with at "
+          "most 64 requests in flight, adaptive poller. fillers/s: 1 us tasks a low-priority arena ran "
+          "meanwhile, i.e. worker time the offloading left to other work. See [tbb.md](tbb.md).\n")
+        w("| waiting style | offloads/s | vs blocking | fillers/s |")
+        w("|---|---:|---:|---:|")
+        base = tbb.get("BM_TbbOffload/blocking/min_time:0.500/real_time")
+        for name in ("suspend", "blocking", "busy_wait"):
+            entry = tbb.get(f"BM_TbbOffload/{name}/min_time:0.500/real_time")
+            if entry and base:
+                w(f"| {name} | {entry['items_per_second']:,.0f} | "
+                  f"{entry['items_per_second'] / base['items_per_second']:.1f}x | "
+                  f"{entry.get('fillers_per_s', 0):,.0f} |")
+        w("\nTarget: suspend at least 10x blocking.\n")
     print("\n".join(out))
 
 

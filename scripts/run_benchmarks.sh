@@ -9,7 +9,9 @@ out=${1:-build/bench-results}
 cmake --preset release >/dev/null
 cmake --build --preset release
 mkdir -p "$out"
-for suite in wait_ctx_benchmark runtime_benchmark poller_benchmark; do
+suites=(wait_ctx_benchmark runtime_benchmark poller_benchmark)
+[ -x build/release/benchmarks/tbb_benchmark ] && suites+=(tbb_benchmark)
+for suite in "${suites[@]}"; do
   echo "== $suite" >&2
   "./build/release/benchmarks/$suite" --benchmark_format=console \
     --benchmark_out="$out/$suite.json" --benchmark_out_format=json
