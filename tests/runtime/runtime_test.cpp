@@ -493,14 +493,8 @@ TEST(JobDriverSlots, ResumeBySlotAndRetries) {
   auto body = [&runtime] {
     return static_cast<int>(pn::offload_in_job(runtime.device(), 5, pn::RetryPolicy{0}));
   };
-  ASSERT_EQ(
-      driver.start_on(
-          1, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); }, &body, sizeof body),
-      pn::JobStatus::kPause);
-  EXPECT_EQ(driver.start_on(
-                1, [](void*) { return 0; }, nullptr, 0),
-            pn::JobStatus::kNoJobs)
-      << "slot 1 is busy";
+  ASSERT_EQ(driver.start_on(1, body), pn::JobStatus::kPause);
+  EXPECT_EQ(driver.start_on(1, [] { return 0; }), pn::JobStatus::kNoJobs) << "slot 1 is busy";
   EXPECT_EQ(driver.resume(0), pn::JobStatus::kErr) << "no job on slot 0";
   EXPECT_EQ(runtime.poll_once(), 1U);
   // JDT-A1: pairs with JDT-R1 (same thread here: the external poller runs on it).
@@ -520,10 +514,7 @@ TEST(JobDriverSlots, RefusedSubmissionsAreRetriedByTheDriver) {
   auto body = [&runtime] {
     return static_cast<int>(pn::offload_in_job(runtime.device(), 0, pn::RetryPolicy{2}));
   };
-  ASSERT_EQ(
-      driver.start_on(
-          0, [](void* raw) { return (*static_cast<decltype(body)*>(raw))(); }, &body, sizeof body),
-      pn::JobStatus::kPause);
+  ASSERT_EQ(driver.start_on(0, body), pn::JobStatus::kPause);
   EXPECT_TRUE(driver.retries_pending());
   EXPECT_EQ(driver.resume_retries(), 1U);
   EXPECT_EQ(driver.resume_retries(), 1U);

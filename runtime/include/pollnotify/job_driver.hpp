@@ -56,7 +56,7 @@ class JobDriver {
   JobStatus start(int (*fn)(void*), const void* args, std::size_t size);
   template <jobs::JobBody F>
   JobStatus start(const F& body) {
-    return start([](void* stored) { return (*static_cast<F*>(stored))(); }, &body, sizeof body);
+    return start(&call_body<F>, &body, sizeof body);
   }
 
   // Resumes ready jobs until none is running; waits (parks) while all are waiting for hardware.
@@ -73,6 +73,10 @@ class JobDriver {
   [[nodiscard]] WaitCtx& context(std::size_t slot) const { return *slots_.at(slot)->ctx; }
   // kNoJobs when a job runs on the slot already.
   JobStatus start_on(std::size_t slot, int (*fn)(void*), const void* args, std::size_t size);
+  template <jobs::JobBody F>
+  JobStatus start_on(std::size_t slot, const F& body) {
+    return start_on(slot, &call_body<F>, &body, sizeof body);
+  }
   // Resumes the job paused on the slot; kErr when there is none.
   JobStatus resume(std::size_t slot);
   // Resumes the jobs whose submission was refused; returns how many.
@@ -95,6 +99,11 @@ class JobDriver {
     AsyncJob* job = nullptr;
     bool in_use = false;
   };
+  // A callable's copy, stored in the job's arguments, called as the job function.
+  template <class F>
+  static int call_body(void* stored) {
+    return (*static_cast<F*>(stored))();
+  }
   static int on_complete(void* slot);
   JobStatus start_in(Slot& slot, int (*fn)(void*), const void* args, std::size_t size);
   JobStatus resume_slot(Slot& slot, std::uint64_t& counter);
