@@ -2,6 +2,8 @@
 // the stated range, or the caller gets a message that names the option, the range and the text.
 #pragma once
 
+#include <getopt.h>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace pn::tools {
 
@@ -49,6 +52,38 @@ inline std::optional<CliError> parse_real(std::string_view option, std::string_v
   }
   out = value;
   return std::nullopt;
+}
+
+enum class Parsed { kRun, kHelp, kError };
+
+// getopt_long over argv with `table` (every entry's flag null; `help` maps to 'h'), so that
+// --name=VALUE and --name VALUE both work. Calls apply(name, value) for each option (value null
+// for options without one); apply returns an error to stop. Arguments that are not options are
+// appended to `positional`. Messages name the option and the bad value.
+template <class Apply>
+Parsed parse_long_options(int argc, char** argv, const option* table, Apply&& apply,
+                          std::vector<std::string>& positional, std::string& message) {
+  ::opterr = 0;  // our own messages, which name the option
+  ::optind = 0;  // 0, not 1: glibc fully re-initialises, so a second parse in one process works
+  int index = 0;
+  for (int code; (code = ::getopt_long(argc, argv, "-:", table, &index)) != -1;) {
+    if (code == 'h') return Parsed::kHelp;
+    if (code == 1) {  // "-" in optstring: a non-option argument, in order
+      positional.emplace_back(::optarg);
+      continue;
+    }
+    if (code == '?' || code == ':') {
+      const std::string given = argv[::optind - 1];
+      message =
+          code == ':' ? "option " + given + " needs a value" : "unknown option '" + given + "'";
+      return Parsed::kError;
+    }
+    if (const std::optional<CliError> error = apply(std::string(table[index].name), ::optarg)) {
+      message = error->message;
+      return Parsed::kError;
+    }
+  }
+  return Parsed::kRun;
 }
 
 }  // namespace pn::tools

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -27,12 +28,15 @@ class LatencyHistogram {
     if (value_ns > max_) max_ = value_ns;
     if (value_ns < min_) min_ = value_ns;
     sum_ += value_ns;
+    const auto value = static_cast<double>(value_ns);
+    sum_of_squares_ += value * value;
   }
 
   void merge(const LatencyHistogram& other) noexcept {
     for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
     count_ += other.count_;
     sum_ += other.sum_;
+    sum_of_squares_ += other.sum_of_squares_;
     if (other.max_ > max_) max_ = other.max_;
     if (other.min_ < min_) min_ = other.min_;
   }
@@ -76,12 +80,31 @@ class LatencyHistogram {
   [[nodiscard]] double mean() const noexcept {
     return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0;
   }
+  // Population standard deviation of the recorded values (exact sums, not bucket midpoints).
+  [[nodiscard]] double stdev() const noexcept {
+    if (count_ == 0) return 0.0;
+    const double n = static_cast<double>(count_);
+    const double mean_value = static_cast<double>(sum_) / n;
+    const double variance = sum_of_squares_ / n - mean_value * mean_value;
+    return variance > 0 ? std::sqrt(variance) : 0.0;
+  }
+  // Samples ranked above quantile q: what a percentile rests on. p99.99 of 5 000 samples is the
+  // maximum, not a tail estimate.
+  [[nodiscard]] double samples_beyond(double q) const noexcept {
+    return static_cast<double>(count_) * (1.0 - q);
+  }
+  // A percentile is resolved when at least kMinSamplesBeyond samples lie beyond it.
+  static constexpr double kMinSamplesBeyond = 10;
+  [[nodiscard]] bool resolves(double q) const noexcept {
+    return samples_beyond(q) >= kMinSamplesBeyond;
+  }
   [[nodiscard]] const std::vector<std::uint64_t>& counts() const noexcept { return counts_; }
 
  private:
   std::vector<std::uint64_t> counts_;
   std::uint64_t count_ = 0;
   std::uint64_t sum_ = 0;
+  double sum_of_squares_ = 0;
   std::uint64_t max_ = 0;
   std::uint64_t min_ = ~std::uint64_t{0};
 };

@@ -1,229 +1,177 @@
 // pollnotify-bench: latency and throughput of offload notification, one mechanism after another
-// on the same workload (application jobs, simulated device, poller) and the same pinned cores.
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
+// on the same workload (application jobs, simulated device, poller) and the same pinned CPUs,
+// beside the machine's floor measured between those CPUs in the same run.
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <memory>
 #include <string>
-#include <vector>
 
-#include "pollnotify/async_job.h"
-#include "pollnotify/sim_device.hpp"
+#include "floor.hpp"
+#include "options.hpp"
 #include "report.hpp"
 #include "workload.hpp"
 
 namespace {
 
+using namespace pn::bench;
+
+constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitLost = 3, kExitInterrupted = 130;
+
 std::atomic<bool> interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "touched from a signal handler");
 
-extern "C" void on_sigint(int) { interrupted.store(true, std::memory_order_relaxed); }
-
-const char* const kUsage = R"(usage: pollnotify-bench [options]
-
-Runs the end-to-end offload workload once per notification mechanism and prints a table of
-completions/s, latency percentiles (submit to job resumed), CPU use, and lost/duplicated
-completions counted from per-request stamps.
-
-  --mechanisms LIST     comma-separated subset of: busy, adaptive, timed, eventfd, condvar
-                        (default: all; busy/adaptive/timed are callback notification)
-  --latency LIST        device latency models, comma-separated (default: zero,exp:5000):
-                        zero | fixed:NS | uniform:MIN:MAX | exp:MEAN | lognormal:MEAN:SIGMA |
-                        trace:FILE (one latency in ns per line)
-  --jobs N              concurrent jobs in the loaded (throughput) phase (default 64; at most
-                        the process's job limit, vm.max_map_count / 4)
-  --unloaded-jobs N     concurrent jobs in the unloaded (latency) phase (default 1; same limit)
-  --depth N             device capacity, requests in flight (default: --jobs)
-  --duration S          measured seconds per phase (default 1.0; two phases per mechanism)
-  --warmup S            unmeasured seconds before each run (default 0.2)
-  --requests N          end a run after N measured completions (default: duration only)
-  --timed-interval US   sleep of the timed policy (default 10, the QAT engine's default)
-  --spin-polls N        empty polls before the adaptive policy parks (default 4096)
-  --app-spin US         callback mechanisms: the application spins this long before parking
-                        (default 50)
-  --cpus APP,POLLER     CPUs for the application thread and the poller (default 0,1)
-  --seed N              device random seed (default 1)
-  --json FILE           write every figure, the machine and the options as JSON
-  --plot FILE.svg       write the latency CDFs (log-scale x axis)
-  --no-progress         no progress line on stderr
-  --help                this text
-)";
-
-[[noreturn]] void fail(const std::string& message) {
-  std::cerr << "pollnotify-bench: " << message << "\n(see pollnotify-bench --help)\n";
-  std::exit(2);
+extern "C" void on_sigint(int) {
+  interrupted.store(true, std::memory_order_relaxed);  // relaxed: a flag, polled
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    if (!item.empty()) items.push_back(item);
+bool stopped() { return interrupted.load(std::memory_order_relaxed); }
+
+Row& row_for(Report& report, Mechanism mechanism, const std::string& model) {
+  for (Row& row : report.rows) {
+    if (row.mechanism == mechanism && row.model == model) return row;
   }
-  return items;
+  report.rows.push_back(Row{mechanism, model, {}});
+  return report.rows.back();
 }
 
-template <class T>
-T parse_number(const std::string& flag, const std::string& text, T low, T high) {
-  std::istringstream stream(text);
-  T value{};
-  if (!(stream >> value) || !stream.eof() || value < low || value > high) {
-    std::ostringstream message;
-    message << flag << " wants a number in [" << low << ", " << high << "], got '" << text << "'";
-    fail(message.str());
+// One repetition of one mechanism on one model: the latency phase, then the throughput phase.
+Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::string& model) {
+  WorkloadOptions throughput = options.workload;
+  throughput.latency = model;
+  throughput.rate = 0;
+  WorkloadOptions latency = throughput;
+  if (options.rate > 0) {
+    latency.rate = options.rate;  // at most --jobs outstanding
+  } else {
+    latency.jobs = options.unloaded_jobs;
   }
-  return value;
+  if (latency.depth == 0) latency.depth = options.workload.jobs;
+  Phases phases{run_workload(mechanism, latency, interrupted), {}};
+  phases.throughput = stopped() ? RunResult{} : run_workload(mechanism, throughput, interrupted);
+  phases.throughput.mechanism = mechanism;
+  phases.throughput.latency = model;
+  phases.throughput.jobs = throughput.jobs;
+  return phases;
+}
+
+// Runs every repetition, model and mechanism; repetitions outermost, so that a drift of the
+// machine spreads over all mechanisms instead of landing on one.
+void run_all(Report& report) {
+  const BenchOptions& options = report.options;
+  for (unsigned repetition = 0; repetition < options.repetitions && !stopped(); ++repetition) {
+    for (const std::string& model : options.latencies) {
+      for (Mechanism mechanism : options.mechanisms) {
+        if (stopped()) return;
+        Phases phases = run_phases(options, mechanism, model);
+        row_for(report, mechanism, model).repetitions.push_back(std::move(phases));
+      }
+    }
+  }
+}
+
+// The outputs are opened before any run, so that a bad path costs no measurement.
+struct Outputs {
+  std::ofstream json_file;
+  std::ofstream plot_file;
+  bool json_to_stdout = false;
+};
+
+int write_outputs(const Report& report, Outputs& outputs) {
+  int status = kExitOk;
+  if (!report.options.json_path.empty()) {
+    std::ostream& out = outputs.json_to_stdout ? std::cout : outputs.json_file;
+    write_json(out, report);
+    out.flush();
+    if (!out) {
+      std::cerr << "pollnotify-bench: cannot write " << report.options.json_path << "\n";
+      status = kExitFailed;
+    }
+  }
+  if (!report.options.plot_path.empty()) {
+    write_svg(outputs.plot_file, report);
+    outputs.plot_file.close();
+    if (!outputs.plot_file) {
+      std::cerr << "pollnotify-bench: cannot write " << report.options.plot_path << "\n";
+      status = kExitFailed;
+    }
+  }
+  std::string error;
+  if (!report.options.hgrm_dir.empty() &&
+      !write_hgrm_files(report.options.hgrm_dir, report, error)) {
+    std::cerr << "pollnotify-bench: " << error << "\n";
+    status = kExitFailed;
+  }
+  return status;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace pn::bench;
-  WorkloadOptions options;
-  options.progress = ::isatty(STDERR_FILENO) != 0;
-  std::vector<Mechanism> mechanisms(std::begin(kAllMechanisms), std::end(kAllMechanisms));
-  std::vector<std::string> latencies = {"zero", "exp:5000"};
-  std::string json_path, plot_path;
-  std::size_t unloaded_jobs = 1;
-  options.duration_s = 1.0;
-
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
+  const CommandLine line = parse_command_line(argc, argv);
+  switch (line.action) {
+    case Action::kHelp:
       std::cout << kUsage;
-      return 0;
-    }
-    if (flag == "--no-progress") {
-      options.progress = false;
-      continue;
-    }
-    static const char* const kValueFlags[] = {
-        "--mechanisms", "--latency", "--jobs",     "--unloaded-jobs",  "--depth",
-        "--duration",   "--warmup",  "--requests", "--timed-interval", "--spin-polls",
-        "--app-spin",   "--cpus",    "--seed",     "--json",           "--plot"};
-    if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) == std::end(kValueFlags)) {
-      fail("unknown option '" + flag + "'");
-    }
-    if (i + 1 >= argc) fail("missing value after " + flag);
-    const std::string value = argv[++i];
-    if (flag == "--mechanisms") {
-      mechanisms.clear();
-      for (const std::string& name : split_list(value)) {
-        Mechanism mechanism{};
-        if (!parse_mechanism(name, mechanism)) fail("unknown mechanism '" + name + "'");
-        mechanisms.push_back(mechanism);
-      }
-      if (mechanisms.empty()) fail("--mechanisms is empty");
-    } else if (flag == "--latency") {
-      latencies = split_list(value);
-      if (latencies.empty()) fail("--latency is empty");
-      for (const std::string& spec : latencies) {
-        try {
-          (void)pn::LatencyModel::parse(spec);
-        } catch (const std::invalid_argument& error) {
-          fail(error.what());
-        }
-      }
-    } else if (flag == "--jobs") {
-      options.jobs = parse_number<std::size_t>(flag, value, 1, PN_ASYNC_get_max_jobs());
-    } else if (flag == "--unloaded-jobs") {
-      unloaded_jobs = parse_number<std::size_t>(flag, value, 1, PN_ASYNC_get_max_jobs());
-    } else if (flag == "--app-spin") {
-      options.app_spin_us = parse_number<std::uint32_t>(flag, value, 0, 1'000'000);
-    } else if (flag == "--depth") {
-      options.depth = parse_number<std::size_t>(flag, value, 1, 1'000'000);
-    } else if (flag == "--duration") {
-      options.duration_s = parse_number<double>(flag, value, 0.01, 86'400);
-    } else if (flag == "--warmup") {
-      options.warmup_s = parse_number<double>(flag, value, 0, 3'600);
-    } else if (flag == "--requests") {
-      options.requests = parse_number<std::uint64_t>(flag, value, 1, ~std::uint64_t{0});
-      options.duration_s = 86'400;  // the count decides
-    } else if (flag == "--timed-interval") {
-      options.timed_interval_us = parse_number<std::uint32_t>(flag, value, 1, 1'000'000);
-    } else if (flag == "--spin-polls") {
-      options.spin_polls = parse_number<std::uint32_t>(flag, value, 1, 1'000'000'000);
-    } else if (flag == "--cpus") {
-      const auto cpus = split_list(value);
-      if (cpus.size() != 2) fail("--cpus wants APP,POLLER");
-      options.app_cpu = parse_number<int>(flag, cpus[0], -1, 4095);
-      options.poller_cpu = parse_number<int>(flag, cpus[1], -1, 4095);
-    } else if (flag == "--seed") {
-      options.seed = parse_number<std::uint64_t>(flag, value, 0, ~std::uint64_t{0});
-    } else if (flag == "--json") {
-      json_path = value;
-    } else if (flag == "--plot") {
-      plot_path = value;
-    } else {
-      fail("unknown option '" + flag + "'");
+      return kExitOk;
+    case Action::kError:
+      std::cerr << "pollnotify-bench: " << line.error << " (see pollnotify-bench --help)\n";
+      return kExitUsage;
+    case Action::kCompare:
+      return compare_json_files(line.options.compare_a, line.options.compare_b, std::cout,
+                                std::cerr);
+    case Action::kRun:
+      break;
+  }
+  Report report;
+  report.options = line.options;
+  Outputs outputs;
+  outputs.json_to_stdout = report.options.json_path == "-";
+  if (!report.options.json_path.empty() && !outputs.json_to_stdout) {
+    outputs.json_file.open(report.options.json_path);
+    if (!outputs.json_file) {
+      std::cerr << "pollnotify-bench: cannot open " << report.options.json_path << "\n";
+      return kExitFailed;
     }
   }
+  if (!report.options.plot_path.empty()) {
+    outputs.plot_file.open(report.options.plot_path);
+    if (!outputs.plot_file) {
+      std::cerr << "pollnotify-bench: cannot open " << report.options.plot_path << "\n";
+      return kExitFailed;
+    }
+  }
+  std::ostream& tables = outputs.json_to_stdout ? std::cerr : std::cout;
 
-  std::signal(SIGINT, on_sigint);
-  const MachineInfo machine = MachineInfo::detect();
-  std::cout << "pollnotify-bench " << PN_VERSION << " on " << machine.cpu_model << " ("
-            << machine.cpus << " CPUs), " << machine.kernel << ", " << machine.compiler
-            << ", clock " << machine.clock << "\n"
-            << unloaded_jobs << " job(s) unloaded, " << options.jobs << " jobs loaded, depth "
-            << (options.depth ? options.depth : options.jobs) << ", " << options.duration_s
-            << " s per phase, application on CPU " << options.app_cpu << ", poller on CPU "
-            << options.poller_cpu << "\n\n";
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  ::sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
 
-  std::vector<Row> runs;
-  for (const std::string& latency : latencies) {
-    for (Mechanism mechanism : mechanisms) {
-      if (interrupted.load(std::memory_order_relaxed)) break;
-      WorkloadOptions loaded = options;
-      loaded.latency = latency;
-      WorkloadOptions unloaded = loaded;
-      unloaded.jobs = unloaded_jobs;
-      if (unloaded.depth == 0) unloaded.depth = options.jobs;
-      try {
-        Row row{run_workload(mechanism, unloaded, interrupted), {}};
-        row.loaded = interrupted.load(std::memory_order_relaxed)
-                         ? RunResult{}
-                         : run_workload(mechanism, loaded, interrupted);
-        row.loaded.mechanism = mechanism;
-        row.loaded.latency = latency;
-        runs.push_back(std::move(row));
-      } catch (const std::exception& error) {
-        std::cerr << "pollnotify-bench: " << name_of(mechanism) << " / " << latency << ": "
-                  << error.what() << "\n";
-        return 1;
-      }
+  report.machine = MachineInfo::detect();
+  const int app_cpu = report.options.workload.app_cpu;
+  const int poller_cpu = report.options.workload.poller_cpu;
+  int status = kExitOk;
+  try {
+    report.floor_before = measure_floor(app_cpu, poller_cpu, report.options.floor_seconds);
+    write_header(tables, report);
+    run_all(report);
+    if (!stopped()) {
+      report.floor_after = measure_floor(app_cpu, poller_cpu, report.options.floor_seconds);
+      report.floor_after_measured = true;
     }
+  } catch (const std::exception& error) {
+    std::cerr << "pollnotify-bench: " << error.what() << "\n";
+    status = kExitFailed;
   }
-  write_table(std::cout, runs);
-  if (interrupted.load(std::memory_order_relaxed))
-    std::cout << "interrupted: figures cover the runs made so far\n";
-
-  if (!json_path.empty()) {
-    std::ofstream file(json_path);
-    write_json(file, runs, options, unloaded_jobs, mechanisms, latencies, machine);
-    if (!file) {
-      std::cerr << "pollnotify-bench: cannot write " << json_path << "\n";
-      return 1;
-    }
+  report.interrupted = stopped();
+  write_tables(tables, report);
+  write_floor(tables, report);
+  tables.flush();
+  const int written = write_outputs(report, outputs);
+  if (status != kExitOk || written != kExitOk) return kExitFailed;
+  if (report.interrupted) return kExitInterrupted;
+  for (const Row& row : report.rows) {
+    if (row.lost() != 0 || row.duplicated() != 0) return kExitLost;
   }
-  if (!plot_path.empty()) {
-    std::ofstream file(plot_path);
-    write_svg(file, runs);
-    if (!file) {
-      std::cerr << "pollnotify-bench: cannot write " << plot_path << "\n";
-      return 1;
-    }
-  }
-  std::uint64_t lost = 0, duplicated = 0;
-  for (const Row& row : runs) {
-    lost += row.lost();
-    duplicated += row.duplicated();
-  }
-  return lost == 0 && duplicated == 0 ? 0 : 3;
+  return kExitOk;
 }

@@ -7,65 +7,68 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
-#include <sstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "pollnotify/clock.hpp"
 
 namespace pn::bench {
-namespace {
 
-std::string format_ns(std::uint64_t ns) {
-  char text[32];
-  if (ns < 10'000) {
-    std::snprintf(text, sizeof text, "%llu ns", static_cast<unsigned long long>(ns));
-  } else if (ns < 10'000'000) {
-    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(ns) / 1e3);
-  } else {
-    std::snprintf(text, sizeof text, "%.1f ms", static_cast<double>(ns) / 1e6);
+// --- rows and statistics ---
+
+std::uint64_t Row::lost() const noexcept {
+  std::uint64_t sum = 0;
+  for (const Phases& phases : repetitions) sum += phases.latency.lost + phases.throughput.lost;
+  return sum;
+}
+
+std::uint64_t Row::duplicated() const noexcept {
+  std::uint64_t sum = 0;
+  for (const Phases& phases : repetitions)
+    sum += phases.latency.duplicated + phases.throughput.duplicated;
+  return sum;
+}
+
+bool Row::interrupted() const noexcept {
+  return std::any_of(repetitions.begin(), repetitions.end(), [](const Phases& phases) {
+    return phases.latency.interrupted || phases.throughput.interrupted;
+  });
+}
+
+Stat stat_of(const Row& row, const std::function<double(const Phases&)>& figure) {
+  std::vector<double> values;
+  for (const Phases& phases : row.repetitions) values.push_back(figure(phases));
+  Stat stat;
+  stat.n = values.size();
+  if (values.empty()) return stat;
+  std::sort(values.begin(), values.end());
+  const std::size_t middle = values.size() / 2;
+  stat.median = values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+  if (values.size() > 1) {
+    double mean = 0;
+    for (double value : values) mean += value;
+    mean /= static_cast<double>(values.size());
+    double squares = 0;
+    for (double value : values) squares += (value - mean) * (value - mean);
+    stat.stddev = std::sqrt(squares / static_cast<double>(values.size() - 1));
   }
-  return text;
+  return stat;
 }
 
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out;
+bool resolved(const Row& row, double q) {
+  return !row.repetitions.empty() &&
+         std::all_of(row.repetitions.begin(), row.repetitions.end(),
+                     [q](const Phases& phases) { return phases.latency.resume_ns.resolves(q); });
 }
 
-void json_latency(std::ostream& out, const LatencyHistogram& h) {
-  out << "{\"p50\": " << h.quantile(0.5) << ", \"p90\": " << h.quantile(0.9)
-      << ", \"p99\": " << h.quantile(0.99) << ", \"p999\": " << h.quantile(0.999)
-      << ", \"max\": " << h.max() << ", \"min\": " << h.min() << ", \"mean\": " << std::fixed
-      << std::setprecision(1) << h.mean() << ", \"count\": " << h.count() << "}";
+double Report::floor_ns() const noexcept {
+  return floor_after_measured ? (floor_before.round_trip_ns + floor_after.round_trip_ns) / 2
+                              : floor_before.round_trip_ns;
 }
 
-// Points of the CDF, thinned to at most ~200 per curve.
-std::vector<std::pair<std::uint64_t, double>> cdf_points(const LatencyHistogram& h) {
-  std::vector<std::pair<std::uint64_t, double>> points;
-  if (h.count() == 0) return points;
-  std::uint64_t seen = 0;
-  double last_fraction = -1;
-  const auto& counts = h.counts();
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] == 0) continue;
-    seen += counts[i];
-    const double fraction = static_cast<double>(seen) / static_cast<double>(h.count());
-    if (fraction - last_fraction >= 0.005 || seen == h.count()) {
-      points.emplace_back(
-          std::max<std::uint64_t>(1, LatencyHistogram::lower_bound(i) + LatencyHistogram::width(i)),
-          fraction);
-      last_fraction = fraction;
-    }
-  }
-  return points;
+bool Report::floor_changed() const noexcept {
+  return floor_after_measured && pn::bench::floor_changed(floor_before, floor_after);
 }
-
-}  // namespace
 
 MachineInfo MachineInfo::detect() {
   MachineInfo info;
@@ -90,169 +93,487 @@ MachineInfo MachineInfo::detect() {
   return info;
 }
 
-void write_table(std::ostream& out, const std::vector<Row>& rows) {
-  char line[256];
-  std::snprintf(line, sizeof line, "%-18s %-14s %13s %9s %9s %9s %9s %9s %8s %8s %6s %6s\n",
-                "mechanism", "latency", "completions/s", "p50", "p90", "p99", "p99.9", "max",
-                "poller%", "app%", "lost", "dup");
-  out << line << std::string(128, '-') << "\n";
-  for (const Row& row : rows) {
-    const LatencyHistogram& h = row.unloaded.resume_ns;
-    const bool interrupted = row.unloaded.interrupted || row.loaded.interrupted;
+// --- units ---
+
+std::string format_ns(double ns) {
+  char text[32];
+  if (ns < 10'000) {
+    std::snprintf(text, sizeof text, "%.0f ns", ns);
+  } else if (ns < 10'000'000) {
+    std::snprintf(text, sizeof text, "%.1f us", ns / 1e3);
+  } else if (ns < 10'000'000'000) {
+    std::snprintf(text, sizeof text, "%.2f ms", ns / 1e6);
+  } else {
+    std::snprintf(text, sizeof text, "%.2f s", ns / 1e9);
+  }
+  return text;
+}
+
+namespace {
+
+// One unit for a whole column, chosen by its largest value.
+struct Unit {
+  double divisor;
+  int decimals;
+  const char* name;
+};
+
+Unit unit_for(double largest_ns) {
+  if (largest_ns < 100'000) return {1, 0, "ns"};
+  if (largest_ns < 100'000'000) return {1e3, 1, "us"};
+  return {1e6, 2, "ms"};
+}
+
+std::string in_unit(double ns, const Unit& unit) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", unit.decimals, ns / unit.divisor);
+  return text;
+}
+
+std::string pad(const std::string& text, std::size_t width, bool left = false) {
+  if (text.size() >= width) return text;
+  return left ? text + std::string(width - text.size(), ' ')
+              : std::string(width - text.size(), ' ') + text;
+}
+
+std::vector<std::string> models_of(const Report& report) {
+  std::vector<std::string> models;
+  for (const Row& row : report.rows) {
+    if (std::find(models.begin(), models.end(), row.model) == models.end())
+      models.push_back(row.model);
+  }
+  return models;
+}
+
+// A table with one unit per column: cells are filled row by row, widths computed at the end.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  void print(std::ostream& out) const {
+    std::vector<std::size_t> widths(header_.size(), 0);
+    const auto widen = [&](const std::vector<std::string>& cells) {
+      for (std::size_t i = 0; i < cells.size() && i < widths.size(); ++i)
+        widths[i] = std::max(widths[i], cells[i].size());
+    };
+    widen(header_);
+    for (const auto& cells : rows_) widen(cells);
+    const auto line = [&](const std::vector<std::string>& cells) {
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        out << (i ? "  " : "") << pad(cells[i], widths[i], i < 2);
+      out << "\n";
+    };
+    line(header_);
+    std::size_t total = 0;
+    for (std::size_t width : widths) total += width + 2;
+    out << std::string(total - 2, '-') << "\n";
+    for (const auto& cells : rows_) line(cells);
+  }
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+double percentile_of(const Phases& phases, double q) {
+  return static_cast<double>(phases.latency.resume_ns.quantile(q));
+}
+
+void latency_table(std::ostream& out, const Report& report, const std::string& model) {
+  std::vector<const Row*> rows;
+  for (const Row& row : report.rows) {
+    if (row.model == model) rows.push_back(&row);
+  }
+  // Column units from the largest median in each column.
+  const auto largest = [&](const std::function<double(const Phases&)>& figure) {
+    double value = 0;
+    for (const Row* row : rows) value = std::max(value, stat_of(*row, figure).median);
+    return unit_for(value);
+  };
+  const auto mean = [](const Phases& p) { return p.latency.resume_ns.mean(); };
+  const auto stdev = [](const Phases& p) { return p.latency.resume_ns.stdev(); };
+  const auto max = [](const Phases& p) { return static_cast<double>(p.latency.resume_ns.max()); };
+  std::vector<std::string> header = {"mechanism", "loop", "samples"};
+  std::vector<Unit> units;
+  const Unit mean_unit = largest(mean), stdev_unit = largest(stdev), max_unit = largest(max);
+  header.push_back(std::string("mean ") + mean_unit.name);
+  header.push_back(std::string("stdev ") + stdev_unit.name);
+  for (const Percentile& p : kPercentiles) {
+    units.push_back(largest([&](const Phases& phases) { return percentile_of(phases, p.q); }));
+    header.push_back(std::string(p.key) + " " + units.back().name);
+  }
+  header.push_back(std::string("max ") + max_unit.name);
+  header.push_back("p50/floor");
+  Table table(header);
+  bool unresolved_seen = false;
+  for (const Row* row : rows) {
+    const RunResult& first = row->repetitions.front().latency;
+    std::vector<std::string> cells = {
+        std::string(name_of(row->mechanism)) + (row->interrupted() ? " (interrupted)" : ""),
+        first.rate > 0 ? "open " + std::to_string(static_cast<std::uint64_t>(first.rate)) + "/s"
+                       : "closed " + std::to_string(first.jobs),
+        std::to_string(static_cast<std::uint64_t>(stat_of(*row,
+                                                          [](const Phases& p) {
+                                                            return static_cast<double>(
+                                                                p.latency.resume_ns.count());
+                                                          })
+                                                      .median)),
+        in_unit(stat_of(*row, mean).median, mean_unit),
+        in_unit(stat_of(*row, stdev).median, stdev_unit)};
+    for (std::size_t i = 0; i < std::size(kPercentiles); ++i) {
+      const double q = kPercentiles[i].q;
+      std::string cell = in_unit(
+          stat_of(*row, [&](const Phases& p) { return percentile_of(p, q); }).median, units[i]);
+      if (!resolved(*row, q)) {
+        cell += "*";
+        unresolved_seen = true;
+      }
+      cells.push_back(cell);
+    }
+    cells.push_back(in_unit(stat_of(*row, max).median, max_unit));
+    char ratio[32];
+    const double floor = report.floor_ns();
     std::snprintf(
-        line, sizeof line, "%-18s %-14s %13.0f %9s %9s %9s %9s %9s %8.1f %8.1f %6llu %6llu%s\n",
-        name_of(row.loaded.mechanism), row.loaded.latency.c_str(), row.loaded.throughput(),
-        format_ns(h.quantile(0.5)).c_str(), format_ns(h.quantile(0.9)).c_str(),
-        format_ns(h.quantile(0.99)).c_str(), format_ns(h.quantile(0.999)).c_str(),
-        format_ns(h.max()).c_str(), row.loaded.poller_cpu_percent, row.loaded.app_cpu_percent,
-        static_cast<unsigned long long>(row.lost()),
-        static_cast<unsigned long long>(row.duplicated()), interrupted ? "  (interrupted)" : "");
+        ratio, sizeof ratio, "%.2fx",
+        floor > 0
+            ? stat_of(*row, [](const Phases& p) { return percentile_of(p, 0.5); }).median / floor
+            : 0.0);
+    cells.push_back(ratio);
+    table.add(cells);
+  }
+  out << "Latency, device model " << model << " (submit to job resumed; latency phase; medians of "
+      << report.options.repetitions << " repetition(s))\n";
+  table.print(out);
+  if (unresolved_seen) {
+    out << "* fewer than " << LatencyHistogram::kMinSamplesBeyond
+        << " samples lie beyond this percentile: it is close to the maximum, not a tail "
+           "estimate, and gets no verdict\n";
+  }
+  for (const Row* row : rows) {
+    const RunResult& first = row->repetitions.front().latency;
+    if (first.rate > 0 && first.throughput() < 0.95 * first.rate) {
+      out << "note: " << name_of(row->mechanism) << " completed " << std::fixed
+          << std::setprecision(0) << first.throughput() << "/s of the " << first.rate
+          << "/s asked: the rate was above what it sustains; its latencies include the "
+             "backlog\n";
+      out << std::defaultfloat;
+    }
+  }
+  out << "\n";
+}
+
+void throughput_table(std::ostream& out, const Report& report) {
+  Table table({"mechanism", "device", "completions/s", "poller CPU %", "app CPU %", "eagain",
+               "errors", "lost", "dup"});
+  for (const Row& row : report.rows) {
+    char throughput[32], poller[16], app[16];
+    std::snprintf(throughput, sizeof throughput, "%.0f",
+                  stat_of(row, [](const Phases& p) { return p.throughput.throughput(); }).median);
+    std::snprintf(poller, sizeof poller, "%.1f", stat_of(row, [](const Phases& p) {
+                                                   return p.throughput.poller_cpu_percent;
+                                                 }).median);
+    std::snprintf(app, sizeof app, "%.1f", stat_of(row, [](const Phases& p) {
+                                             return p.throughput.app_cpu_percent;
+                                           }).median);
+    std::uint64_t eagain = 0, errors = 0;
+    for (const Phases& phases : row.repetitions) {
+      eagain += phases.throughput.eagain;
+      errors += phases.throughput.errors;
+    }
+    table.add({std::string(name_of(row.mechanism)) + (row.interrupted() ? " (interrupted)" : ""),
+               row.model, throughput, poller, app, std::to_string(eagain), std::to_string(errors),
+               std::to_string(row.lost()), std::to_string(row.duplicated())});
+  }
+  const RunResult& sample = report.rows.front().repetitions.front().throughput;
+  out << "Throughput (closed loop, " << sample.jobs
+      << " jobs; CPU in % of one core; lost/dup over both phases, from per-request stamps)\n";
+  table.print(out);
+  out << "\n";
+}
+
+void spread_table(std::ostream& out, const Report& report) {
+  Table table({"mechanism", "device", "completions/s", "p50", "p99", "p99.9", "max"});
+  const auto relative = [](const Stat& stat) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%.1f", stat.median > 0 ? 100 * stat.stddev / stat.median : 0);
+    return std::string(text);
+  };
+  for (const Row& row : report.rows) {
+    table.add({name_of(row.mechanism), row.model,
+               relative(stat_of(row, [](const Phases& p) { return p.throughput.throughput(); })),
+               relative(stat_of(row, [](const Phases& p) { return percentile_of(p, 0.5); })),
+               relative(stat_of(row, [](const Phases& p) { return percentile_of(p, 0.99); })),
+               relative(stat_of(row, [](const Phases& p) { return percentile_of(p, 0.999); })),
+               relative(stat_of(row, [](const Phases& p) {
+                 return static_cast<double>(p.latency.resume_ns.max());
+               }))});
+  }
+  out << "Spread across " << report.options.repetitions
+      << " repetitions: standard deviation in % of the median\n";
+  table.print(out);
+  out << "\n";
+}
+
+}  // namespace
+
+void write_header(std::ostream& out, const Report& report) {
+  const BenchOptions& o = report.options;
+  out << "pollnotify-bench " << PN_VERSION << " on " << report.machine.cpu_model << " ("
+      << report.machine.cpus << " CPUs), " << report.machine.kernel << ", "
+      << report.machine.compiler << ", clock " << report.machine.clock << "\n";
+  out << "latency phase: ";
+  if (o.rate > 0) {
+    out << "open loop at " << o.rate << " requests/s, at most " << o.workload.jobs
+        << " outstanding";
+  } else {
+    out << "closed loop, " << o.unloaded_jobs << " job(s)";
+  }
+  out << "; throughput phase: closed loop, " << o.workload.jobs << " jobs; device depth "
+      << (o.workload.depth ? o.workload.depth : o.workload.jobs) << "; " << o.workload.duration_s
+      << " s per phase after " << o.workload.warmup_s << " s warm-up; " << o.repetitions
+      << " repetition(s)\napplication pinned to CPU " << o.workload.app_cpu
+      << ", poller pinned to CPU " << o.workload.poller_cpu << " (-1: not pinned)\n";
+  out << "floor before the runs: cache-line ping-pong round trip "
+      << format_ns(report.floor_before.round_trip_ns) << " (median of batches, "
+      << format_ns(report.floor_before.min_batch_ns) << " .. "
+      << format_ns(report.floor_before.max_batch_ns) << ")\n\n";
+}
+
+void write_floor(std::ostream& out, const Report& report) {
+  if (!report.floor_after_measured) {
+    out << "floor after the runs: not measured (interrupted)\n";
+    return;
+  }
+  out << "floor after the runs: " << format_ns(report.floor_after.round_trip_ns)
+      << " (before: " << format_ns(report.floor_before.round_trip_ns) << ")";
+  if (report.floor_changed()) {
+    out << "\nWARNING: the floor moved by more than 25 % during the run: the machine changed "
+           "state (another tenant, frequency, migration). Figures from different parts of this "
+           "run are not comparable; rerun, or compare p50/floor only.";
+  }
+  out << "\n";
+}
+
+void write_tables(std::ostream& out, const Report& report) {
+  if (report.rows.empty()) {
+    out << "no run finished\n";
+    return;
+  }
+  for (const std::string& model : models_of(report)) latency_table(out, report, model);
+  throughput_table(out, report);
+  if (report.options.repetitions > 1) spread_table(out, report);
+  if (report.interrupted) out << "interrupted: the figures cover the runs made so far\n";
+}
+
+// --- JSON (docs/bench-json.md) ---
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json histogram_json(const LatencyHistogram& histogram) {
+  json percentiles = json::object(), resolved_by = json::object();
+  for (const Percentile& p : kPercentiles) {
+    percentiles[p.key] = histogram.quantile(p.q);
+    resolved_by[p.key] = histogram.resolves(p.q);
+  }
+  return {{"count", histogram.count()}, {"min", histogram.min()},     {"max", histogram.max()},
+          {"mean", histogram.mean()},   {"stdev", histogram.stdev()}, {"percentiles", percentiles},
+          {"resolved", resolved_by}};
+}
+
+json phase_json(const RunResult& run) {
+  return {{"loop", run.rate > 0 ? "open" : "closed"},
+          {"jobs", run.jobs},
+          {"rate_per_s", run.rate},
+          {"completions", run.completions},
+          {"submitted", run.submitted},
+          {"notified", run.notified},
+          {"lost", run.lost},
+          {"duplicated", run.duplicated},
+          {"eagain", run.eagain},
+          {"errors", run.errors},
+          {"seconds", run.seconds},
+          {"throughput_per_s", run.throughput()},
+          {"poller_cpu_percent", run.poller_cpu_percent},
+          {"app_cpu_percent", run.app_cpu_percent},
+          {"interrupted", run.interrupted},
+          {"latency_ns", histogram_json(run.resume_ns)},
+          {"notify_latency_ns", histogram_json(run.notify_ns)}};
+}
+
+json stat_json(const Stat& stat) {
+  return {{"median", stat.median}, {"stddev", stat.stddev}, {"n", stat.n}};
+}
+
+json summary_json(const Row& row, double floor_ns) {
+  json summary = json::object();
+  summary["throughput_per_s"] =
+      stat_json(stat_of(row, [](const Phases& p) { return p.throughput.throughput(); }));
+  summary["poller_cpu_percent"] =
+      stat_json(stat_of(row, [](const Phases& p) { return p.throughput.poller_cpu_percent; }));
+  summary["app_cpu_percent"] =
+      stat_json(stat_of(row, [](const Phases& p) { return p.throughput.app_cpu_percent; }));
+  for (const Percentile& p : kPercentiles) {
+    summary[std::string("latency_") + p.key + "_ns"] =
+        stat_json(stat_of(row, [&](const Phases& phases) { return percentile_of(phases, p.q); }));
+  }
+  summary["latency_max_ns"] = stat_json(
+      stat_of(row, [](const Phases& p) { return static_cast<double>(p.latency.resume_ns.max()); }));
+  summary["latency_mean_ns"] =
+      stat_json(stat_of(row, [](const Phases& p) { return p.latency.resume_ns.mean(); }));
+  summary["latency_stdev_ns"] =
+      stat_json(stat_of(row, [](const Phases& p) { return p.latency.resume_ns.stdev(); }));
+  summary["p50_over_floor"] = stat_json(stat_of(
+      row, [&](const Phases& p) { return floor_ns > 0 ? percentile_of(p, 0.5) / floor_ns : 0.0; }));
+  json resolved_by = json::object();
+  for (const Percentile& p : kPercentiles) resolved_by[p.key] = resolved(row, p.q);
+  summary["resolved"] = resolved_by;
+  return summary;
+}
+
+json floor_json(const FloorMeasurement& floor) {
+  return {{"round_trip_ns", floor.round_trip_ns},
+          {"min_batch_ns", floor.min_batch_ns},
+          {"max_batch_ns", floor.max_batch_ns},
+          {"round_trips", floor.round_trips}};
+}
+
+}  // namespace
+
+void write_json(std::ostream& out, const Report& report) {
+  const BenchOptions& o = report.options;
+  json mechanisms = json::array();
+  for (Mechanism mechanism : o.mechanisms) mechanisms.push_back(name_of(mechanism));
+  json document = {
+      {"schema", "pollnotify-bench"},
+      {"schema_version", kJsonSchemaVersion},
+      {"tool_version", PN_VERSION},
+      {"machine",
+       {{"cpu_model", report.machine.cpu_model},
+        {"cpus", report.machine.cpus},
+        {"kernel", report.machine.kernel},
+        {"compiler", report.machine.compiler},
+        {"clock", report.machine.clock}}},
+      {"options",
+       {{"mechanisms", mechanisms},
+        {"latency_models", o.latencies},
+        {"rate_per_s", o.rate},
+        {"unloaded_jobs", o.unloaded_jobs},
+        {"jobs", o.workload.jobs},
+        {"depth", o.workload.depth ? o.workload.depth : o.workload.jobs},
+        {"duration_s", o.workload.duration_s},
+        {"warmup_s", o.workload.warmup_s},
+        {"requests", o.workload.requests},
+        {"repetitions", o.repetitions},
+        {"timed_interval_us", o.workload.timed_interval_us},
+        {"spin_polls", o.workload.spin_polls},
+        {"app_spin_us", o.workload.app_spin_us},
+        {"app_cpu", o.workload.app_cpu},
+        {"poller_cpu", o.workload.poller_cpu},
+        {"seed", o.workload.seed},
+        {"floor_time_s", o.floor_seconds}}},
+      {"floor",
+       {{"cpus", {o.workload.app_cpu, o.workload.poller_cpu}},
+        {"before", floor_json(report.floor_before)},
+        {"after", report.floor_after_measured ? floor_json(report.floor_after) : json(nullptr)},
+        {"round_trip_ns", report.floor_ns()},
+        {"changed", report.floor_changed()}}},
+      {"interrupted", report.interrupted},
+      {"runs", json::array()}};
+  for (const Row& row : report.rows) {
+    json repetitions = json::array();
+    for (const Phases& phases : row.repetitions) {
+      repetitions.push_back({{"latency_phase", phase_json(phases.latency)},
+                             {"throughput_phase", phase_json(phases.throughput)}});
+    }
+    document["runs"].push_back({{"mechanism", name_of(row.mechanism)},
+                                {"latency_model", row.model},
+                                {"lost", row.lost()},
+                                {"duplicated", row.duplicated()},
+                                {"interrupted", row.interrupted()},
+                                {"summary", summary_json(row, report.floor_ns())},
+                                {"repetitions", repetitions}});
+  }
+  out << document.dump(1) << "\n";
+}
+
+// --- HdrHistogram percentile distribution ---
+
+std::vector<double> percentile_levels(std::uint64_t count) {
+  constexpr double kTicksPerHalfDistance = 5;
+  std::vector<double> levels;
+  if (count == 0) return levels;
+  // As HdrHistogram's percentile iterator: the step halves each time the distance to 100 %
+  // halves, so the tail gets as many lines per halving as the body.
+  for (double level = 0; level < 1.0;) {
+    levels.push_back(level);
+    if (static_cast<double>(count) * (1.0 - level) <= 1.0) break;  // at the last sample
+    const double halvings = std::floor(std::log2(1.0 / (1.0 - level))) + 1;
+    level += 1.0 / (kTicksPerHalfDistance * std::pow(2.0, halvings));
+  }
+  levels.push_back(1.0);
+  return levels;
+}
+
+void write_hgrm(std::ostream& out, const LatencyHistogram& histogram) {
+  char line[128];
+  std::snprintf(line, sizeof line, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount",
+                "1/(1-Percentile)");
+  out << line;
+  const auto& counts = histogram.counts();
+  for (double level : percentile_levels(histogram.count())) {
+    const std::uint64_t value = histogram.quantile(level);
+    std::uint64_t at_or_below = 0;
+    const std::size_t last = LatencyHistogram::index_of(value);
+    for (std::size_t i = 0; i <= last && i < counts.size(); ++i) at_or_below += counts[i];
+    const double us = static_cast<double>(value) / 1e3;
+    if (level < 1.0) {
+      std::snprintf(line, sizeof line, "%12.3f %1.12f %10llu %14.2f\n", us, level,
+                    static_cast<unsigned long long>(at_or_below), 1.0 / (1.0 - level));
+    } else {
+      std::snprintf(line, sizeof line, "%12.3f %1.12f %10llu\n", us, level,
+                    static_cast<unsigned long long>(at_or_below));
+    }
     out << line;
   }
-  out << "completions/s and CPU (% of one core): loaded phase; latency (submit to job resumed, "
-         "i.e. the\n"
-         "application has the result): unloaded phase; lost/dup: both phases, from per-request "
-         "stamps\n";
+  std::snprintf(line, sizeof line, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n",
+                histogram.mean() / 1e3, histogram.stdev() / 1e3);
+  out << line;
+  std::snprintf(line, sizeof line, "#[Max     = %12.3f, Total count    = %12llu]\n",
+                static_cast<double>(histogram.max()) / 1e3,
+                static_cast<unsigned long long>(histogram.count()));
+  out << line;
+  std::snprintf(line, sizeof line, "#[Buckets = %12u, SubBuckets     = %12llu]\n",
+                LatencyHistogram::kMaxBits - LatencyHistogram::kSubBits + 1,
+                static_cast<unsigned long long>(LatencyHistogram::kSubCount));
+  out << line;
 }
 
-void write_json(std::ostream& out, const std::vector<Row>& rows, const WorkloadOptions& options,
-                std::size_t unloaded_jobs, const std::vector<Mechanism>& mechanisms,
-                const std::vector<std::string>& latencies, const MachineInfo& machine) {
-  out << "{\n  \"tool\": \"pollnotify-bench\",\n  \"version\": \"" << PN_VERSION << "\",\n";
-  out << "  \"machine\": {\"cpu_model\": \"" << json_escape(machine.cpu_model)
-      << "\", \"cpus\": " << machine.cpus << ", \"kernel\": \"" << json_escape(machine.kernel)
-      << "\", \"compiler\": \"" << json_escape(machine.compiler) << "\", \"clock\": \""
-      << json_escape(machine.clock) << "\"},\n";
-  out << "  \"options\": {\"mechanisms\": [";
-  for (std::size_t i = 0; i < mechanisms.size(); ++i)
-    out << (i ? ", " : "") << '"' << name_of(mechanisms[i]) << '"';
-  out << "], \"latency_models\": [";
-  for (std::size_t i = 0; i < latencies.size(); ++i)
-    out << (i ? ", " : "") << '"' << json_escape(latencies[i]) << '"';
-  out << "], \"jobs\": " << options.jobs << ", \"unloaded_jobs\": " << unloaded_jobs
-      << ", \"depth\": " << (options.depth ? options.depth : options.jobs)
-      << ", \"duration_s\": " << options.duration_s << ", \"warmup_s\": " << options.warmup_s
-      << ", \"requests\": " << options.requests
-      << ", \"timed_interval_us\": " << options.timed_interval_us
-      << ", \"spin_polls\": " << options.spin_polls << ", \"app_spin_us\": " << options.app_spin_us
-      << ", \"app_cpu\": " << options.app_cpu << ", \"poller_cpu\": " << options.poller_cpu
-      << ", \"seed\": " << options.seed << "},\n";
-  out << "  \"runs\": [\n";
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const RunResult& loaded = rows[r].loaded;
-    const RunResult& unloaded = rows[r].unloaded;
-    out << "    {\"mechanism\": \"" << name_of(loaded.mechanism) << "\", \"latency_model\": \""
-        << json_escape(loaded.latency)
-        << "\", \"completions\": " << loaded.completions + unloaded.completions
-        << ", \"lost\": " << rows[r].lost() << ", \"duplicated\": " << rows[r].duplicated()
-        << std::fixed << std::setprecision(1) << ", \"throughput_per_s\": " << loaded.throughput()
-        << std::setprecision(2) << ", \"poller_cpu_percent\": " << loaded.poller_cpu_percent
-        << ", \"app_cpu_percent\": " << loaded.app_cpu_percent
-        << ", \"interrupted\": " << (loaded.interrupted || unloaded.interrupted ? "true" : "false")
-        << ",\n     \"latency_ns\": ";
-    json_latency(out, unloaded.resume_ns);
-    out << ",\n     \"notify_latency_ns\": ";
-    json_latency(out, unloaded.notify_ns);
-    out << ",\n     \"loaded_latency_ns\": ";
-    json_latency(out, loaded.resume_ns);
-    out << ",\n     \"phases\": {";
-    const std::pair<const char*, const RunResult*> phases[] = {{"unloaded", &unloaded},
-                                                               {"loaded", &loaded}};
-    for (std::size_t p = 0; p < 2; ++p) {
-      const RunResult& run = *phases[p].second;
-      out << (p ? ", " : "") << "\"" << phases[p].first
-          << "\": {\"completions\": " << run.completions << ", \"submitted\": " << run.submitted
-          << ", \"notified\": " << run.notified << ", \"lost\": " << run.lost
-          << ", \"duplicated\": " << run.duplicated << ", \"eagain\": " << run.eagain
-          << ", \"errors\": " << run.errors << std::setprecision(4)
-          << ", \"seconds\": " << run.seconds << std::setprecision(1)
-          << ", \"throughput_per_s\": " << run.throughput() << std::setprecision(2)
-          << ", \"poller_cpu_percent\": " << run.poller_cpu_percent
-          << ", \"app_cpu_percent\": " << run.app_cpu_percent << "}";
+bool write_hgrm_files(const std::string& directory, const Report& report, std::string& error) {
+  for (const Row& row : report.rows) {
+    std::string model = row.model;
+    for (char& c : model) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
     }
-    out << "},\n     \"cdf\": [";
-    const auto points = cdf_points(unloaded.resume_ns);
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      out << (i ? ", " : "") << "[" << points[i].first << ", " << std::setprecision(4)
-          << points[i].second << "]";
-    }
-    out << "]}" << (r + 1 < rows.size() ? "," : "") << "\n";
-  }
-  out << "  ]\n}\n";
-}
-
-void write_svg(std::ostream& out, const std::vector<Row>& rows) {
-  std::vector<RunResult> runs;
-  for (const Row& row : rows) runs.push_back(row.unloaded);
-  std::vector<std::string> models;
-  for (const RunResult& run : runs) {
-    if (std::find(models.begin(), models.end(), run.latency) == models.end())
-      models.push_back(run.latency);
-  }
-  std::uint64_t lowest = ~std::uint64_t{0}, highest = 1;
-  for (const RunResult& run : runs) {
-    if (run.resume_ns.count() == 0) continue;
-    lowest = std::min(lowest, std::max<std::uint64_t>(1, run.resume_ns.min()));
-    highest = std::max(highest, run.resume_ns.max());
-  }
-  if (lowest > highest) lowest = 1;
-  const double decade_low = std::floor(std::log10(static_cast<double>(lowest)));
-  const double decade_high =
-      std::max(decade_low + 1, std::ceil(std::log10(static_cast<double>(highest))));
-  const int width = 900, panel_height = 360, left = 70, right = 220, top = 40, bottom = 50;
-  const int plot_width = width - left - right, plot_height = panel_height - top - bottom;
-  const int height = panel_height * static_cast<int>(std::max<std::size_t>(1, models.size()));
-  const char* colors[] = {"#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b"};
-  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-         "fill=\"white\"/>\n";
-  for (std::size_t m = 0; m < models.size(); ++m) {
-    const int y0 = static_cast<int>(m) * panel_height;
-    const auto x_of = [&](double ns) {
-      const double position =
-          (std::log10(std::max(1.0, ns)) - decade_low) / (decade_high - decade_low);
-      return left + position * plot_width;
-    };
-    const auto y_of = [&](double fraction) { return y0 + top + (1 - fraction) * plot_height; };
-    out << "<text x=\"" << left << "\" y=\"" << y0 + 24
-        << "\" font-size=\"15\" font-weight=\"bold\">"
-        << "Latency CDF (unloaded), submit to job resumed - device latency model: " << models[m]
-        << "</text>\n";
-    for (double d = decade_low; d <= decade_high; d += 1) {
-      const double x = x_of(std::pow(10.0, d));
-      out << "<line x1=\"" << x << "\" y1=\"" << y_of(0) << "\" x2=\"" << x << "\" y2=\"" << y_of(1)
-          << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << y_of(0) + 18
-          << "\" text-anchor=\"middle\">"
-          << format_ns(static_cast<std::uint64_t>(std::pow(10.0, d))) << "</text>\n";
-    }
-    for (double f = 0; f <= 1.0001; f += 0.25) {
-      out << "<line x1=\"" << left << "\" y1=\"" << y_of(f) << "\" x2=\"" << left + plot_width
-          << "\" y2=\"" << y_of(f) << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 8 << "\" y=\""
-          << y_of(f) + 4 << "\" text-anchor=\"end\">" << f << "</text>\n";
-    }
-    out << "<text x=\"" << left + plot_width / 2 << "\" y=\"" << y_of(0) + 38
-        << "\" text-anchor=\"middle\">latency (log scale)</text>\n";
-    out << "<text x=\"18\" y=\"" << y_of(0.5) << "\" transform=\"rotate(-90 18 " << y_of(0.5)
-        << ")\" text-anchor=\"middle\">fraction of requests</text>\n";
-    int legend = 0;
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (runs[r].latency != models[m]) continue;
-      const char* color = colors[static_cast<std::size_t>(runs[r].mechanism) % 6];
-      out << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << color << "\" points=\"";
-      for (const auto& [ns, fraction] : cdf_points(runs[r].resume_ns)) {
-        out << x_of(static_cast<double>(ns)) << "," << y_of(fraction) << " ";
+    for (std::size_t r = 0; r < row.repetitions.size(); ++r) {
+      const std::pair<const char*, const RunResult*> phases[] = {
+          {"latency", &row.repetitions[r].latency}, {"throughput", &row.repetitions[r].throughput}};
+      for (const auto& [phase, run] : phases) {
+        std::string path = directory + "/" + name_of(row.mechanism) + "_" + model + "_" + phase;
+        if (row.repetitions.size() > 1) path += "_r" + std::to_string(r + 1);
+        path += ".hgrm";
+        std::ofstream file(path);
+        write_hgrm(file, run->resume_ns);
+        file.close();
+        if (!file) {
+          error = "cannot write " + path;
+          return false;
+        }
       }
-      out << "\"/>\n";
-      const int ly = y0 + top + 10 + legend * 20;
-      out << "<line x1=\"" << left + plot_width + 15 << "\" y1=\"" << ly << "\" x2=\""
-          << left + plot_width + 40 << "\" y2=\"" << ly << "\" stroke=\"" << color
-          << "\" stroke-width=\"3\"/>\n<text x=\"" << left + plot_width + 46 << "\" y=\"" << ly + 4
-          << "\">" << name_of(runs[r].mechanism) << " (p50 "
-          << format_ns(runs[r].resume_ns.quantile(0.5)) << ")</text>\n";
-      ++legend;
     }
   }
-  out << "</svg>\n";
+  return true;
 }
 
 }  // namespace pn::bench

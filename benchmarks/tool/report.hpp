@@ -1,13 +1,19 @@
-// pollnotify-bench reports: the terminal table, the JSON file and the latency-CDF SVG plot.
+// pollnotify-bench reports: the terminal tables, the JSON file (docs/bench-json.md), the
+// percentile plot (SVG), HdrHistogram .hgrm files, and the comparison of two JSON files.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "floor.hpp"
+#include "options.hpp"
 #include "workload.hpp"
 
 namespace pn::bench {
+
+inline constexpr int kJsonSchemaVersion = 2;
 
 struct MachineInfo {
   std::string cpu_model;
@@ -18,22 +24,73 @@ struct MachineInfo {
   static MachineInfo detect();
 };
 
-// One mechanism on one latency model: an unloaded phase (few jobs: the notification latency) and
-// a loaded phase (many jobs: the throughput).
-struct Row {
-  RunResult unloaded;
-  RunResult loaded;
-  [[nodiscard]] std::uint64_t lost() const noexcept { return unloaded.lost + loaded.lost; }
-  [[nodiscard]] std::uint64_t duplicated() const noexcept {
-    return unloaded.duplicated + loaded.duplicated;
-  }
+// One repetition of one mechanism on one device model.
+struct Phases {
+  RunResult latency;     // closed loop with few jobs, or open loop at --rate
+  RunResult throughput;  // closed loop, many jobs
 };
 
-void write_table(std::ostream& out, const std::vector<Row>& rows);
-void write_json(std::ostream& out, const std::vector<Row>& rows, const WorkloadOptions& options,
-                std::size_t unloaded_jobs, const std::vector<Mechanism>& mechanisms,
-                const std::vector<std::string>& latencies, const MachineInfo& machine);
-// One panel per latency model, one curve per mechanism (unloaded phase); x: latency (log scale).
-void write_svg(std::ostream& out, const std::vector<Row>& rows);
+struct Row {
+  Mechanism mechanism{};
+  std::string model;
+  std::vector<Phases> repetitions;
+  [[nodiscard]] std::uint64_t lost() const noexcept;
+  [[nodiscard]] std::uint64_t duplicated() const noexcept;
+  [[nodiscard]] bool interrupted() const noexcept;
+};
+
+struct Percentile {
+  double q;
+  const char* key;  // JSON key and column label
+};
+inline constexpr Percentile kPercentiles[] = {{0.5, "p50"},       {0.9, "p90"},
+                                              {0.99, "p99"},      {0.999, "p99.9"},
+                                              {0.9999, "p99.99"}, {0.99999, "p99.999"}};
+
+// A figure across repetitions.
+struct Stat {
+  double median = 0;
+  double stddev = 0;  // sample standard deviation; 0 for one repetition
+  std::size_t n = 0;
+};
+Stat stat_of(const Row& row, const std::function<double(const Phases&)>& figure);
+// A percentile is resolved in a row when it is in every repetition's latency phase.
+bool resolved(const Row& row, double q);
+
+struct Report {
+  MachineInfo machine;
+  BenchOptions options;
+  FloorMeasurement floor_before;
+  FloorMeasurement floor_after;
+  bool floor_after_measured = false;
+  bool interrupted = false;
+  std::vector<Row> rows;
+  // The floor the ratios use: the mean of before and after (before alone if after is missing).
+  [[nodiscard]] double floor_ns() const noexcept;
+  [[nodiscard]] bool floor_changed() const noexcept;
+};
+
+void write_header(std::ostream& out, const Report& report);
+void write_floor(std::ostream& out, const Report& report);
+void write_tables(std::ostream& out, const Report& report);
+void write_json(std::ostream& out, const Report& report);
+// Latency by percentile on a log 1/(1-p) axis: a panel per device model, a line per mechanism.
+void write_svg(std::ostream& out, const Report& report);
+// HdrHistogram's percentile-distribution text (values in microseconds).
+void write_hgrm(std::ostream& out, const LatencyHistogram& histogram);
+// Writes one .hgrm per phase and repetition into `directory`; false (with `error`) on failure.
+bool write_hgrm_files(const std::string& directory, const Report& report, std::string& error);
+
+// Percentile levels HdrHistogram's percentile iterator visits (5 ticks per half distance) up to
+// the last sample, then 1.0.
+std::vector<double> percentile_levels(std::uint64_t count);
+
+// Latency in a readable unit: "850 ns", "12.5 us", "3.20 ms".
+std::string format_ns(double ns);
+
+// --compare: every shared figure's change from A to B with a verdict. Returns the exit status
+// (0, or 1 with a message on `err` when a file cannot be read).
+int compare_json_files(const std::string& path_a, const std::string& path_b, std::ostream& out,
+                       std::ostream& err);
 
 }  // namespace pn::bench

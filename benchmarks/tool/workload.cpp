@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 
+#include "floor.hpp"
 #include "pollnotify/async_job.h"
 #include "pollnotify/clock.hpp"
 #include "pollnotify/fd_bridge.hpp"
@@ -59,14 +60,6 @@ double thread_cpu_seconds() noexcept {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-void pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
-}
-
 struct Run;
 
 // One job slot of the driver and its wait context. Job-side fields are written on the
@@ -80,6 +73,7 @@ struct Slot {
   std::uint64_t sequence = 0;  // request number of this slot's current request
   std::uint64_t accepted = 0;  // last request number the device accepted
   std::uint64_t submit_ticks = 0;
+  std::uint64_t intended_ticks = 0;  // open loop: when the schedule wanted this request sent
   // Notifier side (poller thread for callbacks, application thread for eventfd), on its own
   // cache line so that the two threads do not false-share.
   alignas(internal::kFalseSharingRange) std::uint64_t notified = 0;  // last request number notified
@@ -94,6 +88,8 @@ struct Run {
   double ns_per_tick = CheapClock::ns_per_tick();
   bool stopping = false;   // application thread only: jobs return at their next resume
   bool recording = false;  // application thread: resume latencies recorded after the warm-up
+  bool open_loop = false;
+  std::vector<Slot*> idle;                    // open loop: jobs waiting for their next send time
   std::atomic<bool> notify_recording{false};  // read by the notifier (relaxed: a phase switch)
 
   // Callback mechanisms hand slots over through one of these.
@@ -149,6 +145,11 @@ int bench_job(void* raw) {
   Slot& slot = **static_cast<Slot**>(raw);
   Run& run = *slot.run;
   while (!run.stopping) {
+    if (run.open_loop) {
+      run.idle.push_back(&slot);
+      jobs::pause();  // until the schedule sends this job's next request, or the run stops
+      if (run.stopping) break;
+    }
     ++slot.sequence;
     for (;;) {
       slot.submit_ticks = CheapClock::ticks();
@@ -163,7 +164,8 @@ int bench_job(void* raw) {
     ++run.result.submitted;
     jobs::pause();  // until notified
     if (run.recording) {
-      run.result.resume_ns.record(run.ns_since(slot.submit_ticks));
+      run.result.resume_ns.record(
+          run.ns_since(run.open_loop ? slot.intended_ticks : slot.submit_ticks));
       ++run.result.completions;
     }
     if (slot.ctx->status() != PN_ASYNC_STATUS_OK) ++run.result.errors;
@@ -175,11 +177,14 @@ int bench_job(void* raw) {
 
 RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                        const std::atomic<bool>& stop) {
-  pin(options.app_cpu);
+  pin_this_thread_checked(options.app_cpu);
   CheapClock::calibrate();
   Run run(options, mechanism);
   run.result.mechanism = mechanism;
   run.result.latency = options.latency;
+  run.result.rate = options.rate;
+  run.result.jobs = options.jobs;
+  run.open_loop = options.rate > 0;
 
   SimRuntimeOptions runtime_options;
   switch (mechanism) {
@@ -260,13 +265,28 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
 
   const auto app_spin_ticks = static_cast<std::uint64_t>(static_cast<double>(options.app_spin_us) *
                                                          1000.0 / run.ns_per_tick);
-  // Collects the slots whose notification arrived; blocks briefly when there are none.
-  const auto wait_ready = [&] {
+  // Open loop: the schedule, in ticks (a double, so that the interval does not drift by rounding).
+  const double send_interval_ticks = run.open_loop ? 1e9 / options.rate / run.ns_per_tick : 0;
+  double next_send_ticks = static_cast<double>(CheapClock::ticks());
+  // How long the application may block now: until the next send time in open loop, else 1 ms
+  // (a bound that lets it notice the end of the run).
+  const auto block_limit = [&]() -> std::chrono::nanoseconds {
+    if (driver.retries_pending()) return std::chrono::nanoseconds(0);
+    constexpr std::chrono::nanoseconds kMax = std::chrono::milliseconds(1);
+    if (!run.open_loop || run.stopping || run.idle.empty()) return kMax;
+    const double until =
+        (next_send_ticks - static_cast<double>(CheapClock::ticks())) * run.ns_per_tick;
+    return until <= 0 ? std::chrono::nanoseconds(0)
+                      : std::min(kMax, std::chrono::nanoseconds(static_cast<std::int64_t>(until)));
+  };
+  // Collects the slots whose notification arrived; blocks at most `limit` when there are none.
+  const auto wait_ready = [&](std::chrono::nanoseconds limit) {
     ready.clear();
     switch (mechanism) {
       case Mechanism::kEventfd: {
         epoll_event events[256];
-        const int count = ::epoll_wait(run.epoll_fd, events, 256, driver.retries_pending() ? 0 : 1);
+        const timespec timeout{0, static_cast<long>(limit.count())};
+        const int count = ::epoll_pwait2(run.epoll_fd, events, 256, &timeout, nullptr);
         for (int i = 0; i < count; ++i) {
           auto* slot = static_cast<Slot*>(events[i].data.ptr);
           if (!consume_notify_eventfd(slot->fd)) continue;
@@ -277,10 +297,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
       }
       case Mechanism::kCondvar: {
         std::unique_lock lock(run.condvar_mutex);
-        if (!driver.retries_pending()) {
-          run.condvar.wait_for(lock, std::chrono::milliseconds(1),
-                               [&] { return !run.condvar_ready.empty(); });
-        }
+        run.condvar.wait_for(lock, limit, [&] { return !run.condvar_ready.empty(); });
         ready.swap(run.condvar_ready);
         break;
       }
@@ -288,18 +305,41 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
         // The application spins a while before it parks, as the poller does: with callbacks
         // both ends choose their own cost of waiting.
         Slot* slot = nullptr;
-        const std::uint64_t spin_until = CheapClock::ticks() + app_spin_ticks;
+        const std::uint64_t limit_ticks =
+            static_cast<std::uint64_t>(static_cast<double>(limit.count()) / run.ns_per_tick);
+        const std::uint64_t spin_until =
+            CheapClock::ticks() + std::min(app_spin_ticks, limit_ticks);
         do {
           while (run.ready->try_pop(slot)) ready.push_back(slot);
-          if (!ready.empty() || driver.retries_pending()) break;
+          if (!ready.empty()) break;
           internal::cpu_relax();
         } while (CheapClock::ticks() < spin_until);
-        if (ready.empty() && !driver.retries_pending() &&
-            run.ready->pop_wait(slot, std::chrono::milliseconds(1))) {
+        if (ready.empty() && limit_ticks > app_spin_ticks &&
+            run.ready->pop_wait(slot, limit - std::chrono::microseconds(options.app_spin_us))) {
           ready.push_back(slot);
         }
       }
     }
+  };
+  // Open loop: sends every request that is due, one idle job each; a request due while no job is
+  // idle waits for one, its latency still counted from its intended time.
+  const auto send_due = [&] {
+    if (!run.open_loop || run.stopping) return;
+    const auto now_ticks = static_cast<double>(CheapClock::ticks());
+    while (!run.idle.empty() && next_send_ticks <= now_ticks) {
+      Slot* slot = run.idle.back();
+      run.idle.pop_back();
+      slot->intended_ticks = static_cast<std::uint64_t>(next_send_ticks);
+      next_send_ticks += send_interval_ticks;
+      (void)driver.resume(slot->index);
+    }
+  };
+  // The end of the run: open-loop jobs waiting for a send time are resumed to see `stopping`.
+  const auto release_idle = [&] {
+    std::vector<Slot*> idle;
+    idle.swap(run.idle);
+    for (Slot* slot : idle) (void)driver.resume(slot->index);
+    return idle.size();
   };
 
   bool hung = false;
@@ -338,8 +378,10 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                    options.latency.c_str(), std::min(100.0, 100.0 * elapsed / total),
                    static_cast<unsigned long long>(run.result.completions));
     }
-    const std::size_t retried = driver.resume_retries();
-    wait_ready();
+    send_due();
+    std::size_t retried = driver.resume_retries();
+    if (run.stopping) retried += release_idle();
+    wait_ready(block_limit());
     for (Slot* slot : ready) (void)driver.resume(slot->index);
     if (!ready.empty() || retried != 0) {
       last_activity = now;

@@ -34,6 +34,11 @@ struct WorkloadOptions {
   int app_cpu = 0;
   int poller_cpu = 1;
   std::uint64_t seed = 1;
+  // Open loop when above 0: requests/s issued on a fixed schedule by at most `jobs` jobs; latency
+  // runs from the intended send time, so a request held back by a slow one still counts its wait
+  // (coordinated omission corrected, as wrk2 does). 0: closed loop, each job submits again as
+  // soon as it has its result.
+  double rate = 0;
   bool progress = false;  // a progress line on stderr
 };
 
@@ -47,7 +52,9 @@ struct RunResult {
   std::uint64_t duplicated = 0;   // notified more than once
   std::uint64_t eagain = 0;
   std::uint64_t errors = 0;
-  double seconds = 0;  // measured window
+  std::size_t jobs = 0;  // concurrent jobs (open loop: at most this many outstanding)
+  double rate = 0;       // open loop: the requested rate (0: closed loop)
+  double seconds = 0;    // measured window
   double poller_cpu_percent = 0;
   double app_cpu_percent = 0;
   bool interrupted = false;
@@ -58,7 +65,9 @@ struct RunResult {
   }
 };
 
-// Runs one mechanism; returns its figures. `stop` (e.g. set by SIGINT) ends it early.
+// Runs one mechanism; returns its figures. `stop` (e.g. set by SIGINT) ends it early. Throws
+// std::system_error when a thread cannot be pinned as asked, std::runtime_error on set-up
+// failures.
 RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                        const std::atomic<bool>& stop);
 

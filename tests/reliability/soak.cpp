@@ -18,10 +18,6 @@
 #include <thread>
 #include <vector>
 
-#include <getopt.h>
-
-#include <optional>
-
 #include "cli.hpp"  // benchmarks/tool: strict command-line numbers
 #include "pollnotify/ready_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
@@ -273,8 +269,6 @@ Exit status: 0 every request ended exactly once; 1 something was lost or duplica
 completion came for 10 s); 2 bad command line or options.
 )";
 
-enum class Parsed { kRun, kHelp, kError };
-
 // Applies one option's value; an error message names the option and the bad value.
 std::optional<pn::tools::CliError> apply(const std::string& name, const char* value,
                                          Options& options) {
@@ -317,7 +311,7 @@ std::optional<pn::tools::CliError> apply(const std::string& name, const char* va
   return error;
 }
 
-Parsed parse(int argc, char** argv, Options& options, std::string& message) {
+pn::tools::Parsed parse(int argc, char** argv, Options& options, std::string& message) {
   static const option kOptions[] = {{"duration", required_argument, nullptr, 0},
                                     {"requests", required_argument, nullptr, 0},
                                     {"pollers", required_argument, nullptr, 0},
@@ -331,27 +325,16 @@ Parsed parse(int argc, char** argv, Options& options, std::string& message) {
                                     {"progress", required_argument, nullptr, 0},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
-  ::opterr = 0;  // our own messages, which name the option
-  ::optind = 1;
-  int index = 0;
-  for (int code; (code = ::getopt_long(argc, argv, ":", kOptions, &index)) != -1;) {
-    if (code == 'h') return Parsed::kHelp;
-    if (code == '?' || code == ':') {
-      const std::string given = argv[::optind - 1];
-      message =
-          code == ':' ? "option " + given + " needs a value" : "unknown option '" + given + "'";
-      return Parsed::kError;
-    }
-    if (const auto error = apply(kOptions[index].name, ::optarg, options)) {
-      message = error->message;
-      return Parsed::kError;
-    }
+  std::vector<std::string> positional;
+  const pn::tools::Parsed parsed = pn::tools::parse_long_options(
+      argc, argv, kOptions,
+      [&](const std::string& name, const char* value) { return apply(name, value, options); },
+      positional, message);
+  if (parsed == pn::tools::Parsed::kRun && !positional.empty()) {
+    message = "unexpected argument '" + positional.front() + "'";
+    return pn::tools::Parsed::kError;
   }
-  if (::optind < argc) {
-    message = std::string("unexpected argument '") + argv[::optind] + "'";
-    return Parsed::kError;
-  }
-  return Parsed::kRun;
+  return parsed;
 }
 
 }  // namespace
@@ -360,13 +343,13 @@ int main(int argc, char** argv) {
   Options options;
   std::string message;
   switch (parse(argc, argv, options, message)) {
-    case Parsed::kHelp:
+    case pn::tools::Parsed::kHelp:
       std::fputs(kUsage, stdout);
       return 0;
-    case Parsed::kError:
+    case pn::tools::Parsed::kError:
       std::fprintf(stderr, "pollnotify-soak: %s (see --help)\n", message.c_str());
       return 2;
-    case Parsed::kRun:
+    case pn::tools::Parsed::kRun:
       break;
   }
   try {
