@@ -36,6 +36,116 @@ def verdict(ok):
     return "met" if ok else "**not met**"
 
 
+def summary(run, figure):
+    return run["summary"][figure]["median"]
+
+
+def resolved(run, key):
+    return run["summary"]["resolved"].get(key, False)
+
+
+PERCENTILES = ("p50", "p90", "p99", "p99.9", "p99.99", "p99.999")
+
+
+def column_unit(values):
+    """One unit for a whole column, chosen by its largest value (as pollnotify-bench's tables)."""
+    largest = max(values, default=0)
+    if largest < 100_000:
+        return 1, 0, "ns"
+    if largest < 100_000_000:
+        return 1e3, 1, "us"
+    return 1e6, 2, "ms"
+
+
+def in_unit(value, unit):
+    divisor, decimals, _ = unit
+    return f"{value / divisor:,.{decimals}f}"
+
+
+def tool_section(tool, context, poller, w):
+    """pollnotify-bench's JSON (schema 2, docs/bench-json.md)."""
+    if tool.get("schema_version") != 2:
+        w("pollnotify-bench JSON of another schema version: regenerate it.\n")
+        return
+    m, o, floor = tool["machine"], tool["options"], tool["floor"]
+    w("## Machine\n")
+    w(f"- CPU: {m['cpu_model']} ({m['cpus']} CPUs), {m['kernel']}")
+    w(f"- Compiler: {m['compiler']}; clock: {m['clock']}; pollnotify {tool['tool_version']}")
+    if context:
+        w(f"- Google Benchmark context: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, "
+          f"library built as {context.get('library_build_type')}")
+    after = floor["after"]["round_trip_ns"] if floor["after"] else None
+    w(f"- Cross-core state: pollnotify-bench's floor, a cache-line ping-pong between CPUs {floor['cpus'][0]} and "
+      f"{floor['cpus'][1]}, took {fmt_ns(floor['before']['round_trip_ns'])} before its runs and "
+      f"{fmt_ns(after) if after else 'was not measured'} after them"
+      + (" (**the machine changed state during the run**)." if floor["changed"] else "."))
+    if poller and poller.get("BM_Handoff_RoundTrip/pingpong/real_time"):
+        w(f"  The Google Benchmark suites ran after it; their ping-pong took "
+          f"{fmt_ns(ns(poller['BM_Handoff_RoundTrip/pingpong/real_time']))}. On this virtual machine it has "
+          f"ranged from about 108 ns to 630 ns between runs, and every cross-core figure moves with it.")
+    w("")
+    w("## pollnotify-bench (the main job)\n")
+    loop = (f"open loop at {o['rate_per_s']:.0f} requests/s" if o["rate_per_s"] > 0
+            else f"closed loop with {o['unloaded_jobs']} job")
+    w(f"Command: `pollnotify-bench` with defaults: mechanisms {', '.join(o['mechanisms'])}; device latency "
+      f"models {', '.join(o['latency_models'])}; latency phase {loop}, throughput phase {o['jobs']} jobs "
+      f"(device depth {o['depth']}); {o['duration_s']} s per phase after {o['warmup_s']} s warm-up; "
+      f"{o['repetitions']} repetition(s); application on CPU {o['app_cpu']}, poller on CPU {o['poller_cpu']}; "
+      f"seed {o['seed']}.\n")
+    w("Latency is submit to job resumed (the application thread holds the result), in the latency phase; "
+      "completions/s and CPU are from the throughput phase; lost and duplicated are counted from per-request "
+      "stamps in both. eventfd-epoll and condvar use the busy-poll poller, so the difference is the "
+      "notification to the application. A percentile marked * rests on fewer than 10 samples beyond it "
+      "(it is near the maximum, not a tail estimate) and gets no verdict.\n")
+    for model in o["latency_models"]:
+        runs = [r for r in tool["runs"] if r["latency_model"] == model]
+        w(f"**Device model {model}**\n")
+        figures = [f"latency_{p}_ns" for p in PERCENTILES] + ["latency_max_ns"]
+        units = {f: column_unit([summary(r, f) for r in runs]) for f in figures}
+        labels = [f"{p} ({units[f][2]})" for p, f in zip(PERCENTILES + ("max",), figures)]
+        w("| mechanism | samples | " + " | ".join(labels) + " | p50 / floor |")
+        w("|---|---:|" + "---:|" * len(labels) + "---:|")
+        for r in runs:
+            samples = r["repetitions"][0]["latency_phase"]["latency_ns"]["count"]
+            cells = [in_unit(summary(r, f), units[f]) + ("" if p == "max" or resolved(r, p) else "*")
+                     for p, f in zip(PERCENTILES + ("max",), figures)]
+            w(f"| {r['mechanism']} | {samples:,} | " + " | ".join(cells) +
+              f" | {summary(r, 'p50_over_floor'):.2f}x |")
+        w("")
+    w("| mechanism | device | completions/s | poller CPU | app CPU | lost | dup |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    for r in tool["runs"]:
+        w(f"| {r['mechanism']} | {r['latency_model']} | {summary(r, 'throughput_per_s'):,.0f} | "
+          f"{summary(r, 'poller_cpu_percent'):.1f}% | {summary(r, 'app_cpu_percent'):.1f}% | {r['lost']} | "
+          f"{r['duplicated']} |")
+    w("\n![latency by percentile per mechanism](img/latency_percentiles.svg)\n")
+    w("### Targets, per device model\n")
+    w("A ratio of two p50s gets a verdict only when both rest on enough samples.\n")
+    w("| device | busy vs eventfd p50 (>= 50x) | busy vs eventfd throughput (>= 10x) | "
+      "adaptive p50 / busy p50 (<= 2x) | busy p50 / floor (<= 2x, issue 14) | lost + dup (0) |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for model in o["latency_models"]:
+        runs = {r["mechanism"]: r for r in tool["runs"] if r["latency_model"] == model}
+        busy, fd, adaptive = runs.get("callback-busy"), runs.get("eventfd-epoll"), runs.get("callback-adaptive")
+        if not (busy and fd and adaptive):
+            continue
+
+        def ratio(a, b, target_ok, fmt="{:.1f}x"):
+            if not (resolved(a, "p50") and resolved(b, "p50")):
+                return "no verdict (too few samples)"
+            value = summary(a, "latency_p50_ns") / max(1, summary(b, "latency_p50_ns"))
+            return f"{fmt.format(value)} ({verdict(target_ok(value))})"
+
+        tput = summary(busy, "throughput_per_s") / max(1, summary(fd, "throughput_per_s"))
+        to_floor = summary(busy, "p50_over_floor")
+        bad = sum(r["lost"] + r["duplicated"] for r in runs.values())
+        w(f"| {model} | {ratio(fd, busy, lambda v: v >= 50)} | {tput:.1f}x ({verdict(tput >= 10)}) | "
+          f"{ratio(adaptive, busy, lambda v: v <= 2, '{:.2f}x')} | "
+          f"{to_floor:.2f}x ({verdict(to_floor <= 2) if model == 'zero' else 'zero-latency model only'}) | "
+          f"{bad} ({verdict(bad == 0)}) |")
+    w("")
+
+
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "build/bench-results"
     tool = load(directory, "pollnotify-bench.json")
@@ -55,54 +165,7 @@ def main():
     w("./build/release/benchmarks/pollnotify-bench --help   # the main job's options")
     w("./build/release/benchmarks/poller_benchmark --benchmark_filter=Ring --benchmark_format=json\n```\n")
     if tool:
-        m = tool["machine"]
-        w("## Machine\n")
-        w(f"- CPU: {m['cpu_model']} ({m['cpus']} CPUs), {m['kernel']}")
-        w(f"- Compiler: {m['compiler']}; clock: {m['clock']}; pollnotify {tool['version']}")
-        if context:
-            w(f"- Google Benchmark context: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, "
-              f"library built as {context.get('library_build_type')}")
-        if poller and poller.get("BM_Handoff_RoundTrip/pingpong/real_time"):
-            w(f"- Cross-core state during this run: a cache-line ping-pong round trip took "
-              f"{fmt_ns(ns(poller['BM_Handoff_RoundTrip/pingpong/real_time']))}. On this virtual machine it "
-              f"ranged from about 126 ns to 630 ns across runs of the same session, and every cross-core "
-              f"figure below moves with it.")
-        w("")
-        o = tool["options"]
-        w("## pollnotify-bench (the main job)\n")
-        w(f"Command: `pollnotify-bench` with defaults: mechanisms {', '.join(o['mechanisms'])}; device latency "
-          f"models {', '.join(o['latency_models'])}; unloaded phase {o['unloaded_jobs']} job, loaded phase "
-          f"{o['jobs']} jobs (device depth {o['depth']}); {o['duration_s']} s per phase after {o['warmup_s']} s "
-          f"warm-up; application on CPU {o['app_cpu']}, poller on CPU {o['poller_cpu']}; seed {o['seed']}.\n")
-        w("Latency is submit to job resumed (the application thread holds the result) in the unloaded phase; "
-          "completions/s and CPU are from the loaded phase; lost and duplicated are counted by the tool from "
-          "per-request stamps in both phases. eventfd-epoll and condvar use the busy-poll poller, so the "
-          "difference is the notification to the application.\n")
-        w("| mechanism | device | completions/s | p50 | p90 | p99 | p99.9 | max | poller CPU | app CPU | lost | dup |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for r in tool["runs"]:
-            lat = r["latency_ns"]
-            w(f"| {r['mechanism']} | {r['latency_model']} | {r['throughput_per_s']:,.0f} | {fmt_ns(lat['p50'])} | "
-              f"{fmt_ns(lat['p90'])} | {fmt_ns(lat['p99'])} | {fmt_ns(lat['p999'])} | {fmt_ns(lat['max'])} | "
-              f"{r['poller_cpu_percent']:.1f}% | {r['app_cpu_percent']:.1f}% | {r['lost']} | {r['duplicated']} |")
-        w("\n![latency CDF per mechanism](img/latency_cdf.svg)\n")
-        w("### Targets (issue 5), per device model\n")
-        w("| device | busy vs eventfd p50 (target >= 50x) | busy vs eventfd throughput (>= 10x) | "
-          "adaptive p50 / busy p50 (<= 2x) | lost + dup (0) |")
-        w("|---|---:|---:|---:|---:|")
-        for model in o["latency_models"]:
-            runs = {r["mechanism"]: r for r in tool["runs"] if r["latency_model"] == model}
-            busy, fd, adaptive = runs.get("callback-busy"), runs.get("eventfd-epoll"), runs.get("callback-adaptive")
-            if not (busy and fd and adaptive):
-                continue
-            p50_ratio = fd["latency_ns"]["p50"] / max(1, busy["latency_ns"]["p50"])
-            tput_ratio = busy["throughput_per_s"] / max(1, fd["throughput_per_s"])
-            adaptive_ratio = adaptive["latency_ns"]["p50"] / max(1, busy["latency_ns"]["p50"])
-            bad = sum(r["lost"] + r["duplicated"] for r in runs.values())
-            w(f"| {model} | {p50_ratio:.1f}x ({verdict(p50_ratio >= 50)}) | {tput_ratio:.1f}x "
-              f"({verdict(tput_ratio >= 10)}) | {adaptive_ratio:.2f}x ({verdict(adaptive_ratio <= 2)}) | "
-              f"{bad} ({verdict(bad == 0)}) |")
-        w("")
+        tool_section(tool, context, poller, w)
     if poller:
         w("## Completion ring throughput (poller_benchmark)\n")
         w("One producer (CPU 1) and one consumer (CPU 0), 8-byte items, bursts on both sides; items/s.\n")

@@ -18,8 +18,8 @@ for suite in "${suites[@]}"; do
 done
 echo "== pollnotify-bench" >&2
 ./build/release/benchmarks/pollnotify-bench --no-progress --json "$out/pollnotify-bench.json" \
-  --plot "$out/latency_cdf.svg" | tee "$out/pollnotify-bench.txt"
+  --plot "$out/latency_percentiles.svg" --hgrm "$out/hgrm" | tee "$out/pollnotify-bench.txt"
 mkdir -p docs/img
-cp "$out/latency_cdf.svg" docs/img/latency_cdf.svg
+cp "$out/latency_percentiles.svg" docs/img/latency_percentiles.svg
 python3 scripts/bench_report.py "$out" > docs/benchmarks.md
 echo "docs/benchmarks.md regenerated from $out" >&2
