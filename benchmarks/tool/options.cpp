@@ -100,8 +100,16 @@ std::string parent_of(const std::string& path) {
 
 // A file the tool will create or overwrite: its directory exists and is writable, and the path
 // itself is not a directory.
+// A value that looks like an option is a missing value ("--json --plot x.svg"), not a name.
+std::optional<CliError> check_not_an_option(const std::string& option, const std::string& path) {
+  if (path.size() > 1 && path[0] == '-')
+    return error(option + " wants a path, got '" + path + "' (an option? give the value first)");
+  return std::nullopt;
+}
+
 std::optional<CliError> check_output_file(const std::string& option, const std::string& path) {
   if (path.empty()) return error(option + " wants a file name");
+  if (auto bad = check_not_an_option(option, path)) return bad;
   struct stat info {};
   if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
     return error(option + ": '" + path + "' is a directory");
@@ -115,6 +123,7 @@ std::optional<CliError> check_output_file(const std::string& option, const std::
 
 std::optional<CliError> check_output_directory(const std::string& option, const std::string& path) {
   if (path.empty()) return error(option + " wants a directory");
+  if (auto bad = check_not_an_option(option, path)) return bad;
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     if (::mkdir(path.c_str(), 0777) != 0)
@@ -223,7 +232,7 @@ std::optional<CliError> apply(const std::string& name, const char* value, BenchO
   }
   if (name == "compare") {
     options.compare_a = value;
-    return std::nullopt;
+    return check_not_an_option(option, value);
   }
   return error("unhandled option " + option);  // a table entry without a case: a bug here
 }

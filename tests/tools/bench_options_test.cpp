@@ -63,6 +63,8 @@ TEST(BenchOptions, RefusesBadValuesWithAMessageNamingThem) {
       {{"--latency", "trace:/nonexistent-pollnotify-trace"}, "--latency:"},
       {{"--json"}, "option --json needs a value"},
       {{"--json", "/"}, "--json: '/' is a directory"},
+      {{"--json", "--plot", "out.svg"}, "--json wants a path, got '--plot'"},
+      {{"--hgrm", "--json=x"}, "--hgrm wants a path, got '--json=x'"},
       {{"--plot", missing_dir}, "--plot: cannot write in '/nonexistent-pollnotify-dir'"},
       {{"--hgrm", "/nonexistent-pollnotify-dir/a/b"}, "--hgrm: cannot create"},
       {{"--hgrm", "/dev/null"}, "--hgrm: '/dev/null' is not a directory"},
