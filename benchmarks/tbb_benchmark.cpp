@@ -1,19 +1,24 @@
-// Offloading from oneTBB tasks: a parallel_for of offloads to a device with 5 us exponential
-// latency and at most 64 requests in flight, on 2 worker threads, three ways:
-//   suspend     pn::tbb::offload: the task suspends, the worker runs other tasks
-//   blocking    the task submits, then sleeps on a futex (std::atomic::wait) until the callback
-//   busy_wait   the task submits, then spins on a flag the callback sets
-// Throughput is offloads/s. While it runs, a low-priority arena keeps 1 us compute tasks queued:
-// TBB's workers take them only when the offloading arena has nothing to run, so fillers_per_s
-// measures the worker time the offloading left to other work.
+// Offloading from oneTBB tasks: 20 000 offloads to a device with 5 us exponential latency and at
+// most 64 requests in flight, from an arena of 2 threads, four ways:
+//   suspend     pn::tbb::offload in pn::tbb::parallel_offload (64 tasks), in an offload_arena:
+//               the task suspends, its thread runs other tasks; an adaptive poller thread
+//   suspend_poll_in_arena   the same with no poller thread: a task of the arena polls
+//               (pn::tbb::poll_until), so the 2 CPUs are not shared with a third busy thread
+//   blocking    a parallel_for whose tasks submit, then sleep on a futex (std::atomic::wait)
+//               until the completion callback (adaptive poller thread) wakes them
+//   busy_wait   the same, spinning on the flag instead of sleeping
+// Throughput is offloads/s. The "+fillers" variants also keep two chains of 1 us compute tasks
+// enqueued in the same arena while the offloads go on: fillers_per_s is the thread time the
+// waiting style left to other work. BM_TbbSuspendResume is oneTBB's own suspend + resume, the
+// cost every suspended offload pays at least once, measured in the same run.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 
 #include "bench_util.hpp"
 #include "pollnotify/internal/cpu.hpp"
@@ -23,12 +28,14 @@
 namespace {
 
 constexpr int kOffloads = 20'000;
+constexpr int kInFlight = 64;
+constexpr int kThreads = 2;
 
-pn::SimRuntimeOptions device_options() {
+pn::SimRuntimeOptions device_options(pn::PollPolicy policy) {
   pn::SimRuntimeOptions options;
-  options.poller.policy = pn::PollPolicy::kAdaptive;
+  options.poller.policy = policy;
   options.device.instances[0].latency = pn::LatencyModel::parse("exp:5000");
-  options.device.instances[0].capacity = 64;
+  options.device.instances[0].capacity = kInFlight;
   return options;
 }
 
@@ -60,73 +67,138 @@ void offload_and_wait(pn::Device& device) {
   }
 }
 
-// 1 us of compute, the other work the workers could do.
+enum class Style { kSuspend, kSuspendPollInArena, kBlocking, kBusyWait };
+
+// All offloads, in the calling arena.
+void offload_all(Style style, pn::SimRuntime& runtime) {
+  pn::Device& device = runtime.device();
+  if (style == Style::kSuspend) {
+    pn::tbb::parallel_offload(0, kOffloads, kInFlight,
+                              [&](int item) { (void)pn::tbb::offload(device, item); });
+    return;
+  }
+  if (style == Style::kSuspendPollInArena) {
+    // No poller thread: a task of the arena polls, yielding between empty polls.
+    std::atomic<bool> done{false};
+    oneapi::tbb::task_group group;
+    group.run([&] {
+      // BTBB-A3: pairs with BTBB-R3 (a stop flag; the group's wait orders the rest).
+      pn::tbb::poll_until(runtime.poller(0), [&] { return done.load(std::memory_order_acquire); });
+    });
+    pn::tbb::parallel_offload(0, kOffloads, kInFlight,
+                              [&](int item) { (void)pn::tbb::offload(device, item); });
+    done.store(true, std::memory_order_release);  // BTBB-R3: pairs with BTBB-A3
+    group.wait();
+    return;
+  }
+  oneapi::tbb::parallel_for(
+      oneapi::tbb::blocked_range<int>(0, kOffloads, 1),
+      [&](const oneapi::tbb::blocked_range<int>&) {
+        style == Style::kBlocking ? offload_and_wait<true>(device)
+                                  : offload_and_wait<false>(device);
+      },
+      oneapi::tbb::simple_partitioner());
+}
+
+// 1 us of compute, the other work the threads could do.
 void filler_work() {
   const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(1);
   while (std::chrono::steady_clock::now() < until) pn::internal::cpu_relax();
 }
 
-template <class Offload>
-void run(benchmark::State& state, Offload offload) {
-  pn::SimRuntime runtime(device_options());
+// Chains of filler tasks, enqueued to the offloading arena: oneTBB runs enqueued tasks when a
+// thread has nothing else to do (spawned tasks, resumed tasks and steals come first), so the
+// fillers measure the thread time the waiting style left over without starving the offloads.
+// Each filler runs 1 us of work and enqueues the next while the offloads go on.
+struct Fillers {
+  oneapi::tbb::task_arena& arena;
+  std::atomic<bool> offloading{true};
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<int> chains{0};
+  void start(int count) {
+    chains.store(count, std::memory_order_relaxed);
+    for (int i = 0; i < count; ++i) arena.enqueue([this] { step(); });
+  }
+  void step() {
+    filler_work();
+    done.fetch_add(1, std::memory_order_relaxed);      // relaxed: read after the chains ended
+    if (offloading.load(std::memory_order_relaxed)) {  // relaxed: a stop flag
+      arena.enqueue([this] { step(); });
+    } else {
+      chains.fetch_sub(1, std::memory_order_release);  // BTBB-R2: pairs with BTBB-A2
+    }
+  }
+  // After the offloads: stops the chains and waits until the last filler has run.
+  void finish() {
+    offloading.store(false, std::memory_order_relaxed);
+    // BTBB-A2: the chains are over before this object goes out of scope.
+    while (chains.load(std::memory_order_acquire) != 0) {
+      arena.execute([] {});  // lends this thread to the arena while the chains drain
+    }
+  }
+};
+
+void run(benchmark::State& state, Style style, bool with_fillers) {
+  pn::SimRuntime runtime(device_options(
+      style == Style::kSuspendPollInArena ? pn::PollPolicy::kExternal : pn::PollPolicy::kAdaptive));
   runtime.start();
-  oneapi::tbb::task_arena arena(2);
-  oneapi::tbb::task_arena other_work(2, 0, oneapi::tbb::task_arena::priority::low);
+  // The suspending style needs room for 64 suspended tasks in TBB's coroutine cache; the others
+  // never suspend.
+  oneapi::tbb::task_arena arena = style == Style::kBlocking || style == Style::kBusyWait
+                                      ? oneapi::tbb::task_arena(kThreads)
+                                      : pn::tbb::offload_arena(kThreads, kInFlight + 1);
   std::uint64_t fillers = 0;
   double seconds = 0;
   for (auto _ : state) {
-    std::atomic<bool> offloading{true};
-    std::atomic<std::uint64_t> filled{0};
-    std::atomic<int> queued{0};
-    // One filler queued at a time while the offloads run (relaxed: counters and a flag).
-    std::function<void()> fill = [&] {
-      filler_work();
-      filled.fetch_add(1, std::memory_order_relaxed);
-      if (offloading.load(std::memory_order_relaxed)) {
-        other_work.enqueue(fill);
-      } else {
-        queued.fetch_sub(1, std::memory_order_release);  // BTBB-R2: pairs with BTBB-A2
-      }
-    };
-    queued.store(1, std::memory_order_relaxed);
-    other_work.enqueue(fill);
+    Fillers filler_chains{arena};
     const auto start = std::chrono::steady_clock::now();
-    arena.execute([&] {
-      oneapi::tbb::parallel_for(
-          oneapi::tbb::blocked_range<int>(0, kOffloads, 1),
-          [&](const oneapi::tbb::blocked_range<int>&) { offload(runtime.device()); },
-          oneapi::tbb::simple_partitioner());
-    });
-    offloading.store(false, std::memory_order_relaxed);
+    if (with_fillers) filler_chains.start(kThreads);
+    arena.execute([&] { offload_all(style, runtime); });
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // BTBB-A2: the filler chain has ended before `fill` goes out of scope.
-    while (queued.load(std::memory_order_acquire) != 0) {
-      other_work.execute([] {});  // lends this thread to the low-priority arena if it needs one
-    }
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fillers += filled.load(std::memory_order_relaxed);
+    filler_chains.finish();
+    fillers += filler_chains.done.load(std::memory_order_relaxed);
   }
   runtime.stop();
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kOffloads);
-  state.counters["fillers_per_s"] = static_cast<double>(fillers) / seconds;
+  if (with_fillers) state.counters["fillers_per_s"] = static_cast<double>(fillers) / seconds;
 }
 
-void BM_TbbOffload_suspend(benchmark::State& state) {
-  run(state, [](pn::Device& device) { (void)pn::tbb::offload(device, 0); });
+// oneTBB's suspend and resume of one task by itself: the least a suspended offload costs.
+void BM_TbbSuspendResume(benchmark::State& state) {
+  oneapi::tbb::task_arena arena(1);
+  arena.execute([&] {
+    oneapi::tbb::task_group group;
+    group.run([&] {
+      for (auto _ : state) {
+        oneapi::tbb::task::suspend(
+            [](oneapi::tbb::task::suspend_point point) { oneapi::tbb::task::resume(point); });
+      }
+    });
+    group.wait();
+  });
 }
-void BM_TbbOffload_blocking(benchmark::State& state) {
-  run(state, [](pn::Device& device) { offload_and_wait<true>(device); });
-}
-void BM_TbbOffload_busy_wait(benchmark::State& state) {
-  run(state, [](pn::Device& device) { offload_and_wait<false>(device); });
-}
+BENCHMARK(BM_TbbSuspendResume);
 
 const bool registered = [] {
-  for (auto* b :
-       {benchmark::RegisterBenchmark("BM_TbbOffload/suspend", BM_TbbOffload_suspend),
-        benchmark::RegisterBenchmark("BM_TbbOffload/blocking", BM_TbbOffload_blocking),
-        benchmark::RegisterBenchmark("BM_TbbOffload/busy_wait", BM_TbbOffload_busy_wait)}) {
-    b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+  const struct {
+    const char* name;
+    Style style;
+  } styles[] = {{"suspend", Style::kSuspend},
+                {"suspend_poll_in_arena", Style::kSuspendPollInArena},
+                {"blocking", Style::kBlocking},
+                {"busy_wait", Style::kBusyWait}};
+  for (const auto& entry : styles) {
+    for (bool with_fillers : {false, true}) {
+      const std::string name =
+          std::string("BM_TbbOffload/") + entry.name + (with_fillers ? "+fillers" : "");
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [style = entry.style, with_fillers](benchmark::State& state) {
+                                     run(state, style, with_fillers);
+                                   })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(0.5);
+    }
   }
   return true;
 }();

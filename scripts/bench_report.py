@@ -220,18 +220,28 @@ def main():
           "(ratio <= 0.25).\n")
     if tbb:
         w("## Offload from oneTBB tasks (tbb_benchmark)\n")
-        w("A parallel_for of 20 000 offloads, one task per offload, 2 worker threads, device exp:5000 with at "
-          "most 64 requests in flight, adaptive poller. fillers/s: 1 us tasks a low-priority arena ran "
-          "meanwhile, i.e. worker time the offloading left to other work. See [tbb.md](tbb.md).\n")
-        w("| waiting style | offloads/s | vs blocking | fillers/s |")
-        w("|---|---:|---:|---:|")
+        w("20 000 offloads, 2 arena threads, device exp:5000 with at most 64 requests in flight. suspend: "
+          "`pn::tbb::offload` in `parallel_offload` (64 tasks) in an `offload_arena`, adaptive poller thread; "
+          "suspend_poll_in_arena: the same with no poller thread, a task of the arena polls (`poll_until`); "
+          "blocking: the task sleeps on a futex until the callback; busy_wait: it spins. The +fillers runs keep "
+          "two chains of 1 us tasks enqueued in the same arena: fillers/s is thread time the waiting style left "
+          "to other work. See [tbb.md](tbb.md).\n")
+        w("| waiting style | offloads/s | vs blocking | offloads/s with fillers | fillers/s |")
+        w("|---|---:|---:|---:|---:|")
         base = tbb.get("BM_TbbOffload/blocking/min_time:0.500/real_time")
-        for name in ("suspend", "blocking", "busy_wait"):
+        for name in ("suspend", "suspend_poll_in_arena", "blocking", "busy_wait"):
             entry = tbb.get(f"BM_TbbOffload/{name}/min_time:0.500/real_time")
-            if entry and base:
+            filled = tbb.get(f"BM_TbbOffload/{name}+fillers/min_time:0.500/real_time")
+            if entry and base and filled:
                 w(f"| {name} | {entry['items_per_second']:,.0f} | "
                   f"{entry['items_per_second'] / base['items_per_second']:.1f}x | "
-                  f"{entry.get('fillers_per_s', 0):,.0f} |")
+                  f"{filled['items_per_second']:,.0f} | {filled.get('fillers_per_s', 0):,.0f} |")
+        raw = tbb.get("BM_TbbSuspendResume")
+        if raw and base:
+            ceiling = 2 / (ns(raw) * 1e-9)
+            w(f"\noneTBB's own suspend + resume of one task took {fmt_ns(ns(raw))} in this run: with every CPU "
+              f"cycle of the 2 arena threads spent on it and nothing else, the ceiling is {ceiling:,.0f} offloads/s, "
+              f"{ceiling / base['items_per_second']:.1f}x blocking.")
         w("\nTarget: suspend at least 10x blocking.\n")
     print("\n".join(out))
 

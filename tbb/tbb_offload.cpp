@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -26,7 +27,8 @@ struct Pending {
 int resume_task(void* arg, const PN_COMPLETION* completion) {
   auto* pending = static_cast<Pending*>(arg);
   pending->completion = *completion;
-  // TBBO-R1: publishes the completion to TBBO-A1 (acq_rel: and reads the suspend point).
+  // TBBO-R1: publishes the completion to TBBO-A1 and TBBO-A2 (acq_rel: and reads the suspend
+  // point).
   const std::uintptr_t point =
       pending->meeting.exchange(Pending::kCompleted, std::memory_order_acq_rel);
   if (point != 0) {
@@ -45,6 +47,9 @@ void wait_for_completion(Pending& pending) {
                                                            std::memory_order_acq_rel);
     if (before == Pending::kCompleted) oneapi::tbb::task::resume(point);
   });
+  // TBBO-A2: pairs with TBBO-R1. TBB's resume orders the hand-over too, inside libtbb; this
+  // acquire makes the completion's visibility ours to prove (and ThreadSanitizer's to see).
+  (void)pending.meeting.load(std::memory_order_acquire);
 }
 
 // Tasks suspended by a back-off yield now, process-wide (OffloadOptions::max_suspended).
@@ -74,6 +79,19 @@ bool group_cancelled() {
 
 }  // namespace
 
+oneapi::tbb::task_arena offload_arena(int threads, int max_suspended) {
+  constexpr int kCoroutinesPerSlot = 4;  // oneTBB 2021: arena::my_co_cache.init(4 * num_slots)
+  constexpr int kMaxSuspended = 65'536;
+  if (threads < 1) throw std::invalid_argument("pn::tbb::offload_arena: threads must be >= 1");
+  if (max_suspended < 0 || max_suspended > kMaxSuspended) {
+    throw std::invalid_argument("pn::tbb::offload_arena: max_suspended must be in [0, 65536]");
+  }
+  const int slots =
+      std::max(threads, (max_suspended + kCoroutinesPerSlot - 1) / kCoroutinesPerSlot);
+  // Workers = slots - reserved = threads - 1; the thread calling execute() takes a reserved slot.
+  return oneapi::tbb::task_arena(slots, static_cast<unsigned>(slots - threads + 1));
+}
+
 void yield_worker() {
   oneapi::tbb::task::suspend(
       [](oneapi::tbb::task::suspend_point point) { oneapi::tbb::task::resume(point); });
@@ -100,6 +118,7 @@ OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOpti
       wait_for_completion(pending);
       outcome.status = pending.completion.status;
       outcome.result = pending.completion.result;
+      outcome.user_data = pending.completion.user_data;
       return outcome;
     }
     outcome.status = ctx->status();

@@ -209,3 +209,60 @@ TEST(TbbOffload, GivesUpAfterTheRetryBound) {
 }
 
 }  // namespace
+
+namespace {
+
+// parallel_offload: every index exactly once, never more than `window` bodies at once, and the
+// completions carry each item's own user_data back.
+TEST(TbbParallelOffload, EveryIndexOnceWithinTheWindow) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "exp:2000"));
+  ASSERT_TRUE(runtime.start());
+  constexpr int kFirst = 7, kLast = 5007, kWindow = 16;
+  std::vector<std::atomic<int>> seen(kLast);
+  std::atomic<int> running{0}, peak{0}, mismatched{0};
+  pn::tbb::offload_arena(2, kWindow).execute([&] {
+    pn::tbb::parallel_offload(kFirst, kLast, kWindow, [&](int i) {
+      // Relaxed: counters read after parallel_offload returned (its task group joined them).
+      const int now = running.fetch_add(1, std::memory_order_relaxed) + 1;
+      int high = peak.load(std::memory_order_relaxed);
+      while (now > high && !peak.compare_exchange_weak(high, now, std::memory_order_relaxed)) {
+      }
+      const pn::tbb::OffloadResult result =
+          pn::tbb::offload(runtime.device(), static_cast<std::uint64_t>(i));
+      if (result.submit != pn::SubmitResult::kAccepted ||
+          result.user_data != static_cast<std::uint64_t>(i)) {
+        mismatched.fetch_add(1, std::memory_order_relaxed);
+      }
+      seen[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+      running.fetch_sub(1, std::memory_order_relaxed);
+    });
+  });
+  ASSERT_TRUE(runtime.stop());
+  for (int i = 0; i < kLast; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)].load(), i >= kFirst);
+  EXPECT_LE(peak.load(), kWindow);
+  EXPECT_GT(peak.load(), 2) << "bodies overlap: the tasks suspend instead of blocking workers";
+  EXPECT_EQ(mismatched.load(), 0);
+}
+
+TEST(TbbParallelOffload, EmptyRangesAndBadWindows) {
+  int calls = 0;
+  oneapi::tbb::task_arena(1).execute([&] {
+    pn::tbb::parallel_offload(5, 5, 4, [&](int) { ++calls; });
+    pn::tbb::parallel_offload(9, 3, 4, [&](int) { ++calls; });
+    pn::tbb::parallel_offload(0, 3, 100, [&](int) { ++calls; });  // fewer items than tasks
+  });
+  EXPECT_EQ(calls, 3);
+  EXPECT_THROW(pn::tbb::parallel_offload(0, 3, 0, [](int) {}), std::invalid_argument);
+}
+
+TEST(TbbOffloadArena, ThreadsAndCoroutineRoom) {
+  oneapi::tbb::task_arena arena = pn::tbb::offload_arena(2, 256);
+  arena.initialize();
+  EXPECT_EQ(arena.max_concurrency(), 64) << "4 coroutines per slot: 64 slots for 256";
+  EXPECT_EQ(pn::tbb::offload_arena(3, 0).max_concurrency(), 3);
+  EXPECT_THROW(pn::tbb::offload_arena(0, 8), std::invalid_argument);
+  EXPECT_THROW(pn::tbb::offload_arena(2, -1), std::invalid_argument);
+  EXPECT_THROW(pn::tbb::offload_arena(2, 65'537), std::invalid_argument);
+}
+
+}  // namespace

@@ -21,11 +21,13 @@
 // suspend/resume (a few microseconds here, see docs/tbb.md), waiting in place may cost less.
 #pragma once
 
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 
 #include "pollnotify/device.hpp"
@@ -51,6 +53,7 @@ struct OffloadResult {
   SubmitResult submit = SubmitResult::kFailed;
   int status = PN_ASYNC_STATUS_ERR;  // PN_ASYNC_STATUS_*
   std::int32_t result = 0;           // the device's result code
+  std::uint64_t user_data = 0;       // kAccepted: the completion's (the value submitted)
   unsigned retries = 0;              // EAGAIN refusals before the outcome
 };
 
@@ -60,22 +63,41 @@ OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOpti
 // Inside a TBB task: lets the worker run other tasks, then continues (suspend, resumed at once).
 void yield_worker();
 
-// Runs body(i) for i in [first, last) as TBB tasks, at most `window` of them at once: a
-// parallel_for per window. Why a window: TBB runs new tasks before resumed ones, so a single
-// parallel_for whose bodies suspend in offload() would start (and suspend) nearly all of its
-// iterations, each holding one of TBB's coroutine stacks, until TBB cannot map another.
+// Runs body(i) for every i in [first, last), from inside a TBB arena, with at most `window`
+// bodies at once: `window` tasks each take the next index until none is left (no barrier between
+// batches). Why a bound: TBB runs new tasks before resumed ones, so one parallel_for whose bodies
+// suspend in offload() would start (and suspend) nearly all of its iterations, each holding one
+// of TBB's coroutine stacks, until TBB cannot map another. Keep `window` within the arena's
+// coroutine cache (see offload_arena). Throws std::invalid_argument for window < 1.
 template <class Body>
 void parallel_offload(int first, int last, int window, Body&& body) {
-  for (int begin = first; begin < last; begin += window) {
-    const int end = last - begin < window ? last : begin + window;
-    oneapi::tbb::parallel_for(
-        oneapi::tbb::blocked_range<int>(begin, end, 1),
-        [&body](const oneapi::tbb::blocked_range<int>& range) {
-          for (int i = range.begin(); i != range.end(); ++i) body(i);
-        },
-        oneapi::tbb::simple_partitioner());
-  }
+  if (window < 1) throw std::invalid_argument("pn::tbb::parallel_offload: window must be >= 1");
+  if (last <= first) return;
+  // Relaxed: an index dispenser; the task group's wait orders everything the bodies did. Indices
+  // go out in chunks so that the tasks rarely touch the shared counter (a cross-core miss each).
+  constexpr long long kChunk = 8;
+  std::atomic<long long> next{first};
+  const auto drain = [&] {
+    for (long long begin = next.fetch_add(kChunk, std::memory_order_relaxed); begin < last;
+         begin = next.fetch_add(kChunk, std::memory_order_relaxed)) {
+      const long long end = std::min<long long>(begin + kChunk, last);
+      for (long long i = begin; i < end; ++i) body(static_cast<int>(i));
+    }
+  };
+  const long long tasks = std::min<long long>(window, static_cast<long long>(last) - first);
+  oneapi::tbb::task_group group;
+  for (long long t = 0; t < tasks; ++t) group.run(drain);
+  group.wait();
 }
+
+// An arena for offloading: `threads` threads run its tasks (the thread that calls execute() and
+// threads - 1 TBB workers), with room in oneTBB's coroutine cache for `max_suspended` suspended
+// tasks. oneTBB 2021 keeps 4 coroutines per arena slot and creates (maps a stack for) and
+// destroys a coroutine for every suspension beyond them: a 2-slot arena caches 8, and 64 tasks
+// suspended at once made offloads 20x slower here (docs/tbb.md). The extra slots are reserved for
+// external threads, so they enlarge the cache without adding workers. Throws
+// std::invalid_argument for threads < 1 or max_suspended outside [0, 65536].
+oneapi::tbb::task_arena offload_arena(int threads, int max_suspended = 256);
 
 // Inside a TBB task, for a poller with the external policy: polls until done() returns true,
 // yielding the worker after each empty poll. Returns the completions it delivered.
