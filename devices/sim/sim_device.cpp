@@ -309,7 +309,10 @@ struct SimDevice::Instance final : PollSource {
       timeline.pop();
       completion.status = PN_ASYNC_STATUS_ERR;
       if (ring == nullptr || !ring->try_push(completion)) {
-        (void)completion.ctx->deliver(completion.ticket, AsyncStatus::kErr);
+        try {
+          (void)completion.ctx->deliver(completion);  // with its user_data
+        } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
+        }
       }
       in_flight.fetch_sub(1, std::memory_order_relaxed);
     }

@@ -1,0 +1,96 @@
+// pollnotify's io_uring device: real kernel operations (NOP, read and write at an offset,
+// recv/send, a timeout) submitted for a wait context and completed by a poller that reaps the
+// io_uring completion queue itself: no eventfd and no system call on the completion path.
+//
+// How it runs:
+//   submit_*(ctx, ...)   any thread, never blocks. Checks capacity, arms the context and queues
+//                        the request (a multi-producer queue); the io_uring submission queue has
+//                        one producer, the poller, so submitting threads never touch it.
+//   poll (poller)        moves queued requests into SQEs and submits them (one io_uring_enter
+//                        per burst; none with SQPOLL, whose kernel thread reads the SQ), then
+//                        reaps up to a burst of CQEs without a system call and pushes one
+//                        completion each into the poller's ring: status OK with
+//                        Completion::result = the CQE's res (bytes, or 0), or ERR with
+//                        result = -errno. A timeout that expires completes OK (res -ETIME).
+//   teardown             the destructor stops the bound poller if it still runs, cancels what
+//                        the kernel still holds, waits for every CQE and delivers the ones it
+//                        has not delivered with ERR; a context destroyed meanwhile drops its
+//                        completion (stale, as the lifetime protocol says).
+// Buffers given to read/write/recv/send belong to the kernel until the completion is delivered
+// (or the device is destroyed), even if the context is destroyed first: io_uring's own rule.
+//
+// Unavailable io_uring (kernel.io_uring_disabled, seccomp, an old kernel): the constructor throws
+// std::system_error whose message says so; UringDevice::unavailable_reason() tells beforehand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pollnotify/device.hpp"
+#include "pollnotify/poller.hpp"
+
+namespace pn {
+
+// What the generic Device::submit(ctx, user_data) does on this device.
+enum class UringDefaultOp : std::uint8_t {
+  kNop,   // IORING_OP_NOP
+  kRead,  // read default_read_size bytes of default_fd at a rotating offset into a device buffer
+};
+
+struct UringOptions {
+  unsigned entries = 256;         // SQ entries (the CQ has twice as many); a power of two, 1..4096
+  unsigned max_in_flight = 256;   // requests accepted and not yet delivered, 1..entries
+  bool sqpoll = false;            // a kernel thread polls the SQ: no system call to submit
+  unsigned sqpoll_idle_ms = 100;  // SQPOLL thread sleeps after this long without work
+  int sqpoll_cpu = -1;            // pin the SQPOLL thread (-1: anywhere)
+  UringDefaultOp default_op = UringDefaultOp::kNop;
+  int default_fd = -1;                // kRead: an open file descriptor (the device does not own it)
+  unsigned default_read_size = 4096;  // kRead: bytes per read, 1..1 MiB
+  std::uint64_t default_file_size = 0;  // kRead: offsets wrap at this size (0: always offset 0)
+};
+
+class UringDevice final : public Device {
+ public:
+  // Registers a poll source with `poller`, which must not have started yet and must outlive the
+  // device. Throws std::invalid_argument for bad options, std::system_error when io_uring cannot
+  // be set up (the message names the cause).
+  UringDevice(Poller& poller, const UringOptions& options);
+  ~UringDevice() override;
+  UringDevice(const UringDevice&) = delete;
+  UringDevice& operator=(const UringDevice&) = delete;
+
+  // Why io_uring cannot be used in this process, or "" when it can (a probe ring is set up and
+  // torn down).
+  [[nodiscard]] static std::string unavailable_reason();
+
+  // The default operation (UringOptions::default_op).
+  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override;
+  SubmitResult submit_nop(WaitCtx& ctx, std::uint64_t user_data) noexcept;
+  SubmitResult submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
+                           std::uint64_t offset, std::uint64_t user_data) noexcept;
+  SubmitResult submit_write(WaitCtx& ctx, int fd, const void* buffer, unsigned length,
+                            std::uint64_t offset, std::uint64_t user_data) noexcept;
+  SubmitResult submit_recv(WaitCtx& ctx, int socket, void* buffer, unsigned length, int flags,
+                           std::uint64_t user_data) noexcept;
+  SubmitResult submit_send(WaitCtx& ctx, int socket, const void* buffer, unsigned length, int flags,
+                           std::uint64_t user_data) noexcept;
+  // Completes after `timeout` (status OK, result 0); at most 1 hour.
+  SubmitResult submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds timeout,
+                              std::uint64_t user_data) noexcept;
+
+  [[nodiscard]] std::uint64_t capacity() const noexcept override;
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override;
+  [[nodiscard]] DeviceStats stats() const noexcept override;
+  [[nodiscard]] std::string_view name() const noexcept override;
+  [[nodiscard]] bool sqpoll() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pn

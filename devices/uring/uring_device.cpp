@@ -1,0 +1,418 @@
+#include "pollnotify/uring_device.hpp"
+
+#include <liburing.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/ready_queue.hpp"
+
+namespace pn {
+namespace {
+
+enum class Op : std::uint8_t { kNop, kRead, kWrite, kRecv, kSend, kTimeout };
+
+// A request as submitters queue it: everything the poller needs to fill an SQE.
+struct Request {
+  WaitCtx* ctx = nullptr;
+  RequestTicket ticket{};
+  std::uint64_t user_data = 0;
+  Op op = Op::kNop;
+  int fd = -1;
+  int flags = 0;
+  void* buffer = nullptr;
+  unsigned length = 0;
+  std::uint64_t offset = 0;  // kTimeout: nanoseconds
+};
+
+// A request the kernel holds: its SQE's user_data is the slot's index.
+struct Slot {
+  Request request;
+  __kernel_timespec timeout{};  // kTimeout: read by the kernel while the request is in flight
+};
+
+constexpr unsigned kMaxEntries = 4096;
+constexpr unsigned kMaxReadSize = 1U << 20;
+constexpr std::uint64_t kMaxTimeoutNs = 3'600'000'000'000ULL;
+constexpr unsigned kBurst = 64;
+// While requests are in the kernel, an adaptive poller parks at most this long between polls:
+// the CQ has no wakeup without an eventfd, which this device does not use.
+constexpr std::uint64_t kParkBoundNs = 20'000;
+
+std::string describe_setup_error(int error) {
+  std::string text = "io_uring_queue_init failed: " + std::string(std::strerror(error));
+  if (error == EPERM) {
+    text +=
+        " (io_uring is disabled for this process: see the kernel.io_uring_disabled sysctl, "
+        "or a seccomp filter)";
+  } else if (error == ENOSYS) {
+    text += " (this kernel has no io_uring, or a seccomp filter hides it)";
+  } else if (error == ENOMEM) {
+    text += " (RLIMIT_MEMLOCK too low for the rings?)";
+  }
+  return text;
+}
+
+SubmitResult refuse(WaitCtx& ctx, SubmitResult result, std::atomic<std::uint64_t>& counter) {
+  counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+  ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
+  return result;
+}
+
+}  // namespace
+
+struct UringDevice::Impl final : PollSource {
+  Impl(Poller& bound_poller, const UringOptions& device_options)
+      : options(device_options),
+        poller(bound_poller),
+        queued(device_options.max_in_flight),
+        slots(device_options.max_in_flight) {
+    io_uring_params params{};
+    if (options.sqpoll) {
+      params.flags |= IORING_SETUP_SQPOLL;
+      params.sq_thread_idle = options.sqpoll_idle_ms;
+      if (options.sqpoll_cpu >= 0) {
+        params.flags |= IORING_SETUP_SQ_AFF;
+        params.sq_thread_cpu = static_cast<unsigned>(options.sqpoll_cpu);
+      }
+    }
+    params.flags |= IORING_SETUP_CQSIZE;
+    params.cq_entries = options.entries * 2;
+    const int error = io_uring_queue_init_params(options.entries, &ring, &params);
+    if (error < 0)
+      throw std::system_error(-error, std::generic_category(), describe_setup_error(-error));
+    free_slots.reserve(slots.size());
+    for (std::size_t i = slots.size(); i > 0; --i)
+      free_slots.push_back(static_cast<unsigned>(i - 1));
+    if (options.default_op == UringDefaultOp::kRead) {
+      read_buffers.resize(static_cast<std::size_t>(options.default_read_size) * slots.size());
+    }
+  }
+
+  ~Impl() override { io_uring_queue_exit(&ring); }
+
+  // --- submitting threads ---
+
+  SubmitResult submit(WaitCtx& ctx, Request request) noexcept {
+    submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+    if (closed.load(std::memory_order_relaxed)) return refuse(ctx, SubmitResult::kFailed, failed);
+    // Relaxed: the count only bounds occupancy; the queue publishes the request itself.
+    if (accepted_in_flight.fetch_add(1, std::memory_order_relaxed) >= options.max_in_flight) {
+      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      return refuse(ctx, SubmitResult::kRetry, refused_full);
+    }
+    ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own
+    request.ctx = &ctx;
+    request.ticket = ctx.arm();
+    // Cannot fail: the queue holds max_in_flight and the count was checked against it.
+    if (!queued.try_push(request)) {
+      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      ctx.abandon(request.ticket);
+      return refuse(ctx, SubmitResult::kRetry, refused_full);
+    }
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    poller.notify();
+    return SubmitResult::kAccepted;
+  }
+
+  // --- the poller thread ---
+
+  // Moves queued requests into SQEs while slots and SQEs last; returns how many.
+  unsigned fill_sqes() noexcept {
+    unsigned filled = 0;
+    Request request;
+    while (!free_slots.empty() && io_uring_sq_space_left(&ring) > 0 && queued.try_pop(request)) {
+      const unsigned index = free_slots.back();
+      free_slots.pop_back();
+      Slot& slot = slots[index];
+      slot.request = request;
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring);  // space checked above
+      prepare(*sqe, slot, index);
+      io_uring_sqe_set_data64(sqe, index);
+      ++filled;
+    }
+    return filled;
+  }
+
+  void prepare(io_uring_sqe& sqe, Slot& slot, unsigned index) noexcept {
+    Request& r = slot.request;
+    switch (r.op) {
+      case Op::kNop:
+        io_uring_prep_nop(&sqe);
+        break;
+      case Op::kRead:
+        if (r.buffer == nullptr) {  // the default read: a buffer of the device's own
+          r.buffer =
+              read_buffers.data() + static_cast<std::size_t>(index) * options.default_read_size;
+        }
+        io_uring_prep_read(&sqe, r.fd, r.buffer, r.length, r.offset);
+        break;
+      case Op::kWrite:
+        io_uring_prep_write(&sqe, r.fd, r.buffer, r.length, r.offset);
+        break;
+      case Op::kRecv:
+        io_uring_prep_recv(&sqe, r.fd, r.buffer, r.length, r.flags);
+        break;
+      case Op::kSend:
+        io_uring_prep_send(&sqe, r.fd, r.buffer, r.length, r.flags);
+        break;
+      case Op::kTimeout:
+        slot.timeout.tv_sec = static_cast<long long>(r.offset / 1'000'000'000ULL);
+        slot.timeout.tv_nsec = static_cast<long long>(r.offset % 1'000'000'000ULL);
+        io_uring_prep_timeout(&sqe, &slot.timeout, 0, 0);
+        break;
+    }
+  }
+
+  // Completes up to a burst of CQEs into the ring; returns how many.
+  std::size_t reap() noexcept {
+    io_uring_cqe* cqes[kBurst];
+    const unsigned seen = io_uring_peek_batch_cqe(&ring, cqes, kBurst);
+    if (seen == 0) return 0;
+    batch.clear();
+    for (unsigned i = 0; i < seen; ++i) batch.push_back(completion_of(*cqes[i]));
+    const std::size_t pushed = ring_out->try_push_burst(batch);
+    // A full ring keeps the rest in the CQ for the next poll.
+    for (std::size_t i = 0; i < pushed; ++i)
+      release_slot(static_cast<unsigned>(cqes[i]->user_data));
+    io_uring_cq_advance(&ring, static_cast<unsigned>(pushed));
+    count_completed(pushed);
+    return pushed;
+  }
+
+  Completion completion_of(const io_uring_cqe& cqe) noexcept {
+    const Request& r = slots[static_cast<std::size_t>(cqe.user_data)].request;
+    // A timeout that expires reports -ETIME: that is its success.
+    const bool ok = cqe.res >= 0 || (r.op == Op::kTimeout && cqe.res == -ETIME);
+    return Completion{r.ctx, r.user_data, r.ticket, ok ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR,
+                      ok && r.op == Op::kTimeout ? 0 : cqe.res};
+  }
+
+  void release_slot(unsigned index) noexcept { free_slots.push_back(index); }
+
+  void count_completed(std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (batch[i].status == PN_ASYNC_STATUS_ERR)
+        completed_err.fetch_add(1, std::memory_order_relaxed);
+    }
+    completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
+    accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
+    in_kernel -= count;
+  }
+
+  std::size_t poll() override {
+    const unsigned filled = fill_sqes();
+    if (filled != 0) {
+      in_kernel += filled;
+      // With SQPOLL this enters the kernel only to wake an idle SQ thread.
+      const int submitted_now = io_uring_submit(&ring);
+      if (submitted_now < 0) submit_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (in_kernel == 0) return filled;
+    return reap() + filled;
+  }
+
+  std::uint64_t pending_ns() override {
+    if (queued.has_items_seq_cst()) return 1;
+    return in_kernel != 0 ? kParkBoundNs : 0;
+  }
+
+  // Teardown, with the poller stopped: cancel what the kernel holds (queued requests go to the
+  // kernel first, to be cancelled with the rest), reap every CQE and deliver each with ERR.
+  void drain() noexcept {
+    closed.store(true, std::memory_order_relaxed);
+    (void)fill_sqes();  // queued requests too go to the kernel, to be cancelled with the rest
+    in_kernel = slots.size() - free_slots.size();
+    if (in_kernel != 0) {
+      if (io_uring_sqe* sqe = io_uring_get_sqe(&ring)) {
+        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(sqe, kCancelTag);
+      }
+      (void)io_uring_submit(&ring);
+    }
+    while (in_kernel != 0) {
+      io_uring_cqe* cqe = nullptr;
+      __kernel_timespec wait{1, 0};
+      if (io_uring_wait_cqe_timeout(&ring, &cqe, &wait) != 0 || cqe == nullptr) continue;
+      if (cqe->user_data != kCancelTag) {
+        // The poller has stopped (and drained its rings): delivered here, on the owner's thread.
+        Completion completion = completion_of(*cqe);
+        completion.status = PN_ASYNC_STATUS_ERR;
+        try {
+          (void)completion.ctx->deliver(completion);
+        } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
+        }
+        release_slot(static_cast<unsigned>(cqe->user_data));
+        completed.fetch_add(1, std::memory_order_relaxed);
+        completed_err.fetch_add(1, std::memory_order_relaxed);
+        accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+        --in_kernel;
+      }
+      io_uring_cqe_seen(&ring, cqe);
+    }
+  }
+
+  static constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};
+
+  const UringOptions options;
+  Poller& poller;
+  io_uring ring{};
+  CompletionRing* ring_out = nullptr;
+  ReadyQueue<Request> queued;  // submitters -> poller
+
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
+  std::atomic<bool> closed{false};
+  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, failed{0};
+  std::atomic<std::uint64_t> completed{0}, completed_err{0}, submit_errors{0};
+  std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
+
+  // Poller thread only.
+  alignas(internal::kFalseSharingRange) std::vector<Slot> slots;
+  std::vector<unsigned> free_slots;
+  std::vector<Completion> batch;
+  std::vector<unsigned char> read_buffers;
+  std::size_t in_kernel = 0;
+};
+
+std::string UringDevice::unavailable_reason() {
+  io_uring probe{};
+  const int error = io_uring_queue_init(2, &probe, 0);
+  if (error < 0) return describe_setup_error(-error);
+  io_uring_queue_exit(&probe);
+  return "";
+}
+
+UringDevice::UringDevice(Poller& poller, const UringOptions& options) {
+  if (options.entries == 0 || options.entries > kMaxEntries ||
+      (options.entries & (options.entries - 1)) != 0) {
+    throw std::invalid_argument("UringDevice: entries must be a power of two in [1, 4096]");
+  }
+  if (options.max_in_flight == 0 || options.max_in_flight > options.entries) {
+    throw std::invalid_argument("UringDevice: max_in_flight must be in [1, entries]");
+  }
+  if (options.default_op == UringDefaultOp::kRead &&
+      (options.default_fd < 0 || options.default_read_size == 0 ||
+       options.default_read_size > kMaxReadSize)) {
+    throw std::invalid_argument(
+        "UringDevice: the default read needs default_fd >= 0 and default_read_size in [1, 1 MiB]");
+  }
+  if (poller.running()) {
+    throw std::invalid_argument("UringDevice: the poller must not have started yet");
+  }
+  impl_ = std::make_unique<Impl>(poller, options);
+  impl_->batch.reserve(kBurst);
+  impl_->ring_out = &poller.add_ring(std::max<std::size_t>(options.max_in_flight, kBurst));
+  poller.add_source(*impl_);
+}
+
+UringDevice::~UringDevice() {
+  // A running poller would poll this source while it goes away: stop it first (it delivers what
+  // its rings hold).
+  if (impl_->poller.running()) impl_->poller.stop();
+  (void)impl_->poller.remove_source(*impl_);
+  impl_->drain();
+}
+
+SubmitResult UringDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {
+  if (impl_->options.default_op == UringDefaultOp::kNop) return submit_nop(ctx, user_data);
+  Request request;
+  request.user_data = user_data;
+  request.op = Op::kRead;
+  request.fd = impl_->options.default_fd;
+  request.length = impl_->options.default_read_size;
+  if (impl_->options.default_file_size > impl_->options.default_read_size) {
+    // Relaxed: a counter that spreads the reads over the file.
+    const std::uint64_t n = impl_->default_reads.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t blocks =
+        impl_->options.default_file_size / impl_->options.default_read_size;
+    request.offset = (n % blocks) * impl_->options.default_read_size;
+  }
+  return impl_->submit(ctx, request);
+}
+
+SubmitResult UringDevice::submit_nop(WaitCtx& ctx, std::uint64_t user_data) noexcept {
+  Request request;
+  request.user_data = user_data;
+  return impl_->submit(ctx, request);
+}
+
+SubmitResult UringDevice::submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
+                                      std::uint64_t offset, std::uint64_t user_data) noexcept {
+  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  return impl_->submit(ctx,
+                       Request{nullptr, {}, user_data, Op::kRead, fd, 0, buffer, length, offset});
+}
+
+SubmitResult UringDevice::submit_write(WaitCtx& ctx, int fd, const void* buffer, unsigned length,
+                                       std::uint64_t offset, std::uint64_t user_data) noexcept {
+  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  return impl_->submit(
+      ctx,
+      Request{
+          nullptr, {}, user_data, Op::kWrite, fd, 0, const_cast<void*>(buffer), length, offset});
+}
+
+SubmitResult UringDevice::submit_recv(WaitCtx& ctx, int socket, void* buffer, unsigned length,
+                                      int flags, std::uint64_t user_data) noexcept {
+  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  return impl_->submit(
+      ctx, Request{nullptr, {}, user_data, Op::kRecv, socket, flags, buffer, length, 0});
+}
+
+SubmitResult UringDevice::submit_send(WaitCtx& ctx, int socket, const void* buffer, unsigned length,
+                                      int flags, std::uint64_t user_data) noexcept {
+  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  return impl_->submit(
+      ctx,
+      Request{
+          nullptr, {}, user_data, Op::kSend, socket, flags, const_cast<void*>(buffer), length, 0});
+}
+
+SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds timeout,
+                                         std::uint64_t user_data) noexcept {
+  if (timeout.count() < 0 || static_cast<std::uint64_t>(timeout.count()) > kMaxTimeoutNs) {
+    return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  }
+  return impl_->submit(ctx, Request{nullptr,
+                                    {},
+                                    user_data,
+                                    Op::kTimeout,
+                                    -1,
+                                    0,
+                                    nullptr,
+                                    0,
+                                    static_cast<std::uint64_t>(timeout.count())});
+}
+
+std::uint64_t UringDevice::capacity() const noexcept { return impl_->options.max_in_flight; }
+
+std::uint64_t UringDevice::in_flight() const noexcept {
+  return impl_->accepted_in_flight.load(std::memory_order_relaxed);  // relaxed: a snapshot
+}
+
+DeviceStats UringDevice::stats() const noexcept {
+  DeviceStats stats;  // relaxed reads: a snapshot of statistics
+  stats.submitted = impl_->submitted.load(std::memory_order_relaxed);
+  stats.accepted = impl_->accepted.load(std::memory_order_relaxed);
+  stats.refused_full = impl_->refused_full.load(std::memory_order_relaxed);
+  stats.failed = impl_->failed.load(std::memory_order_relaxed);
+  stats.completed = impl_->completed.load(std::memory_order_relaxed);
+  stats.completed_err = impl_->completed_err.load(std::memory_order_relaxed);
+  stats.in_flight = in_flight();
+  return stats;
+}
+
+std::string_view UringDevice::name() const noexcept {
+  return impl_->options.sqpoll ? "uring-sqpoll" : "uring";
+}
+
+bool UringDevice::sqpoll() const noexcept { return impl_->options.sqpoll; }
+
+}  // namespace pn

@@ -1,0 +1,313 @@
+// The io_uring device against the kernel: NOP, read and write at offsets, recv/send on a socket
+// pair, timeouts, several submitting threads, SQPOLL, EAGAIN at capacity, a context destroyed
+// with its request in the kernel, teardown with requests the kernel still holds. Skipped, with
+// the reason, where io_uring is unavailable.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pollnotify/poller.hpp"
+#include "pollnotify/uring_device.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class Uring : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string reason = pn::UringDevice::unavailable_reason();
+    if (!reason.empty()) GTEST_SKIP() << "io_uring unavailable here: " << reason;
+  }
+};
+
+// Counts each request's callbacks by user_data and keeps its status and result.
+struct Outcomes {
+  explicit Outcomes(std::size_t n) : calls(n), status(n), result(n) {}
+  std::vector<std::atomic<int>> calls, status, result;
+  std::atomic<int> total{0};
+};
+
+struct Request {
+  Outcomes* outcomes;
+  pn::WaitCtxPtr ctx;
+};
+
+int record(void* arg, const PN_COMPLETION* completion) {
+  auto* outcomes = static_cast<Outcomes*>(arg);
+  const auto i = static_cast<std::size_t>(completion->user_data);
+  // Relaxed: read after the waits below, which acquire `total`.
+  outcomes->status[i].store(completion->status, std::memory_order_relaxed);
+  outcomes->result[i].store(completion->result, std::memory_order_relaxed);
+  outcomes->calls[i].fetch_add(1, std::memory_order_relaxed);
+  outcomes->total.fetch_add(1, std::memory_order_release);  // UT-R1: pairs with UT-A1
+  return 1;
+}
+
+bool wait_for(const Outcomes& outcomes, int count, std::chrono::seconds limit = 10s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  // UT-A1: pairs with UT-R1: the recorded fields are visible.
+  while (outcomes.total.load(std::memory_order_acquire) < count) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+std::vector<pn::WaitCtxPtr> contexts(std::size_t n, Outcomes& outcomes) {
+  std::vector<pn::WaitCtxPtr> made;
+  for (std::size_t i = 0; i < n; ++i) {
+    made.push_back(pn::WaitCtx::make());
+    made.back()->set_completion_callback(record, &outcomes);
+  }
+  return made;
+}
+
+pn::PollerOptions busy() {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kBusy;
+  return options;
+}
+
+void nops_from_threads(bool sqpoll) {
+  constexpr int kThreads = 3, kPerThread = 3000;
+  pn::Poller poller(busy());
+  pn::UringOptions options;
+  options.sqpoll = sqpoll;
+  pn::UringDevice device(poller, options);
+  ASSERT_TRUE(poller.start());
+  Outcomes outcomes(kThreads * kPerThread);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto ctx = pn::WaitCtx::make();  // one context, many requests
+      ctx->set_completion_callback(record, &outcomes);
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto id = static_cast<std::uint64_t>(t * kPerThread + i);
+        while (device.submit(*ctx, id) == pn::SubmitResult::kRetry) std::this_thread::yield();
+      }
+      while (ctx->in_flight() != 0) std::this_thread::yield();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(wait_for(outcomes, kThreads * kPerThread));
+  for (std::size_t i = 0; i < outcomes.calls.size(); ++i) {
+    ASSERT_EQ(outcomes.calls[i].load(), 1) << "request " << i;
+    ASSERT_EQ(outcomes.status[i].load(), PN_ASYNC_STATUS_OK);
+  }
+  const pn::DeviceStats stats = device.stats();
+  EXPECT_EQ(stats.accepted, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(stats.completed, stats.accepted);
+  EXPECT_EQ(device.in_flight(), 0U);
+  EXPECT_EQ(device.sqpoll(), sqpoll);
+  ASSERT_TRUE(poller.stop());
+}
+
+TEST_F(Uring, NopsFromSeveralThreadsCompleteExactlyOnce) { nops_from_threads(false); }
+TEST_F(Uring, NopsWithSqpoll) { nops_from_threads(true); }
+
+struct TempFile {
+  TempFile() {
+    char name[] = "/tmp/pn-uring-XXXXXX";
+    fd = ::mkstemp(name);
+    path = name;
+  }
+  ~TempFile() {
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  int fd = -1;
+  std::string path;
+};
+
+TEST_F(Uring, ReadsAndWritesAtOffsets) {
+  constexpr std::size_t kBlocks = 64, kBlock = 4096;
+  TempFile file;
+  ASSERT_GE(file.fd, 0);
+  std::vector<unsigned char> data(kBlocks * kBlock);
+  std::mt19937 rng(5);
+  for (auto& byte : data) byte = static_cast<unsigned char>(rng());
+  pn::Poller poller(busy());
+  pn::UringDevice device(poller, pn::UringOptions{});
+  ASSERT_TRUE(poller.start());
+  // Writes, each block at its offset, all in flight at once.
+  Outcomes writes(kBlocks);
+  auto write_contexts = contexts(kBlocks, writes);
+  for (std::size_t b = 0; b < kBlocks; ++b) {
+    ASSERT_EQ(device.submit_write(*write_contexts[b], file.fd, data.data() + b * kBlock, kBlock,
+                                  b * kBlock, b),
+              pn::SubmitResult::kAccepted);
+  }
+  ASSERT_TRUE(wait_for(writes, kBlocks));
+  for (std::size_t b = 0; b < kBlocks; ++b) {
+    EXPECT_EQ(writes.status[b].load(), PN_ASYNC_STATUS_OK);
+    EXPECT_EQ(writes.result[b].load(), static_cast<int>(kBlock)) << "bytes written";
+  }
+  // Reads back, in reverse order, into separate buffers.
+  Outcomes reads(kBlocks);
+  auto read_contexts = contexts(kBlocks, reads);
+  std::vector<unsigned char> back(data.size(), 0);
+  for (std::size_t b = kBlocks; b-- > 0;) {
+    ASSERT_EQ(device.submit_read(*read_contexts[b], file.fd, back.data() + b * kBlock, kBlock,
+                                 b * kBlock, b),
+              pn::SubmitResult::kAccepted);
+  }
+  ASSERT_TRUE(wait_for(reads, kBlocks));
+  for (std::size_t b = 0; b < kBlocks; ++b)
+    EXPECT_EQ(reads.result[b].load(), static_cast<int>(kBlock));
+  EXPECT_EQ(std::memcmp(back.data(), data.data(), data.size()), 0);
+  // A bad descriptor: the kernel's error, as ERR with -errno.
+  Outcomes bad(1);
+  auto bad_context = contexts(1, bad);
+  unsigned char byte = 0;
+  ASSERT_EQ(device.submit_read(*bad_context[0], -1, &byte, 1, 0, 0), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(bad, 1));
+  EXPECT_EQ(bad.status[0].load(), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(bad.result[0].load(), -EBADF);
+  ASSERT_TRUE(poller.stop());
+}
+
+TEST_F(Uring, RecvWaitsForTheSend) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  pn::Poller poller(busy());
+  pn::UringDevice device(poller, pn::UringOptions{});
+  ASSERT_TRUE(poller.start());
+  Outcomes outcomes(2);
+  auto ctx = contexts(2, outcomes);
+  char received[16] = {};
+  ASSERT_EQ(device.submit_recv(*ctx[0], pair[1], received, sizeof received, 0, 0),
+            pn::SubmitResult::kAccepted);
+  std::this_thread::sleep_for(20ms);  // the recv is in the kernel, with nothing to receive yet
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 0) << "recv completed before the send";
+  const char message[] = "pollnotify";
+  ASSERT_EQ(device.submit_send(*ctx[1], pair[0], message, sizeof message, 0, 1),
+            pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 2));
+  EXPECT_EQ(outcomes.result[1].load(), static_cast<int>(sizeof message));
+  EXPECT_EQ(outcomes.result[0].load(), static_cast<int>(sizeof message));
+  EXPECT_STREQ(received, message);
+  ASSERT_TRUE(poller.stop());
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST_F(Uring, TimeoutsCompleteOkAfterTheirTime) {
+  pn::PollerOptions adaptive;
+  adaptive.policy = pn::PollPolicy::kAdaptive;  // parks between polls, bounded while in flight
+  pn::Poller poller(adaptive);
+  pn::UringDevice device(poller, pn::UringOptions{});
+  ASSERT_TRUE(poller.start());
+  Outcomes outcomes(1);
+  auto ctx = contexts(1, outcomes);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(device.submit_timeout(*ctx[0], 5ms, 0), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 1));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 5ms);
+  EXPECT_EQ(outcomes.status[0].load(), PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(outcomes.result[0].load(), 0);
+  EXPECT_EQ(device.submit_timeout(*ctx[0], -1ns, 0), pn::SubmitResult::kFailed);
+  EXPECT_EQ(device.submit_timeout(*ctx[0], 2h, 0), pn::SubmitResult::kFailed);
+  ASSERT_TRUE(poller.stop());
+}
+
+TEST_F(Uring, FullIsEagainAndTeardownCompletesTheKernelsRequestsWithErr) {
+  Outcomes outcomes(8);
+  auto ctx = contexts(8, outcomes);
+  pn::Poller poller(busy());
+  {
+    pn::UringOptions options;
+    options.entries = 8;
+    options.max_in_flight = 4;
+    pn::UringDevice device(poller, options);
+    ASSERT_TRUE(poller.start());
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      ASSERT_EQ(device.submit_timeout(*ctx[i], 1h, i), pn::SubmitResult::kAccepted);
+    }
+    EXPECT_EQ(device.submit_timeout(*ctx[4], 1h, 4), pn::SubmitResult::kRetry);
+    EXPECT_EQ(ctx[4]->status(), PN_ASYNC_STATUS_EAGAIN);
+    EXPECT_EQ(device.stats().refused_full, 1U);
+  }  // the destructor stops the poller, cancels the hour-long timeouts and delivers them
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(outcomes.calls[i].load(), 1);
+    EXPECT_EQ(outcomes.status[i].load(), PN_ASYNC_STATUS_ERR);
+  }
+}
+
+TEST_F(Uring, AContextDestroyedInFlightDropsItsCompletion) {
+  pn::Poller poller(busy());
+  pn::UringDevice device(poller, pn::UringOptions{});
+  ASSERT_TRUE(poller.start());
+  Outcomes outcomes(2);
+  pn::WaitCtx* doomed = pn::WaitCtx::create();
+  doomed->set_completion_callback(record, &outcomes);
+  ASSERT_EQ(device.submit_timeout(*doomed, 10ms, 0), pn::SubmitResult::kAccepted);
+  pn::WaitCtx::destroy(doomed);  // the kernel still holds the request
+  auto witness = contexts(1, outcomes);
+  ASSERT_EQ(device.submit_timeout(*witness[0], 30ms, 1), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 1));
+  EXPECT_EQ(outcomes.calls[0].load(), 0) << "no callback for the destroyed context";
+  EXPECT_EQ(outcomes.calls[1].load(), 1);
+  ASSERT_TRUE(poller.stop());
+  EXPECT_EQ(poller.stats().stale, 1U) << "its completion was recognised and dropped";
+}
+
+TEST_F(Uring, BadOptionsAndArguments) {
+  pn::Poller poller(busy());
+  pn::UringOptions options;
+  options.entries = 3;
+  EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument);
+  options.entries = 8192;
+  EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument);
+  options = {};
+  options.max_in_flight = 512;
+  EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument);
+  options = {};
+  options.default_op = pn::UringDefaultOp::kRead;
+  EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument) << "no file";
+  pn::UringDevice device(poller, pn::UringOptions{});
+  auto ctx = pn::WaitCtx::make();
+  EXPECT_EQ(device.submit_read(*ctx, 0, nullptr, 10, 0, 0), pn::SubmitResult::kFailed);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+  ASSERT_TRUE(poller.start());
+  pn::Poller started(busy());
+  ASSERT_TRUE(started.start());
+  EXPECT_THROW(pn::UringDevice(started, pn::UringOptions{}), std::invalid_argument);
+  ASSERT_TRUE(started.stop());
+  ASSERT_TRUE(poller.stop());
+}
+
+TEST_F(Uring, DefaultReadRotatesOverTheFile) {
+  TempFile file;
+  std::vector<unsigned char> data(16 * 512, 7);
+  ASSERT_EQ(::write(file.fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  pn::Poller poller(busy());
+  pn::UringOptions options;
+  options.default_op = pn::UringDefaultOp::kRead;
+  options.default_fd = file.fd;
+  options.default_read_size = 512;
+  options.default_file_size = data.size();
+  pn::UringDevice device(poller, options);
+  ASSERT_TRUE(poller.start());
+  Outcomes outcomes(40);
+  auto ctx = contexts(40, outcomes);
+  for (std::uint64_t i = 0; i < 40; ++i)
+    ASSERT_EQ(device.submit(*ctx[i], i), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 40));
+  for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(outcomes.result[i].load(), 512);
+  ASSERT_TRUE(poller.stop());
+}
+
+}  // namespace
