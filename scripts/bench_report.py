@@ -88,7 +88,7 @@ def tool_section(tool, context, poller, w):
     loop = (f"open loop at {o['rate_per_s']:.0f} requests/s" if o["rate_per_s"] > 0
             else f"closed loop with {o['unloaded_jobs']} job")
     w(f"Command: `pollnotify-bench` with defaults: mechanisms {', '.join(o['mechanisms'])}; device latency "
-      f"models {', '.join(o['latency_models'])}; latency phase {loop}, throughput phase {o['jobs']} jobs "
+      f"models {', '.join(o['devices'])}; latency phase {loop}, throughput phase {o['jobs']} jobs "
       f"(device depth {o['depth']}); {o['duration_s']} s per phase after {o['warmup_s']} s warm-up; "
       f"{o['repetitions']} repetition(s); application on CPU {o['app_cpu']}, poller on CPU {o['poller_cpu']}; "
       f"seed {o['seed']}.\n")
@@ -97,8 +97,8 @@ def tool_section(tool, context, poller, w):
       "stamps in both. eventfd-epoll and condvar use the busy-poll poller, so the difference is the "
       "notification to the application. A percentile marked * rests on fewer than 10 samples beyond it "
       "(it is near the maximum, not a tail estimate) and gets no verdict.\n")
-    for model in o["latency_models"]:
-        runs = [r for r in tool["runs"] if r["latency_model"] == model]
+    for model in o["devices"]:
+        runs = [r for r in tool["runs"] if r["device"] == model]
         w(f"**Device model {model}**\n")
         figures = [f"latency_{p}_ns" for p in PERCENTILES] + ["latency_max_ns"]
         units = {f: column_unit([summary(r, f) for r in runs]) for f in figures}
@@ -115,7 +115,7 @@ def tool_section(tool, context, poller, w):
     w("| mechanism | device | completions/s | poller CPU | app CPU | lost | dup |")
     w("|---|---|---:|---:|---:|---:|---:|")
     for r in tool["runs"]:
-        w(f"| {r['mechanism']} | {r['latency_model']} | {summary(r, 'throughput_per_s'):,.0f} | "
+        w(f"| {r['mechanism']} | {r['device']} | {summary(r, 'throughput_per_s'):,.0f} | "
           f"{summary(r, 'poller_cpu_percent'):.1f}% | {summary(r, 'app_cpu_percent'):.1f}% | {r['lost']} | "
           f"{r['duplicated']} |")
     w("\n![latency by percentile per mechanism](img/latency_percentiles.svg)\n")
@@ -124,8 +124,8 @@ def tool_section(tool, context, poller, w):
     w("| device | busy vs eventfd p50 (>= 50x) | busy vs eventfd throughput (>= 10x) | "
       "adaptive p50 / busy p50 (<= 2x) | busy p50 / floor (<= 2x, issue 14) | lost + dup (0) |")
     w("|---|---:|---:|---:|---:|---:|")
-    for model in o["latency_models"]:
-        runs = {r["mechanism"]: r for r in tool["runs"] if r["latency_model"] == model}
+    for model in o["devices"]:
+        runs = {r["mechanism"]: r for r in tool["runs"] if r["device"] == model}
         busy, fd, adaptive = runs.get("callback-busy"), runs.get("eventfd-epoll"), runs.get("callback-adaptive")
         if not (busy and fd and adaptive):
             continue

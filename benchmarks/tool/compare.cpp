@@ -112,11 +112,11 @@ int compare_json_files(const std::string& path_a, const std::string& path_b, std
     out << line << std::string(110, '-') << "\n";
     std::size_t shared = 0;
     for (const json& run_a : a.at("runs")) {
-      const std::string key = run_a.at("mechanism").get<std::string>() + " / " +
-                              run_a.at("latency_model").get<std::string>();
+      const std::string key =
+          run_a.at("mechanism").get<std::string>() + " / " + run_a.at("device").get<std::string>();
       for (const json& run_b : b.at("runs")) {
         if (run_b.at("mechanism") != run_a.at("mechanism") ||
-            run_b.at("latency_model") != run_a.at("latency_model"))
+            run_b.at("device") != run_a.at("device"))
           continue;
         ++shared;
         const json& summary_a = run_a.at("summary");
@@ -141,7 +141,7 @@ int compare_json_files(const std::string& path_a, const std::string& path_b, std
         }
       }
     }
-    if (shared == 0) out << "the two files share no mechanism and device model\n";
+    if (shared == 0) out << "the two files share no mechanism and device\n";
   } catch (const json::exception& error) {
     err << "pollnotify-bench: unexpected content in the JSON files: " << error.what() << "\n";
     return 1;

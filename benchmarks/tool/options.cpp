@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "device_spec.hpp"
 #include "pollnotify/async_job.h"
 #include "pollnotify/sim_device.hpp"
 
@@ -26,11 +27,17 @@ machine's floor: a cache-line ping-pong between the same two CPUs, measured befo
 Options take their value as --name=VALUE or --name VALUE.
 
 Workload
-  --mechanisms LIST     comma-separated subset of: busy, adaptive, timed, eventfd, condvar
-                        (default: all; busy/adaptive/timed are callback notification)
-  --latency LIST        device latency models, comma-separated (default: zero,exp:5000):
-                        zero | fixed:NS | uniform:MIN:MAX | exp:MEAN | lognormal:MEAN:SIGMA |
-                        trace:FILE (one latency in ns per line)
+  --mechanisms LIST     comma-separated subset of: busy, adaptive, timed, eventfd, condvar,
+                        uring-wait, uring-eventfd (default: all; busy/adaptive/timed are
+                        callback notification; the uring-* are io_uring's own styles without
+                        pollnotify, run on uring devices only)
+  --device LIST         devices, comma-separated (default: zero,exp:5000):
+                        MODEL or sim:MODEL  the simulated device with a latency model: zero |
+                          fixed:NS | uniform:MIN:MAX | exp:MEAN | lognormal:MEAN:SIGMA |
+                          trace:FILE (one latency in ns per line)
+                        uring:nop | uring:read:PATH  io_uring NOPs, or 4 KiB reads spread over
+                          PATH; uring-sqpoll:... the same with an SQPOLL kernel thread
+  --latency LIST        the same as --device (simulated models)
   --rate N              open-loop latency phase: N requests/s issued on schedule, latency from
                         the intended send time (coordinated omission corrected, as wrk2 does);
                         at most --jobs outstanding. 1 .. 100000000 (default: closed loop)
@@ -162,14 +169,14 @@ std::optional<CliError> parse_mechanisms(const std::string& text, BenchOptions& 
   return std::nullopt;
 }
 
-std::optional<CliError> parse_latencies(const std::string& text, BenchOptions& options) {
-  options.latencies = split_list(text);
-  if (options.latencies.empty()) return error("--latency is empty");
-  for (const std::string& spec : options.latencies) {
-    try {
-      (void)LatencyModel::parse(spec);
-    } catch (const std::exception& bad) {  // invalid_argument, or a trace file's I/O error
-      return error(std::string("--latency: ") + bad.what());
+std::optional<CliError> parse_devices(const std::string& option, const std::string& text,
+                                      BenchOptions& options) {
+  options.devices = split_list(text);
+  if (options.devices.empty()) return error(option + " is empty");
+  for (const std::string& text_spec : options.devices) {
+    DeviceSpec spec;
+    if (const auto bad = parse_device_spec(text_spec, spec)) {
+      return error(option + ": '" + text_spec + "': " + *bad);
     }
   }
   return std::nullopt;
@@ -194,7 +201,7 @@ std::optional<CliError> apply(const std::string& name, const char* value, BenchO
     return std::nullopt;
   }
   if (name == "mechanisms") return parse_mechanisms(value, options);
-  if (name == "latency") return parse_latencies(value, options);
+  if (name == "latency" || name == "device") return parse_devices(option, value, options);
   if (name == "rate") return parse_real(option, value, 1, 1e8, options.rate);
   if (name == "unloaded-jobs")
     return parse_narrow(option, value, 1, max_jobs, options.unloaded_jobs);
@@ -242,6 +249,7 @@ std::optional<CliError> apply(const std::string& name, const char* value, BenchO
 CommandLine parse_command_line(int argc, char** argv) {
   static const option kOptions[] = {{"mechanisms", required_argument, nullptr, 0},
                                     {"latency", required_argument, nullptr, 0},
+                                    {"device", required_argument, nullptr, 0},
                                     {"rate", required_argument, nullptr, 0},
                                     {"unloaded-jobs", required_argument, nullptr, 0},
                                     {"jobs", required_argument, nullptr, 0},

@@ -16,9 +16,9 @@ enum class Action : std::uint8_t { kRun, kHelp, kCompare, kError };
 struct BenchOptions {
   WorkloadOptions workload;  // the throughput (closed-loop, loaded) phase
   std::vector<Mechanism> mechanisms{std::begin(kAllMechanisms), std::end(kAllMechanisms)};
-  std::vector<std::string> latencies{"zero", "exp:5000"};
-  std::size_t unloaded_jobs = 1;  // closed-loop latency phase
-  double rate = 0;                // open-loop latency phase at this rate (requests/s); 0: closed
+  std::vector<std::string> devices{"zero", "exp:5000"};  // DeviceSpec texts
+  std::size_t unloaded_jobs = 1;                         // closed-loop latency phase
+  double rate = 0;  // open-loop latency phase at this rate (requests/s); 0: closed
   unsigned repetitions = 1;
   double floor_seconds = 0.2;  // each ping-pong floor measurement
   std::string json_path;       // "-": standard output (the tables go to standard error)

@@ -138,8 +138,8 @@ std::pair<int, int> legend_corner(const std::vector<std::pair<double, double>>& 
 void write_svg(std::ostream& out, const Report& report) {
   std::vector<std::string> models;
   for (const Row& row : report.rows) {
-    if (std::find(models.begin(), models.end(), row.model) == models.end())
-      models.push_back(row.model);
+    if (std::find(models.begin(), models.end(), row.device) == models.end())
+      models.push_back(row.device);
   }
   constexpr int kWidth = 960, kPanelHeight = 440, kLeft = 80, kRight = 60, kTop = 50, kBottom = 60;
   constexpr int kPlotWidth = kWidth - kLeft - kRight, kPlotHeight = kPanelHeight - kTop - kBottom;
@@ -151,7 +151,7 @@ void write_svg(std::ostream& out, const Report& report) {
   for (std::size_t m = 0; m < models.size(); ++m) {
     std::vector<const Row*> rows;
     for (const Row& row : report.rows) {
-      if (row.model == models[m] && !row.repetitions.empty()) rows.push_back(&row);
+      if (row.device == models[m] && !row.repetitions.empty()) rows.push_back(&row);
     }
     // Axes: decades covering every curve.
     double low_ns = 1e18, high_ns = 1, max_count = 10;
@@ -174,9 +174,9 @@ void write_svg(std::ostream& out, const Report& report) {
       const double position = (std::log10(std::max(1.0, ns)) - y_low) / (y_high - y_low);
       return y0 + kTop + (1 - position) * kPlotHeight;
     };
-    out << "<g class=\"panel\" data-model=\"" << escape_xml(models[m]) << "\">\n";
+    out << "<g class=\"panel\" data-device=\"" << escape_xml(models[m]) << "\">\n";
     out << "<text x=\"" << kLeft << "\" y=\"" << y0 + 28
-        << "\" font-size=\"16\" font-weight=\"bold\">Latency by percentile, device model "
+        << "\" font-size=\"16\" font-weight=\"bold\">Latency by percentile, device "
         << escape_xml(models[m]) << " (submit to job resumed)</text>\n";
     out << "<rect class=\"frame\" x=\"" << kLeft << "\" y=\"" << y0 + kTop << "\" width=\""
         << kPlotWidth << "\" height=\"" << kPlotHeight << "\" fill=\"none\" stroke=\"#444\"/>\n";

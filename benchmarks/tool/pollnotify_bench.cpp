@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 
+#include "device_spec.hpp"
 #include "floor.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "uring_peers.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -27,18 +29,23 @@ extern "C" void on_sigint(int) {
 
 bool stopped() { return interrupted.load(std::memory_order_relaxed); }
 
-Row& row_for(Report& report, Mechanism mechanism, const std::string& model) {
+Row& row_for(Report& report, Mechanism mechanism, const std::string& device) {
   for (Row& row : report.rows) {
-    if (row.mechanism == mechanism && row.model == model) return row;
+    if (row.mechanism == mechanism && row.device == device) return row;
   }
-  report.rows.push_back(Row{mechanism, model, {}});
+  report.rows.push_back(Row{mechanism, device, {}});
   return report.rows.back();
 }
 
-// One repetition of one mechanism on one model: the latency phase, then the throughput phase.
-Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::string& model) {
+RunResult run_one(Mechanism mechanism, const WorkloadOptions& options) {
+  return native_uring(mechanism) ? run_native_uring(mechanism, options, interrupted)
+                                 : run_workload(mechanism, options, interrupted);
+}
+
+// One repetition of one mechanism on one device: the latency phase, then the throughput phase.
+Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::string& device) {
   WorkloadOptions throughput = options.workload;
-  throughput.latency = model;
+  throughput.device = device;
   throughput.rate = 0;
   WorkloadOptions latency = throughput;
   if (options.rate > 0) {
@@ -47,24 +54,32 @@ Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::s
     latency.jobs = options.unloaded_jobs;
   }
   if (latency.depth == 0) latency.depth = options.workload.jobs;
-  Phases phases{run_workload(mechanism, latency, interrupted), {}};
-  phases.throughput = stopped() ? RunResult{} : run_workload(mechanism, throughput, interrupted);
+  Phases phases{run_one(mechanism, latency), {}};
+  phases.throughput = stopped() ? RunResult{} : run_one(mechanism, throughput);
   phases.throughput.mechanism = mechanism;
-  phases.throughput.latency = model;
+  phases.throughput.device = device;
   phases.throughput.jobs = throughput.jobs;
   return phases;
 }
 
-// Runs every repetition, model and mechanism; repetitions outermost, so that a drift of the
+// io_uring's own styles run on uring devices only.
+bool applies(Mechanism mechanism, const std::string& device) {
+  DeviceSpec spec;
+  return !native_uring(mechanism) ||
+         (!parse_device_spec(device, spec) && spec.kind == DeviceSpec::Kind::kUring);
+}
+
+// Runs every repetition, device and mechanism; repetitions outermost, so that a drift of the
 // machine spreads over all mechanisms instead of landing on one.
 void run_all(Report& report) {
   const BenchOptions& options = report.options;
   for (unsigned repetition = 0; repetition < options.repetitions && !stopped(); ++repetition) {
-    for (const std::string& model : options.latencies) {
+    for (const std::string& device : options.devices) {
       for (Mechanism mechanism : options.mechanisms) {
         if (stopped()) return;
-        Phases phases = run_phases(options, mechanism, model);
-        row_for(report, mechanism, model).repetitions.push_back(std::move(phases));
+        if (!applies(mechanism, device)) continue;
+        Phases phases = run_phases(options, mechanism, device);
+        row_for(report, mechanism, device).repetitions.push_back(std::move(phases));
       }
     }
   }

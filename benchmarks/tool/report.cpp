@@ -136,11 +136,11 @@ std::string pad(const std::string& text, std::size_t width, bool left = false) {
               : std::string(width - text.size(), ' ') + text;
 }
 
-std::vector<std::string> models_of(const Report& report) {
+std::vector<std::string> devices_of(const Report& report) {
   std::vector<std::string> models;
   for (const Row& row : report.rows) {
-    if (std::find(models.begin(), models.end(), row.model) == models.end())
-      models.push_back(row.model);
+    if (std::find(models.begin(), models.end(), row.device) == models.end())
+      models.push_back(row.device);
   }
   return models;
 }
@@ -182,7 +182,7 @@ double percentile_of(const Phases& phases, double q) {
 void latency_table(std::ostream& out, const Report& report, const std::string& model) {
   std::vector<const Row*> rows;
   for (const Row& row : report.rows) {
-    if (row.model == model) rows.push_back(&row);
+    if (row.device == model) rows.push_back(&row);
   }
   // Column units from the largest median in each column.
   const auto largest = [&](const std::function<double(const Phases&)>& figure) {
@@ -241,7 +241,7 @@ void latency_table(std::ostream& out, const Report& report, const std::string& m
     cells.push_back(ratio);
     table.add(cells);
   }
-  out << "Latency, device model " << model << " (submit to job resumed; latency phase; medians of "
+  out << "Latency, device " << model << " (submit to job resumed; latency phase; medians of "
       << report.options.repetitions << " repetition(s))\n";
   table.print(out);
   if (unresolved_seen) {
@@ -281,7 +281,7 @@ void throughput_table(std::ostream& out, const Report& report) {
       errors += phases.throughput.errors;
     }
     table.add({std::string(name_of(row.mechanism)) + (row.interrupted() ? " (interrupted)" : ""),
-               row.model, throughput, poller, app, std::to_string(eagain), std::to_string(errors),
+               row.device, throughput, poller, app, std::to_string(eagain), std::to_string(errors),
                std::to_string(row.lost()), std::to_string(row.duplicated())});
   }
   const RunResult& sample = report.rows.front().repetitions.front().throughput;
@@ -299,7 +299,7 @@ void spread_table(std::ostream& out, const Report& report) {
     return std::string(text);
   };
   for (const Row& row : report.rows) {
-    table.add({name_of(row.mechanism), row.model,
+    table.add({name_of(row.mechanism), row.device,
                relative(stat_of(row, [](const Phases& p) { return p.throughput.throughput(); })),
                relative(stat_of(row, [](const Phases& p) { return percentile_of(p, 0.5); })),
                relative(stat_of(row, [](const Phases& p) { return percentile_of(p, 0.99); })),
@@ -359,7 +359,7 @@ void write_tables(std::ostream& out, const Report& report) {
     out << "no run finished\n";
     return;
   }
-  for (const std::string& model : models_of(report)) latency_table(out, report, model);
+  for (const std::string& model : devices_of(report)) latency_table(out, report, model);
   throughput_table(out, report);
   if (report.options.repetitions > 1) spread_table(out, report);
   if (report.interrupted) out << "interrupted: the figures cover the runs made so far\n";
@@ -457,7 +457,7 @@ void write_json(std::ostream& out, const Report& report) {
         {"clock", report.machine.clock}}},
       {"options",
        {{"mechanisms", mechanisms},
-        {"latency_models", o.latencies},
+        {"devices", o.devices},
         {"rate_per_s", o.rate},
         {"unloaded_jobs", o.unloaded_jobs},
         {"jobs", o.workload.jobs},
@@ -488,7 +488,7 @@ void write_json(std::ostream& out, const Report& report) {
                              {"throughput_phase", phase_json(phases.throughput)}});
     }
     document["runs"].push_back({{"mechanism", name_of(row.mechanism)},
-                                {"latency_model", row.model},
+                                {"device", row.device},
                                 {"lost", row.lost()},
                                 {"duplicated", row.duplicated()},
                                 {"interrupted", row.interrupted()},
@@ -552,7 +552,7 @@ void write_hgrm(std::ostream& out, const LatencyHistogram& histogram) {
 
 bool write_hgrm_files(const std::string& directory, const Report& report, std::string& error) {
   for (const Row& row : report.rows) {
-    std::string model = row.model;
+    std::string model = row.device;
     for (char& c : model) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
     }

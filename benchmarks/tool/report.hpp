@@ -32,7 +32,7 @@ struct Phases {
 
 struct Row {
   Mechanism mechanism{};
-  std::string model;
+  std::string device;  // the DeviceSpec text
   std::vector<Phases> repetitions;
   [[nodiscard]] std::uint64_t lost() const noexcept;
   [[nodiscard]] std::uint64_t duplicated() const noexcept;

@@ -10,7 +10,10 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <utility>
 
+#include "device_spec.hpp"
 #include "floor.hpp"
 #include "pollnotify/async_job.h"
 #include "pollnotify/clock.hpp"
@@ -19,6 +22,10 @@
 #include "pollnotify/job_driver.hpp"
 #include "pollnotify/ready_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
+#include "uring_peers.hpp"
+#ifdef PN_BENCH_WITH_URING
+#include "pollnotify/uring_device.hpp"
+#endif
 
 namespace pn::bench {
 
@@ -34,6 +41,10 @@ const char* name_of(Mechanism mechanism) noexcept {
       return "eventfd-epoll";
     case Mechanism::kCondvar:
       return "condvar";
+    case Mechanism::kUringWait:
+      return "uring-wait-cqe";
+    case Mechanism::kUringEventfd:
+      return "uring-eventfd-epoll";
   }
   return "unknown";
 }
@@ -44,7 +55,9 @@ bool parse_mechanism(const std::string& text, Mechanism& out) noexcept {
     const std::string short_name =
         full.substr(full.find('-') == std::string::npos ? 0 : full.find('-') + 1);
     if (text == full || text == short_name ||
-        (mechanism == Mechanism::kEventfd && text == "eventfd")) {
+        (mechanism == Mechanism::kEventfd && text == "eventfd") ||
+        (mechanism == Mechanism::kUringWait && text == "uring-wait") ||
+        (mechanism == Mechanism::kUringEventfd && text == "uring-eventfd")) {
       out = mechanism;
       return true;
     }
@@ -83,7 +96,7 @@ struct Slot {
 struct Run {
   const WorkloadOptions& options;
   Mechanism mechanism;
-  SimRuntime* runtime = nullptr;
+  Runtime* runtime = nullptr;
   RunResult result;
   double ns_per_tick = CheapClock::ns_per_tick();
   bool stopping = false;   // application thread only: jobs return at their next resume
@@ -173,20 +186,22 @@ int bench_job(void* raw) {
   return 0;
 }
 
-}  // namespace
+// The runtime a run submits to: its poller set up for the mechanism, and the device the spec
+// names. Owns the file a uring read device reads.
+struct Target {
+  std::unique_ptr<Runtime> runtime;
+  int file = -1;
+  Target() = default;
+  Target(Target&& other) noexcept
+      : runtime(std::move(other.runtime)), file(std::exchange(other.file, -1)) {}
+  ~Target() {
+    runtime.reset();  // the device first: the kernel may still read into its buffers
+    if (file >= 0) ::close(file);
+  }
+};
 
-RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
-                       const std::atomic<bool>& stop) {
-  pin_this_thread_checked(options.app_cpu);
-  CheapClock::calibrate();
-  Run run(options, mechanism);
-  run.result.mechanism = mechanism;
-  run.result.latency = options.latency;
-  run.result.rate = options.rate;
-  run.result.jobs = options.jobs;
-  run.open_loop = options.rate > 0;
-
-  SimRuntimeOptions runtime_options;
+RuntimeOptions runtime_options_for(Mechanism mechanism, const WorkloadOptions& options) {
+  RuntimeOptions runtime_options;
   switch (mechanism) {
     case Mechanism::kAdaptive:
       runtime_options.poller.policy = PollPolicy::kAdaptive;
@@ -204,13 +219,51 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   }
   runtime_options.poller.spin_polls = options.spin_polls;
   if (options.poller_cpu >= 0) runtime_options.poller_cpus = {options.poller_cpu};
-  DeviceInstanceOptions instance;
-  instance.latency = LatencyModel::parse(options.latency);
-  instance.capacity = options.depth != 0 ? options.depth : options.jobs;
-  runtime_options.device.instances = {instance};
-  runtime_options.device.seed = options.seed;
-  auto runtime = std::make_unique<SimRuntime>(runtime_options);
-  run.runtime = runtime.get();
+  return runtime_options;
+}
+
+Target make_target(Mechanism mechanism, const WorkloadOptions& options) {
+  DeviceSpec spec;
+  if (const auto error = parse_device_spec(options.device, spec)) throw std::runtime_error(*error);
+  const std::size_t depth = options.depth != 0 ? options.depth : options.jobs;
+  Target target;
+  if (spec.kind == DeviceSpec::Kind::kSim) {
+    SimRuntimeOptions sim_options;
+    static_cast<RuntimeOptions&>(sim_options) = runtime_options_for(mechanism, options);
+    DeviceInstanceOptions instance;
+    instance.latency = LatencyModel::parse(spec.model);
+    instance.capacity = depth;
+    sim_options.device.instances = {instance};
+    sim_options.device.seed = options.seed;
+    target.runtime = std::make_unique<SimRuntime>(sim_options);
+    return target;
+  }
+#ifdef PN_BENCH_WITH_URING
+  target.runtime = std::make_unique<Runtime>(runtime_options_for(mechanism, options));
+  target.runtime->add_device(std::make_unique<UringDevice>(
+      target.runtime->poller(0), uring_options(spec, depth, target.file)));
+  return target;
+#else
+  throw std::runtime_error("this pollnotify-bench was built without liburing");
+#endif
+}
+
+}  // namespace
+
+RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
+                       const std::atomic<bool>& stop) {
+  pin_this_thread_checked(options.app_cpu);
+  CheapClock::calibrate();
+  Run run(options, mechanism);
+  run.result.mechanism = mechanism;
+  run.result.device = options.device;
+  run.result.rate = options.rate;
+  run.result.jobs = options.jobs;
+  run.open_loop = options.rate > 0;
+
+  Target target = make_target(mechanism, options);
+  Runtime* runtime = target.runtime.get();
+  run.runtime = runtime;
 
   static const int fd_key = 0;
   // The job driver runs the jobs (start, EAGAIN retries, finish); the mechanism under test only
@@ -375,7 +428,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
       const double elapsed = std::chrono::duration<double>(now - started).count();
       const double total = options.warmup_s + options.duration_s;
       std::fprintf(stderr, "\r  %-18s %-14s %3.0f%%  %10llu completions", name_of(mechanism),
-                   options.latency.c_str(), std::min(100.0, 100.0 * elapsed / total),
+                   options.device.c_str(), std::min(100.0, 100.0 * elapsed / total),
                    static_cast<unsigned long long>(run.result.completions));
     }
     send_due();
@@ -406,7 +459,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
       for (const auto& slot : slots) (void)driver.resume(slot->index);
     }
   }
-  runtime.reset();  // the poller threads have ended: their histogram can be read
+  target.runtime.reset();  // the poller threads have ended: their histogram can be read
   run.result.notify_ns = std::move(run.notify_ns.histogram);
   if (run.epoll_fd >= 0) ::close(run.epoll_fd);
   return std::move(run.result);

@@ -11,21 +11,37 @@
 
 namespace pn::bench {
 
-enum class Mechanism : std::uint8_t { kBusy, kAdaptive, kTimed, kEventfd, kCondvar };
+// The first five notify through pollnotify; the last two are io_uring's own completion styles
+// without pollnotify (peers, on uring devices only).
+enum class Mechanism : std::uint8_t {
+  kBusy,
+  kAdaptive,
+  kTimed,
+  kEventfd,
+  kCondvar,
+  kUringWait,     // the application thread submits and waits in io_uring_wait_cqe
+  kUringEventfd,  // a registered eventfd, waited for with epoll
+};
 
-inline constexpr Mechanism kAllMechanisms[] = {Mechanism::kBusy, Mechanism::kAdaptive,
-                                               Mechanism::kTimed, Mechanism::kEventfd,
-                                               Mechanism::kCondvar};
+inline constexpr Mechanism kAllMechanisms[] = {
+    Mechanism::kBusy,    Mechanism::kAdaptive,  Mechanism::kTimed,       Mechanism::kEventfd,
+    Mechanism::kCondvar, Mechanism::kUringWait, Mechanism::kUringEventfd};
+
+// True for io_uring's own styles, which run on uring devices only.
+constexpr bool native_uring(Mechanism mechanism) noexcept {
+  return mechanism == Mechanism::kUringWait || mechanism == Mechanism::kUringEventfd;
+}
 
 const char* name_of(Mechanism mechanism) noexcept;
-// Accepts the names above and the short forms busy, adaptive, timed, eventfd, condvar.
+// Accepts the names above and the short forms busy, adaptive, timed, eventfd, condvar,
+// uring-wait, uring-eventfd.
 bool parse_mechanism(const std::string& text, Mechanism& out) noexcept;
 
 struct WorkloadOptions {
-  std::string latency = "zero";  // LatencyModel spec
-  std::size_t jobs = 64;         // concurrent jobs, one wait context each
-  std::size_t depth = 0;         // device capacity (in-flight requests); 0: as many as jobs
-  double duration_s = 1.5;       // measured time per run (after the warm-up)
+  std::string device = "zero";  // device spec (DeviceSpec): a sim latency model or uring:...
+  std::size_t jobs = 64;        // concurrent jobs, one wait context each
+  std::size_t depth = 0;        // device capacity (in-flight requests); 0: as many as jobs
+  double duration_s = 1.5;      // measured time per run (after the warm-up)
   double warmup_s = 0.2;
   std::uint64_t requests = 0;  // stop after this many measured completions (0: duration only)
   std::uint32_t timed_interval_us = 10;
@@ -44,7 +60,7 @@ struct WorkloadOptions {
 
 struct RunResult {
   Mechanism mechanism{};
-  std::string latency;
+  std::string device;             // the device spec it ran on
   std::uint64_t completions = 0;  // measured window
   std::uint64_t submitted = 0;    // accepted submissions, whole run
   std::uint64_t notified = 0;     // notifications seen, whole run

@@ -58,7 +58,10 @@ TEST(BenchOptions, RefusesBadValuesWithAMessageNamingThem) {
       {{"--mechanisms", ""}, "--mechanisms is empty"},
       {{"--mechanisms", "busy,foo"}, "--mechanisms: unknown 'foo'"},
       {{"--latency", ""}, "--latency is empty"},
-      {{"--latency", "exp:-1"}, "--latency: latency model 'exp:-1'"},
+      {{"--latency", "exp:-1"}, "--latency: 'exp:-1': latency model 'exp:-1'"},
+      {{"--device", "uring:bogus"}, "--device: 'uring:bogus'"},
+      {{"--device", "uring:read:/nonexistent-pollnotify-file"},
+       "'uring:read:/nonexistent-pollnotify-file'"},
       {{"--latency", "fixed:1e300"}, "--latency:"},
       {{"--latency", "trace:/nonexistent-pollnotify-trace"}, "--latency:"},
       {{"--json"}, "option --json needs a value"},
@@ -110,7 +113,7 @@ TEST(BenchOptions, ListsCpusAndOutputs) {
   ASSERT_EQ(line.action, Action::kRun) << line.error;
   ASSERT_EQ(line.options.mechanisms.size(), 2U);
   EXPECT_EQ(line.options.mechanisms[1], pn::bench::Mechanism::kEventfd);
-  EXPECT_EQ(line.options.latencies, (std::vector<std::string>{"zero", "exp:5000"}));
+  EXPECT_EQ(line.options.devices, (std::vector<std::string>{"zero", "exp:5000"}));
   EXPECT_EQ(line.options.workload.app_cpu, 0);
   EXPECT_EQ(line.options.workload.poller_cpu, -1);
   EXPECT_EQ(line.options.json_path, "-");

@@ -24,7 +24,7 @@ RunResult synthetic_run(Mechanism mechanism, std::uint64_t samples, double scale
                         std::uint64_t seed) {
   RunResult run;
   run.mechanism = mechanism;
-  run.latency = "zero";
+  run.device = "zero";
   run.jobs = 1;
   run.completions = samples;
   run.seconds = 1;
