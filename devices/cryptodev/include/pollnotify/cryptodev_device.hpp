@@ -1,0 +1,112 @@
+// pollnotify's DPDK cryptodev device: AES-128-GCM and SHA-256 on a DPDK crypto poll-mode driver
+// (the software PMDs crypto_aesni_mb and crypto_openssl anywhere, crypto_qat on a QAT machine),
+// completed by a poller that dequeues the queue pair in bursts.
+//
+// How it runs:
+//   cryptodev_eal_init()   once per process: DPDK's EAL with the given arguments and vdevs, or
+//                          attached to an EAL the application initialised itself.
+//   submit_*(ctx, ...)     any thread, never blocks: checks the limits and capacity, arms the
+//                          context and queues the request (a multi-producer queue).
+//   poll (poller)          the queue pair's one producer and one consumer: takes queued
+//                          requests, copies their input into mbufs from the device's pools,
+//                          enqueues a burst; dequeues a burst, copies the output back (the
+//                          ciphertext or plaintext, the tag, the digest) and pushes one
+//                          completion each: status OK with result = bytes processed, or ERR
+//                          with result = -EBADMSG (a GCM tag that does not verify) or -EIO.
+//                          Every DPDK call runs on the poller thread.
+//   teardown               the destructor stops the bound poller if it still runs, takes back
+//                          every op the driver holds and delivers each request not yet delivered
+//                          with ERR; a context destroyed meanwhile drops its completion (stale).
+// The caller's buffers (input, output, IV, AAD, tag, digest) must stay valid until the completion
+// is delivered, even if the context is destroyed first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pollnotify/device.hpp"
+#include "pollnotify/poller.hpp"
+
+namespace pn {
+
+struct CryptodevEalOptions {
+  // DPDK EAL arguments. --no-huge runs without hugepages; it implies DPDK's legacy memory mode,
+  // which refuses --in-memory, so --no-shconf stands in for it (no shared config files). -m 256:
+  // each device's mbufs take about 18 MB at the default max_in_flight.
+  std::vector<std::string> args{"--no-huge", "--no-pci", "--no-shconf",
+                                "-m",        "256",      "--log-level=error"};
+  std::vector<std::string> vdevs{"crypto_aesni_mb"};  // each becomes --vdev NAME
+};
+
+// Initialises DPDK's EAL once per process, mapping its main lcore to every CPU this process may
+// use (so the calling thread keeps its affinity). If the application initialised EAL already,
+// attaches to it. Returns "" on success, else why not; later calls return the first outcome.
+std::string cryptodev_eal_init(const CryptodevEalOptions& options = {});
+
+enum class CryptoOpKind : std::uint8_t { kAesGcmEncrypt, kAesGcmDecrypt, kSha256 };
+
+struct CryptodevOptions {
+  std::string device = "crypto_aesni_mb";  // a cryptodev by name: a vdev, or a PCI PMD's device
+  unsigned queue_pairs = 1;  // the cryptodev is configured with this many (first device on it)
+  unsigned queue_pair = 0;  // this device's queue pair, < queue_pairs; one device (and poller) each
+  unsigned descriptors = 512;    // per queue pair
+  unsigned max_in_flight = 256;  // requests accepted and not yet delivered, 1..4096
+  // What the generic Device::submit(ctx, user_data) does (benchmarks): this operation on
+  // default_size bytes of a device-owned buffer, with a device-owned key.
+  CryptoOpKind default_op = CryptoOpKind::kSha256;
+  std::uint32_t default_size = 64;
+};
+
+class CryptodevDevice final : public Device {
+ public:
+  static constexpr std::uint32_t kMaxData = 65536;  // bytes per request
+  static constexpr std::uint32_t kMaxAad = 256;
+  static constexpr std::size_t kMaxSessions = 1024;
+  static constexpr std::size_t kIvLength = 12, kTagLength = 16, kDigestLength = 32;
+
+  // An AES-128-GCM key in one direction, on this device. Valid until the device is destroyed.
+  class Session;
+
+  // Needs cryptodev_eal_init() first. Registers a poll source with `poller`, which must not have
+  // started yet and must outlive the device. Throws std::invalid_argument for bad options and
+  // std::runtime_error when DPDK refuses (the message names the step and the cause).
+  CryptodevDevice(Poller& poller, const CryptodevOptions& options);
+  ~CryptodevDevice() override;
+  CryptodevDevice(const CryptodevDevice&) = delete;
+  CryptodevDevice& operator=(const CryptodevDevice&) = delete;
+
+  // Any thread. Throws std::runtime_error when the driver refuses the key, std::length_error past
+  // kMaxSessions, std::invalid_argument for aad_length above kMaxAad.
+  const Session& aes_gcm_session(std::span<const std::uint8_t, 16> key, bool encrypt,
+                                 std::uint32_t aad_length);
+
+  // AES-128-GCM of `length` bytes from `in` to `out` (may be the same buffer). Encrypt writes the
+  // tag to `tag`; decrypt verifies it (ERR, result -EBADMSG, when it does not match).
+  SubmitResult submit_aes_gcm(WaitCtx& ctx, const Session& session, const std::uint8_t* iv,
+                              const std::uint8_t* aad, const std::uint8_t* in, std::uint8_t* out,
+                              std::uint32_t length, std::uint8_t* tag,
+                              std::uint64_t user_data) noexcept;
+  // SHA-256 of `length` bytes into `digest` (32 bytes).
+  SubmitResult submit_sha256(WaitCtx& ctx, const std::uint8_t* in, std::uint32_t length,
+                             std::uint8_t* digest, std::uint64_t user_data) noexcept;
+  // The default operation (CryptodevOptions::default_op).
+  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override;
+
+  [[nodiscard]] std::uint64_t capacity() const noexcept override;
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override;
+  [[nodiscard]] DeviceStats stats() const noexcept override;
+  [[nodiscard]] std::string_view name() const noexcept override;
+  // Whether the driver offers the operation (from its capabilities).
+  [[nodiscard]] bool supports(CryptoOpKind op) const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pn
