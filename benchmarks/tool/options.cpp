@@ -28,15 +28,19 @@ Options take their value as --name=VALUE or --name VALUE.
 
 Workload
   --mechanisms LIST     comma-separated subset of: busy, adaptive, timed, eventfd, condvar,
-                        uring-wait, uring-eventfd (default: all; busy/adaptive/timed are
-                        callback notification; the uring-* are io_uring's own styles without
-                        pollnotify, run on uring devices only)
+                        uring-wait, uring-eventfd, cryptodev-poll (default: all;
+                        busy/adaptive/timed are callback notification; uring-* and
+                        cryptodev-poll are the device's own style without pollnotify, run on
+                        that kind of device only)
   --device LIST         devices, comma-separated (default: zero,exp:5000):
                         MODEL or sim:MODEL  the simulated device with a latency model: zero |
                           fixed:NS | uniform:MIN:MAX | exp:MEAN | lognormal:MEAN:SIGMA |
                           trace:FILE (one latency in ns per line)
                         uring:nop | uring:read:PATH  io_uring NOPs, or 4 KiB reads spread over
                           PATH; uring-sqpoll:... the same with an SQPOLL kernel thread
+                        cryptodev:VDEV:sha256|aes-gcm:SIZE  DPDK cryptodev SHA-256 or
+                          AES-128-GCM on SIZE bytes (0..65535), e.g.
+                          cryptodev:crypto_aesni_mb:aes-gcm:16384 (EAL: no hugepages)
   --latency LIST        the same as --device (simulated models)
   --rate N              open-loop latency phase: N requests/s issued on schedule, latency from
                         the intended send time (coordinated omission corrected, as wrk2 does);

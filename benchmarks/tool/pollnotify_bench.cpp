@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "cryptodev_peers.hpp"
 #include "device_spec.hpp"
 #include "floor.hpp"
 #include "options.hpp"
@@ -38,6 +39,7 @@ Row& row_for(Report& report, Mechanism mechanism, const std::string& device) {
 }
 
 RunResult run_one(Mechanism mechanism, const WorkloadOptions& options) {
+  if (mechanism == Mechanism::kCryptodevPoll) return run_native_cryptodev(options, interrupted);
   return native_uring(mechanism) ? run_native_uring(mechanism, options, interrupted)
                                  : run_workload(mechanism, options, interrupted);
 }
@@ -62,11 +64,13 @@ Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::s
   return phases;
 }
 
-// io_uring's own styles run on uring devices only.
+// A device's own style runs on that kind of device only.
 bool applies(Mechanism mechanism, const std::string& device) {
+  if (!native_peer(mechanism)) return true;
   DeviceSpec spec;
-  return !native_uring(mechanism) ||
-         (!parse_device_spec(device, spec) && spec.kind == DeviceSpec::Kind::kUring);
+  if (parse_device_spec(device, spec)) return false;
+  return native_uring(mechanism) ? spec.kind == DeviceSpec::Kind::kUring
+                                 : spec.kind == DeviceSpec::Kind::kCryptodev;
 }
 
 // Runs every repetition, device and mechanism; repetitions outermost, so that a drift of the
@@ -162,6 +166,10 @@ int main(int argc, char** argv) {
   ::sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
 
+  if (const std::string eal = init_cryptodev_eal(report.options.devices); !eal.empty()) {
+    std::cerr << "pollnotify-bench: the cryptodev devices need DPDK's EAL: " << eal << "\n";
+    return kExitFailed;
+  }
   report.machine = MachineInfo::detect();
   const int app_cpu = report.options.workload.app_cpu;
   const int poller_cpu = report.options.workload.poller_cpu;

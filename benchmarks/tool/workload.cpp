@@ -26,6 +26,9 @@
 #ifdef PN_BENCH_WITH_URING
 #include "pollnotify/uring_device.hpp"
 #endif
+#ifdef PN_BENCH_WITH_CRYPTODEV
+#include "pollnotify/cryptodev_device.hpp"
+#endif
 
 namespace pn::bench {
 
@@ -45,6 +48,8 @@ const char* name_of(Mechanism mechanism) noexcept {
       return "uring-wait-cqe";
     case Mechanism::kUringEventfd:
       return "uring-eventfd-epoll";
+    case Mechanism::kCryptodevPoll:
+      return "cryptodev-poll";
   }
   return "unknown";
 }
@@ -238,8 +243,22 @@ Target make_target(Mechanism mechanism, const WorkloadOptions& options) {
     target.runtime = std::make_unique<SimRuntime>(sim_options);
     return target;
   }
-#ifdef PN_BENCH_WITH_URING
   target.runtime = std::make_unique<Runtime>(runtime_options_for(mechanism, options));
+  if (spec.kind == DeviceSpec::Kind::kCryptodev) {
+#ifdef PN_BENCH_WITH_CRYPTODEV
+    CryptodevOptions crypto;
+    crypto.device = spec.vdev;
+    crypto.max_in_flight = static_cast<unsigned>(depth);
+    crypto.default_op = spec.aes_gcm ? CryptoOpKind::kAesGcmEncrypt : CryptoOpKind::kSha256;
+    crypto.default_size = spec.size;
+    target.runtime->add_device(
+        std::make_unique<CryptodevDevice>(target.runtime->poller(0), crypto));
+    return target;
+#else
+    throw std::runtime_error("this pollnotify-bench was built without libdpdk");
+#endif
+  }
+#ifdef PN_BENCH_WITH_URING
   target.runtime->add_device(std::make_unique<UringDevice>(
       target.runtime->poller(0), uring_options(spec, depth, target.file)));
   return target;

@@ -19,22 +19,28 @@ enum class Mechanism : std::uint8_t {
   kTimed,
   kEventfd,
   kCondvar,
-  kUringWait,     // the application thread submits and waits in io_uring_wait_cqe
-  kUringEventfd,  // a registered eventfd, waited for with epoll
+  kUringWait,      // the application thread submits and waits in io_uring_wait_cqe
+  kUringEventfd,   // a registered eventfd, waited for with epoll
+  kCryptodevPoll,  // the application thread enqueues and polls dequeue_burst itself
 };
 
-inline constexpr Mechanism kAllMechanisms[] = {
-    Mechanism::kBusy,    Mechanism::kAdaptive,  Mechanism::kTimed,       Mechanism::kEventfd,
-    Mechanism::kCondvar, Mechanism::kUringWait, Mechanism::kUringEventfd};
+inline constexpr Mechanism kAllMechanisms[] = {Mechanism::kBusy,         Mechanism::kAdaptive,
+                                               Mechanism::kTimed,        Mechanism::kEventfd,
+                                               Mechanism::kCondvar,      Mechanism::kUringWait,
+                                               Mechanism::kUringEventfd, Mechanism::kCryptodevPoll};
 
 // True for io_uring's own styles, which run on uring devices only.
 constexpr bool native_uring(Mechanism mechanism) noexcept {
   return mechanism == Mechanism::kUringWait || mechanism == Mechanism::kUringEventfd;
 }
+// True for a device's own style (no pollnotify): io_uring's, or DPDK's polling loop.
+constexpr bool native_peer(Mechanism mechanism) noexcept {
+  return native_uring(mechanism) || mechanism == Mechanism::kCryptodevPoll;
+}
 
 const char* name_of(Mechanism mechanism) noexcept;
 // Accepts the names above and the short forms busy, adaptive, timed, eventfd, condvar,
-// uring-wait, uring-eventfd.
+// uring-wait, uring-eventfd, cryptodev-poll.
 bool parse_mechanism(const std::string& text, Mechanism& out) noexcept;
 
 struct WorkloadOptions {
