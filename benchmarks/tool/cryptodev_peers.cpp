@@ -8,6 +8,7 @@
 
 #include "device_spec.hpp"
 #include "floor.hpp"
+#include "measure_window.hpp"
 #include "pollnotify/clock.hpp"
 
 #ifdef PN_BENCH_WITH_CRYPTODEV
@@ -124,12 +125,6 @@ rte_crypto_op* make_op(const Peer& peer, const DeviceSpec& spec, const std::uint
   return op;
 }
 
-double thread_cpu_seconds() noexcept {
-  timespec now{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
 }  // namespace
 
 std::string init_cryptodev_eal(const std::vector<std::string>& device_specs) {
@@ -161,35 +156,16 @@ RunResult run_native_cryptodev(const WorkloadOptions& options, const std::atomic
   result.device = options.device;
   result.rate = options.rate;
   result.jobs = options.jobs;
-  using Clock = std::chrono::steady_clock;
-  const auto started = Clock::now();
-  const auto measure_from = started + std::chrono::duration<double>(options.warmup_s);
-  const auto measure_until = measure_from + std::chrono::duration<double>(options.duration_s);
+  MeasureWindow window(options, result, stop);
   const bool open_loop = options.rate > 0;
   const double interval_ticks = open_loop ? 1e9 / options.rate / ns_per_tick : 0;
   double next_send = static_cast<double>(CheapClock::ticks());
   std::vector<std::uint64_t> start_ticks(options.jobs);
   std::size_t outstanding = 0;
-  bool recording = false, stopping = false;
-  auto window_start = measure_from, window_end = measure_until;
-  double cpu_start = 0;
   std::vector<rte_crypto_op*> burst;
-  while (!stopping || outstanding != 0) {
-    const auto now = Clock::now();
-    if (!recording && !stopping && now >= measure_from) {
-      recording = true;
-      window_start = now;
-      cpu_start = thread_cpu_seconds();
-    }
-    const bool enough = options.requests != 0 && result.completions >= options.requests;
-    if (!stopping && (now >= measure_until || enough || stop.load(std::memory_order_relaxed))) {
-      stopping = true;  // relaxed above: a stop flag set by a signal handler
-      result.interrupted = stop.load(std::memory_order_relaxed) && now < measure_until && !enough;
-      window_end = now;
-      const double seconds = std::chrono::duration<double>(now - window_start).count();
-      result.app_cpu_percent = recording ? 100.0 * (thread_cpu_seconds() - cpu_start) / seconds : 0;
-      recording = false;
-    }
+  while (!window.stopping() || outstanding != 0) {
+    const bool stopping = window.update();
+    const bool recording = window.recording();
     // Send: up to `jobs` outstanding; in open loop only what the schedule has made due.
     burst.clear();
     const std::size_t most = std::min<std::size_t>(options.jobs, kPeerOps - 32);
@@ -237,7 +213,7 @@ RunResult run_native_cryptodev(const WorkloadOptions& options, const std::atomic
     }
     outstanding -= count;
   }
-  result.seconds = std::chrono::duration<double>(window_end - window_start).count();
+  window.finish();
   result.lost = result.submitted - result.notified;
   return result;
 }

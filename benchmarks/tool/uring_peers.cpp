@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "floor.hpp"
+#include "measure_window.hpp"
 #include "pollnotify/clock.hpp"
 
 #ifdef PN_BENCH_WITH_URING
@@ -41,12 +42,6 @@ int open_for_reading(const std::string& path, std::uint64_t& size) {
 
 unsigned entries_for(std::size_t depth) {
   return std::bit_ceil(static_cast<unsigned>(std::max<std::size_t>(depth, 1)));
-}
-
-double thread_cpu_seconds() noexcept {
-  timespec now{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 // The application's own ring: `jobs` slots, each one request at a time.
@@ -173,22 +168,16 @@ RunResult run_native_uring(Mechanism mechanism, const WorkloadOptions& options,
   result.jobs = options.jobs;
   NativeRing ring(spec, options, mechanism);
 
-  using Clock = std::chrono::steady_clock;
-  const auto started = Clock::now();
-  const auto measure_from = started + std::chrono::duration<double>(options.warmup_s);
-  const auto measure_until = measure_from + std::chrono::duration<double>(options.duration_s);
+  MeasureWindow window(options, result, stop);
   const bool open_loop = options.rate > 0;
   const double interval_ticks = open_loop ? 1e9 / options.rate / ns_per_tick : 0;
   double next_send = static_cast<double>(CheapClock::ticks());
   std::vector<std::size_t> idle;
   for (std::size_t slot = options.jobs; slot-- > 0;) idle.push_back(slot);
-  bool recording = false, stopping = false;
-  auto window_start = measure_from, window_end = measure_until;
-  double cpu_start = 0;
   // Sends what is due: every idle slot in closed loop, the schedule's requests in open loop.
   const auto send = [&] {
     bool queued = false;
-    while (!idle.empty() && !stopping) {
+    while (!idle.empty() && !window.stopping()) {
       std::uint64_t start = CheapClock::ticks();
       if (open_loop) {
         if (next_send > static_cast<double>(start)) break;
@@ -202,22 +191,9 @@ RunResult run_native_uring(Mechanism mechanism, const WorkloadOptions& options,
     }
     if (queued) ring.flush();
   };
-  while (!stopping || ring.outstanding() != 0) {
-    const auto now = Clock::now();
-    if (!recording && !stopping && now >= measure_from) {
-      recording = true;
-      window_start = now;
-      cpu_start = thread_cpu_seconds();
-    }
-    const bool enough = options.requests != 0 && result.completions >= options.requests;
-    if (!stopping && (now >= measure_until || enough || stop.load(std::memory_order_relaxed))) {
-      stopping = true;  // relaxed above: a stop flag set by a signal handler
-      result.interrupted = stop.load(std::memory_order_relaxed) && now < measure_until && !enough;
-      window_end = now;
-      const double seconds = std::chrono::duration<double>(now - window_start).count();
-      result.app_cpu_percent = recording ? 100.0 * (thread_cpu_seconds() - cpu_start) / seconds : 0;
-      recording = false;
-    }
+  while (!window.stopping() || ring.outstanding() != 0) {
+    const bool stopping = window.update();
+    const bool recording = window.recording();
     send();
     std::chrono::nanoseconds limit = std::chrono::milliseconds(1);
     if (open_loop && !idle.empty() && !stopping) {
@@ -239,7 +215,7 @@ RunResult run_native_uring(Mechanism mechanism, const WorkloadOptions& options,
       idle.push_back(slot);
     });
   }
-  result.seconds = std::chrono::duration<double>(window_end - window_start).count();
+  window.finish();
   result.lost = result.submitted - result.notified;
   return result;
 }

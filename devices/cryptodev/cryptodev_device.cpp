@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/device_counters.hpp"
 #include "pollnotify/ready_queue.hpp"
 
 namespace pn {
@@ -176,11 +177,7 @@ bool driver_has(std::uint8_t device, rte_crypto_sym_xform_type type, int algorit
   return rte_cryptodev_sym_capability_get(device, &index) != nullptr;
 }
 
-SubmitResult refuse(WaitCtx& ctx, SubmitResult result, std::atomic<std::uint64_t>& counter) {
-  counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
-  return result;
-}
+using internal::DeviceCounters;
 
 }  // namespace
 
@@ -206,7 +203,7 @@ struct Request {
   std::uint32_t length = 0;
 };
 
-struct CryptodevDevice::Impl final : PollSource {
+struct CryptodevDevice::Impl final : PollSource, DeviceCounters {
   Impl(Poller& bound_poller, const CryptodevOptions& device_options, std::uint8_t device_id)
       : options(device_options),
         poller(bound_poller),
@@ -223,7 +220,7 @@ struct CryptodevDevice::Impl final : PollSource {
   // --- submitting threads ---
 
   SubmitResult submit(WaitCtx& ctx, Request request) noexcept {
-    submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+    add(submitted);
     if (closed.load(std::memory_order_relaxed)) return refuse(ctx, SubmitResult::kFailed, failed);
     // Relaxed: the count only bounds occupancy; the queue publishes the request itself.
     if (accepted_in_flight.fetch_add(1, std::memory_order_relaxed) >= options.max_in_flight) {
@@ -238,7 +235,7 @@ struct CryptodevDevice::Impl final : PollSource {
       ctx.abandon(request.ticket);
       return refuse(ctx, SubmitResult::kRetry, refused_full);
     }
-    accepted.fetch_add(1, std::memory_order_relaxed);
+    add(accepted);
     poller.notify();
     return SubmitResult::kAccepted;
   }
@@ -382,7 +379,7 @@ struct CryptodevDevice::Impl final : PollSource {
     std::size_t pushed_before = 0;
     if (!undelivered.empty()) {
       pushed_before = ring_out->try_push_burst(undelivered);
-      count_completed(undelivered.data(), pushed_before);
+      left_the_device(undelivered.data(), pushed_before);
       undelivered.erase(undelivered.begin(),
                         undelivered.begin() + static_cast<long>(pushed_before));
       if (!undelivered.empty()) return pushed_before;
@@ -396,17 +393,14 @@ struct CryptodevDevice::Impl final : PollSource {
     batch.clear();
     for (std::uint16_t i = 0; i < count; ++i) batch.push_back(finish(done[i]));
     const std::size_t pushed = ring_out->try_push_burst(batch);
-    count_completed(batch.data(), pushed);
+    left_the_device(batch.data(), pushed);
     undelivered.insert(undelivered.end(), batch.begin() + static_cast<long>(pushed), batch.end());
     return pushed_before + pushed;
   }
 
-  void count_completed(const Completion* completions, std::size_t count) noexcept {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (completions[i].status == PN_ASYNC_STATUS_ERR)
-        completed_err.fetch_add(1, std::memory_order_relaxed);
-    }
-    completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
+  // `count` completions went into the ring.
+  void left_the_device(const Completion* completions, std::size_t count) noexcept {
+    count_completed(completions, count);
     accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
   }
 
@@ -427,13 +421,12 @@ struct CryptodevDevice::Impl final : PollSource {
   void drain() noexcept {
     closed.store(true, std::memory_order_relaxed);
     const auto deliver_err = [this](const Request& r) {
+      const Completion completion{r.ctx, r.user_data, r.ticket, PN_ASYNC_STATUS_ERR, -EIO};
       try {
-        (void)r.ctx->deliver(Completion{r.ctx, r.user_data, r.ticket, PN_ASYNC_STATUS_ERR, -EIO});
+        (void)r.ctx->deliver(completion);
       } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
       }
-      completed.fetch_add(1, std::memory_order_relaxed);
-      completed_err.fetch_add(1, std::memory_order_relaxed);
-      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      left_the_device(&completion, 1);
     };
     for (const Completion& completion : undelivered) {
       deliver_err(Request{completion.ctx, completion.ticket, completion.user_data});
@@ -490,8 +483,7 @@ struct CryptodevDevice::Impl final : PollSource {
 
   alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
   std::atomic<bool> closed{false};
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, failed{0};
-  std::atomic<std::uint64_t> completed{0}, completed_err{0}, refused_by_driver{0};
+  std::atomic<std::uint64_t> refused_by_driver{0};
 
   // Poller thread only.
   alignas(internal::kFalseSharingRange) std::vector<Request> slots;
@@ -634,7 +626,7 @@ SubmitResult CryptodevDevice::submit_aes_gcm(WaitCtx& ctx, const Session& sessio
                           (length == 0 || (in != nullptr && out != nullptr));
   const bool chained = length > kSegmentRoom;
   if (!impl_->has_gcm || length > kMaxData || !buffers_ok || (chained && !impl_->chained_gcm_ok)) {
-    return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
   Request request;
   request.user_data = user_data;
@@ -655,7 +647,7 @@ SubmitResult CryptodevDevice::submit_sha256(WaitCtx& ctx, const std::uint8_t* in
   const bool chained = length > kSegmentRoom;
   if (!impl_->has_sha256 || length > kMaxData || digest == nullptr ||
       (length != 0 && in == nullptr) || (chained && !impl_->chained_sha256_ok)) {
-    return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
   Request request;
   request.user_data = user_data;
@@ -672,7 +664,8 @@ SubmitResult CryptodevDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noex
     return submit_sha256(ctx, impl.default_in.data(), impl.options.default_size,
                          impl.default_tag.data(), user_data);
   }
-  if (impl.default_session == nullptr) return refuse(ctx, SubmitResult::kFailed, impl.failed);
+  if (impl.default_session == nullptr)
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl.failed);
   // Decrypting with an arbitrary tag fails verification: a benchmark of the failure path too.
   return submit_aes_gcm(ctx, *impl.default_session, impl.default_iv, nullptr,
                         impl.default_in.data(), impl.default_out.data(), impl.options.default_size,
@@ -685,17 +678,7 @@ std::uint64_t CryptodevDevice::in_flight() const noexcept {
   return impl_->accepted_in_flight.load(std::memory_order_relaxed);  // relaxed: a snapshot
 }
 
-DeviceStats CryptodevDevice::stats() const noexcept {
-  DeviceStats stats;  // relaxed reads: a snapshot of statistics
-  stats.submitted = impl_->submitted.load(std::memory_order_relaxed);
-  stats.accepted = impl_->accepted.load(std::memory_order_relaxed);
-  stats.refused_full = impl_->refused_full.load(std::memory_order_relaxed);
-  stats.failed = impl_->failed.load(std::memory_order_relaxed);
-  stats.completed = impl_->completed.load(std::memory_order_relaxed);
-  stats.completed_err = impl_->completed_err.load(std::memory_order_relaxed);
-  stats.in_flight = in_flight();
-  return stats;
-}
+DeviceStats CryptodevDevice::stats() const noexcept { return impl_->snapshot(in_flight()); }
 
 std::string_view CryptodevDevice::name() const noexcept { return impl_->name; }
 

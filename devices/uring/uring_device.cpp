@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/device_counters.hpp"
 #include "pollnotify/ready_queue.hpp"
 
 namespace pn {
@@ -60,15 +61,11 @@ std::string describe_setup_error(int error) {
   return text;
 }
 
-SubmitResult refuse(WaitCtx& ctx, SubmitResult result, std::atomic<std::uint64_t>& counter) {
-  counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
-  return result;
-}
+using internal::DeviceCounters;
 
 }  // namespace
 
-struct UringDevice::Impl final : PollSource {
+struct UringDevice::Impl final : PollSource, DeviceCounters {
   Impl(Poller& bound_poller, const UringOptions& device_options)
       : options(device_options),
         poller(bound_poller),
@@ -101,7 +98,7 @@ struct UringDevice::Impl final : PollSource {
   // --- submitting threads ---
 
   SubmitResult submit(WaitCtx& ctx, Request request) noexcept {
-    submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+    add(submitted);
     if (closed.load(std::memory_order_relaxed)) return refuse(ctx, SubmitResult::kFailed, failed);
     // Relaxed: the count only bounds occupancy; the queue publishes the request itself.
     if (accepted_in_flight.fetch_add(1, std::memory_order_relaxed) >= options.max_in_flight) {
@@ -117,7 +114,7 @@ struct UringDevice::Impl final : PollSource {
       ctx.abandon(request.ticket);
       return refuse(ctx, SubmitResult::kRetry, refused_full);
     }
-    accepted.fetch_add(1, std::memory_order_relaxed);
+    add(accepted);
     poller.notify();
     return SubmitResult::kAccepted;
   }
@@ -183,7 +180,7 @@ struct UringDevice::Impl final : PollSource {
     for (std::size_t i = 0; i < pushed; ++i)
       release_slot(static_cast<unsigned>(cqes[i]->user_data));
     io_uring_cq_advance(&ring, static_cast<unsigned>(pushed));
-    count_completed(pushed);
+    left_the_device(pushed);
     return pushed;
   }
 
@@ -197,12 +194,9 @@ struct UringDevice::Impl final : PollSource {
 
   void release_slot(unsigned index) noexcept { free_slots.push_back(index); }
 
-  void count_completed(std::size_t count) noexcept {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (batch[i].status == PN_ASYNC_STATUS_ERR)
-        completed_err.fetch_add(1, std::memory_order_relaxed);
-    }
-    completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
+  // The first `count` of the batch went into the ring.
+  void left_the_device(std::size_t count) noexcept {
+    count_completed(batch.data(), count);
     accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
     in_kernel -= count;
   }
@@ -250,8 +244,7 @@ struct UringDevice::Impl final : PollSource {
         } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
         }
         release_slot(static_cast<unsigned>(cqe->user_data));
-        completed.fetch_add(1, std::memory_order_relaxed);
-        completed_err.fetch_add(1, std::memory_order_relaxed);
+        count_completed(&completion, 1);
         accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
         --in_kernel;
       }
@@ -269,8 +262,7 @@ struct UringDevice::Impl final : PollSource {
 
   alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
   std::atomic<bool> closed{false};
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, failed{0};
-  std::atomic<std::uint64_t> completed{0}, completed_err{0}, submit_errors{0};
+  std::atomic<std::uint64_t> submit_errors{0};
   std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
 
   // Poller thread only.
@@ -345,14 +337,16 @@ SubmitResult UringDevice::submit_nop(WaitCtx& ctx, std::uint64_t user_data) noex
 
 SubmitResult UringDevice::submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
                                       std::uint64_t offset, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  if (buffer == nullptr && length != 0)
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   return impl_->submit(ctx,
                        Request{nullptr, {}, user_data, Op::kRead, fd, 0, buffer, length, offset});
 }
 
 SubmitResult UringDevice::submit_write(WaitCtx& ctx, int fd, const void* buffer, unsigned length,
                                        std::uint64_t offset, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  if (buffer == nullptr && length != 0)
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   return impl_->submit(
       ctx,
       Request{
@@ -361,14 +355,16 @@ SubmitResult UringDevice::submit_write(WaitCtx& ctx, int fd, const void* buffer,
 
 SubmitResult UringDevice::submit_recv(WaitCtx& ctx, int socket, void* buffer, unsigned length,
                                       int flags, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  if (buffer == nullptr && length != 0)
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   return impl_->submit(
       ctx, Request{nullptr, {}, user_data, Op::kRecv, socket, flags, buffer, length, 0});
 }
 
 SubmitResult UringDevice::submit_send(WaitCtx& ctx, int socket, const void* buffer, unsigned length,
                                       int flags, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0) return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  if (buffer == nullptr && length != 0)
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   return impl_->submit(
       ctx,
       Request{
@@ -378,7 +374,7 @@ SubmitResult UringDevice::submit_send(WaitCtx& ctx, int socket, const void* buff
 SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds timeout,
                                          std::uint64_t user_data) noexcept {
   if (timeout.count() < 0 || static_cast<std::uint64_t>(timeout.count()) > kMaxTimeoutNs) {
-    return refuse(ctx, SubmitResult::kFailed, impl_->failed);
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
   return impl_->submit(ctx, Request{nullptr,
                                     {},
@@ -397,17 +393,7 @@ std::uint64_t UringDevice::in_flight() const noexcept {
   return impl_->accepted_in_flight.load(std::memory_order_relaxed);  // relaxed: a snapshot
 }
 
-DeviceStats UringDevice::stats() const noexcept {
-  DeviceStats stats;  // relaxed reads: a snapshot of statistics
-  stats.submitted = impl_->submitted.load(std::memory_order_relaxed);
-  stats.accepted = impl_->accepted.load(std::memory_order_relaxed);
-  stats.refused_full = impl_->refused_full.load(std::memory_order_relaxed);
-  stats.failed = impl_->failed.load(std::memory_order_relaxed);
-  stats.completed = impl_->completed.load(std::memory_order_relaxed);
-  stats.completed_err = impl_->completed_err.load(std::memory_order_relaxed);
-  stats.in_flight = in_flight();
-  return stats;
-}
+DeviceStats UringDevice::stats() const noexcept { return impl_->snapshot(in_flight()); }
 
 std::string_view UringDevice::name() const noexcept {
   return impl_->options.sqpoll ? "uring-sqpoll" : "uring";
