@@ -11,6 +11,7 @@ cmake --build --preset release
 mkdir -p "$out"
 suites=(wait_ctx_benchmark runtime_benchmark poller_benchmark)
 [ -x build/release/benchmarks/tbb_benchmark ] && suites+=(tbb_benchmark)
+[ -x build/release/benchmarks/devices_benchmark ] && suites+=(devices_benchmark)
 for suite in "${suites[@]}"; do
   echo "== $suite" >&2
   "./build/release/benchmarks/$suite" --benchmark_format=console \
