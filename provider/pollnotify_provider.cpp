@@ -1,5 +1,6 @@
-// pollnotify OpenSSL 3 provider: SHA2-256 computed in software, completed through pollnotify's
-// simulated device, and notified to libcrypto's own ASYNC_WAIT_CTX in both of OpenSSL's styles.
+// pollnotify OpenSSL 3 provider: SHA2-256 computed by libcrypto (the default provider, in a
+// library context of the provider's own), completed through pollnotify's simulated device, and
+// notified to libcrypto's own ASYNC_WAIT_CTX in both of OpenSSL's styles.
 //
 // Inside an OpenSSL async job a digest's final() submits to the device and pauses the job; the
 // pollnotify poller thread then notifies the job's ASYNC_WAIT_CTX:
@@ -20,7 +21,9 @@
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/provider.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -34,17 +37,38 @@
 #include <string>
 
 #include "pollnotify/sim_runtime.hpp"
-#include "sha256.hpp"
 
 namespace {
 
 constexpr unsigned kMaxRetries = 100'000;
+constexpr std::size_t kDigestSize = 32, kBlockSize = 64;
+
+// The digest itself comes from libcrypto's default provider in a library context of our own:
+// independent of what the application loaded (it may have loaded only this provider), and
+// never this provider again (no recursion).
+struct Compute {
+  OSSL_LIB_CTX* libctx = nullptr;
+  OSSL_PROVIDER* default_provider = nullptr;
+  EVP_MD* sha256 = nullptr;
+  bool open() {
+    libctx = OSSL_LIB_CTX_new();
+    default_provider = libctx != nullptr ? OSSL_PROVIDER_load(libctx, "default") : nullptr;
+    sha256 = default_provider != nullptr ? EVP_MD_fetch(libctx, "SHA2-256", nullptr) : nullptr;
+    return sha256 != nullptr;
+  }
+  ~Compute() {
+    EVP_MD_free(sha256);
+    if (default_provider != nullptr) OSSL_PROVIDER_unload(default_provider);
+    OSSL_LIB_CTX_free(libctx);
+  }
+};
 
 struct Provider {
   const OSSL_CORE_HANDLE* handle = nullptr;
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
+  Compute compute;
   std::atomic<std::uint64_t> async_digests{0}, sync_digests{0};  // relaxed: statistics
   std::once_flag runtime_once;
   std::unique_ptr<pn::SimRuntime> runtime;
@@ -78,8 +102,9 @@ const int kFdKey = 0;
 void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::close(fd); }
 
 struct DigestCtx {
-  Provider* provider;
-  pn::provider::Sha256 sha;
+  Provider* provider = nullptr;
+  EVP_MD_CTX* md = nullptr;  // libcrypto's SHA2-256 state
+  ~DigestCtx() { EVP_MD_CTX_free(md); }
   pn::WaitCtxPtr device_ctx;  // pollnotify's context for this operation's device requests
   // The request in flight: written by the job before submit, read by the poller's callback.
   ASYNC_WAIT_CTX* waitctx = nullptr;
@@ -188,10 +213,12 @@ int complete_through_device(DigestCtx& digest) {
 // --- the SHA2-256 digest dispatch ---
 
 void* digest_newctx(void* provctx) {
-  auto* digest = new (std::nothrow) DigestCtx{static_cast<Provider*>(provctx), {}, nullptr};
+  auto* digest = new (std::nothrow) DigestCtx();
   if (digest == nullptr) return nullptr;
+  digest->provider = static_cast<Provider*>(provctx);
+  digest->md = EVP_MD_CTX_new();
   digest->device_ctx.reset(pn::WaitCtx::create());
-  if (!digest->device_ctx) {
+  if (!digest->device_ctx || digest->md == nullptr) {
     delete digest;
     return nullptr;
   }
@@ -204,25 +231,28 @@ void digest_freectx(void* raw) { delete static_cast<DigestCtx*>(raw); }
 void* digest_dupctx(void* raw) {
   const auto* source = static_cast<DigestCtx*>(raw);
   auto* copy = static_cast<DigestCtx*>(digest_newctx(source->provider));
-  if (copy != nullptr) copy->sha = source->sha;
+  if (copy != nullptr && EVP_MD_CTX_copy_ex(copy->md, source->md) != 1) {
+    delete copy;
+    return nullptr;
+  }
   return copy;
 }
 
 int digest_init(void* raw, const OSSL_PARAM[]) {
-  static_cast<DigestCtx*>(raw)->sha.reset();
-  return 1;
+  auto* digest = static_cast<DigestCtx*>(raw);
+  return EVP_DigestInit_ex(digest->md, digest->provider->compute.sha256, nullptr);
 }
 
 int digest_update(void* raw, const unsigned char* in, size_t size) {
-  static_cast<DigestCtx*>(raw)->sha.update(in, size);
-  return 1;
+  return EVP_DigestUpdate(static_cast<DigestCtx*>(raw)->md, in, size);
 }
 
 int digest_final(void* raw, unsigned char* out, size_t* out_size, size_t out_capacity) {
   auto* digest = static_cast<DigestCtx*>(raw);
-  if (out_capacity < pn::provider::Sha256::kDigestSize) return 0;
-  unsigned char result[pn::provider::Sha256::kDigestSize];
-  digest->sha.finish(result);
+  if (out_capacity < kDigestSize) return 0;
+  unsigned char result[kDigestSize];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(digest->md, result, &length) != 1 || length != kDigestSize) return 0;
   if (complete_through_device(*digest) != 1) return 0;
   std::memcpy(out, result, sizeof result);
   *out_size = sizeof result;
@@ -231,9 +261,9 @@ int digest_final(void* raw, unsigned char* out, size_t* out_size, size_t out_cap
 
 int digest_get_params(OSSL_PARAM params[]) {
   OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_BLOCK_SIZE);
-  if (p != nullptr && !OSSL_PARAM_set_size_t(p, pn::provider::Sha256::kBlockSize)) return 0;
+  if (p != nullptr && !OSSL_PARAM_set_size_t(p, kBlockSize)) return 0;
   p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_SIZE);
-  if (p != nullptr && !OSSL_PARAM_set_size_t(p, pn::provider::Sha256::kDigestSize)) return 0;
+  if (p != nullptr && !OSSL_PARAM_set_size_t(p, kDigestSize)) return 0;
   p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_XOF);
   if (p != nullptr && !OSSL_PARAM_set_int(p, 0)) return 0;
   p = OSSL_PARAM_locate(params, OSSL_DIGEST_PARAM_ALGID_ABSENT);
@@ -361,6 +391,10 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     return 0;
   }
   if (provider->policy != "busy" && provider->policy != "adaptive" && provider->policy != "timed") {
+    delete provider;
+    return 0;
+  }
+  if (!provider->compute.open()) {  // no default provider to compute with
     delete provider;
     return 0;
   }
