@@ -13,7 +13,10 @@
 // Outside a job final() waits for the completion synchronously.
 //
 // Configuration (provider config section keys, or environment variables, which win):
-//   latency  / PN_PROVIDER_LATENCY   device latency model, default "exp:5000"
+//   device   / PN_PROVIDER_DEVICE    "sim" (default) or "cryptodev:VDEV" (e.g.
+//                                    cryptodev:crypto_aesni_mb; crypto_qat on a QAT machine):
+//                                    the digest itself is then computed by the DPDK driver
+//   latency  / PN_PROVIDER_LATENCY   sim: device latency model, default "exp:5000"
 //   policy   / PN_PROVIDER_POLICY    busy | adaptive | timed, default "adaptive"
 //   capacity / PN_PROVIDER_CAPACITY  requests in flight, default 1024
 // PN_PROVIDER_TRACE set: at unload, print how many digests went through the device.
@@ -35,13 +38,18 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "pollnotify/sim_runtime.hpp"
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+#include "pollnotify/cryptodev_device.hpp"
+#endif
 
 namespace {
 
 constexpr unsigned kMaxRetries = 100'000;
 constexpr std::size_t kDigestSize = 32, kBlockSize = 64;
+constexpr std::size_t kMaxDeviceMessage = 65535;  // one mbuf: every driver hashes it right
 
 // The digest itself comes from libcrypto's default provider in a library context of our own:
 // independent of what the application loaded (it may have loaded only this provider), and
@@ -65,27 +73,29 @@ struct Compute {
 
 struct Provider {
   const OSSL_CORE_HANDLE* handle = nullptr;
+  std::string device = "sim";
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
   Compute compute;
   std::atomic<std::uint64_t> async_digests{0}, sync_digests{0};  // relaxed: statistics
   std::once_flag runtime_once;
-  std::unique_ptr<pn::SimRuntime> runtime;
+  std::unique_ptr<pn::Runtime> runtime;
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+  pn::CryptodevDevice* cryptodev = nullptr;  // the digest is computed by it
+#endif
   std::string runtime_error;
 
-  pn::SimRuntime* get_runtime() {
+  [[nodiscard]] bool on_cryptodev() const noexcept { return device.rfind("cryptodev:", 0) == 0; }
+
+  pn::Runtime* get_runtime() {
     std::call_once(runtime_once, [this] {
       try {
-        pn::SimRuntimeOptions options;
+        pn::RuntimeOptions options;
         options.poller.policy = policy == "busy"    ? pn::PollPolicy::kBusy
                                 : policy == "timed" ? pn::PollPolicy::kTimed
                                                     : pn::PollPolicy::kAdaptive;
-        pn::DeviceInstanceOptions instance;
-        instance.latency = pn::LatencyModel::parse(latency);
-        instance.capacity = capacity;
-        options.device.instances = {instance};
-        runtime = std::make_unique<pn::SimRuntime>(options);
+        runtime = on_cryptodev() ? make_cryptodev_runtime(options) : make_sim_runtime(options);
         runtime->start();
       } catch (const std::exception& error) {
         runtime_error = error.what();
@@ -93,6 +103,37 @@ struct Provider {
       }
     });
     return runtime.get();
+  }
+
+  std::unique_ptr<pn::Runtime> make_sim_runtime(const pn::RuntimeOptions& base) const {
+    pn::SimRuntimeOptions options;
+    static_cast<pn::RuntimeOptions&>(options) = base;
+    pn::DeviceInstanceOptions instance;
+    instance.latency = pn::LatencyModel::parse(latency);
+    instance.capacity = capacity;
+    options.device.instances = {instance};
+    return std::make_unique<pn::SimRuntime>(options);
+  }
+
+  std::unique_ptr<pn::Runtime> make_cryptodev_runtime(const pn::RuntimeOptions& base) {
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+    const std::string vdev = device.substr(10);
+    pn::CryptodevEalOptions eal;
+    eal.vdevs = {vdev};
+    if (const std::string error = pn::cryptodev_eal_init(eal); !error.empty()) {
+      throw std::runtime_error(error);
+    }
+    auto made = std::make_unique<pn::Runtime>(base);
+    pn::CryptodevOptions options;
+    options.device = vdev;
+    options.max_in_flight = static_cast<unsigned>(std::min<std::size_t>(capacity, 4096));
+    cryptodev = static_cast<pn::CryptodevDevice*>(
+        &made->add_device(std::make_unique<pn::CryptodevDevice>(made->poller(0), options)));
+    return made;
+#else
+    (void)base;
+    throw std::runtime_error("this provider was built without libdpdk");
+#endif
   }
 };
 
@@ -104,6 +145,12 @@ void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::cl
 struct DigestCtx {
   Provider* provider = nullptr;
   EVP_MD_CTX* md = nullptr;  // libcrypto's SHA2-256 state
+  // Cryptodev: the message so far (the driver hashes a whole message in one op). Past the
+  // driver's one-op limit the message goes to libcrypto instead, and the device only carries the
+  // completion (its default operation).
+  std::vector<unsigned char> message;
+  bool message_too_long = false;
+  unsigned char device_digest[kDigestSize] = {};  // written by the driver before the completion
   ~DigestCtx() { EVP_MD_CTX_free(md); }
   pn::WaitCtxPtr device_ctx;  // pollnotify's context for this operation's device requests
   // The request in flight: written by the job before submit, read by the poller's callback.
@@ -147,10 +194,24 @@ int eventfd_for(ASYNC_WAIT_CTX* waitctx) {
   return fd;
 }
 
+// One request for this digest: on cryptodev the driver hashes the message, else the device
+// completes a request whose digest libcrypto has computed.
+pn::SubmitResult submit_request(pn::Runtime& runtime, DigestCtx& digest) {
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+  if (pn::CryptodevDevice* cryptodev = digest.provider->cryptodev;
+      cryptodev != nullptr && !digest.message_too_long) {
+    return cryptodev->submit_sha256(*digest.device_ctx, digest.message.data(),
+                                    static_cast<std::uint32_t>(digest.message.size()),
+                                    digest.device_digest, 0);
+  }
+#endif
+  return runtime.submit(*digest.device_ctx);
+}
+
 // Submits the finished digest to the device and waits for its completion: by pausing the
 // current OpenSSL job, or synchronously outside a job. Returns 1 when the device completed OK.
 int complete_through_device(DigestCtx& digest) {
-  pn::SimRuntime* runtime = digest.provider->get_runtime();
+  pn::Runtime* runtime = digest.provider->get_runtime();
   if (runtime == nullptr) return 0;
   ASYNC_JOB* job = ASYNC_get_current_job();
   digest.done.store(0, std::memory_order_relaxed);  // published by the submit
@@ -158,7 +219,7 @@ int complete_through_device(DigestCtx& digest) {
     digest.waitctx = nullptr;
     digest.fd = -1;
     pn::SubmitResult result;
-    while ((result = runtime->submit(*digest.device_ctx)) == pn::SubmitResult::kRetry)
+    while ((result = submit_request(*runtime, digest)) == pn::SubmitResult::kRetry)
       std::this_thread::yield();
     if (result != pn::SubmitResult::kAccepted) return 0;
     digest.done.wait(0, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
@@ -174,7 +235,7 @@ int complete_through_device(DigestCtx& digest) {
   digest.fd = callback_mode ? -1 : eventfd_for(waitctx);
   if (!callback_mode && digest.fd < 0) return 0;
   for (unsigned retries = 0;; ++retries) {
-    const pn::SubmitResult result = runtime->submit(*digest.device_ctx);
+    const pn::SubmitResult result = submit_request(*runtime, digest);
     if (result == pn::SubmitResult::kAccepted) {
       if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
       break;
@@ -235,25 +296,46 @@ void* digest_dupctx(void* raw) {
     delete copy;
     return nullptr;
   }
+  if (copy != nullptr) {
+    copy->message = source->message;
+    copy->message_too_long = source->message_too_long;
+  }
   return copy;
 }
 
 int digest_init(void* raw, const OSSL_PARAM[]) {
   auto* digest = static_cast<DigestCtx*>(raw);
+  digest->message.clear();
+  digest->message_too_long = false;
   return EVP_DigestInit_ex(digest->md, digest->provider->compute.sha256, nullptr);
 }
 
 int digest_update(void* raw, const unsigned char* in, size_t size) {
-  return EVP_DigestUpdate(static_cast<DigestCtx*>(raw)->md, in, size);
+  auto* digest = static_cast<DigestCtx*>(raw);
+  if (digest->provider->on_cryptodev() && !digest->message_too_long) {
+    if (digest->message.size() + size <= kMaxDeviceMessage) {
+      digest->message.insert(digest->message.end(), in, in + size);
+      return 1;
+    }
+    digest->message_too_long = true;  // from here on libcrypto hashes: give it what came so far
+    if (EVP_DigestUpdate(digest->md, digest->message.data(), digest->message.size()) != 1) return 0;
+    digest->message.clear();
+  }
+  return EVP_DigestUpdate(digest->md, in, size);
 }
 
 int digest_final(void* raw, unsigned char* out, size_t* out_size, size_t out_capacity) {
   auto* digest = static_cast<DigestCtx*>(raw);
   if (out_capacity < kDigestSize) return 0;
   unsigned char result[kDigestSize];
+  const bool driver_hashes = digest->provider->on_cryptodev() && !digest->message_too_long;
   unsigned int length = 0;
-  if (EVP_DigestFinal_ex(digest->md, result, &length) != 1 || length != kDigestSize) return 0;
+  if (!driver_hashes &&
+      (EVP_DigestFinal_ex(digest->md, result, &length) != 1 || length != kDigestSize)) {
+    return 0;
+  }
   if (complete_through_device(*digest) != 1) return 0;
+  if (driver_hashes) std::memcpy(result, digest->device_digest, kDigestSize);  // after PROV-A1
   std::memcpy(out, result, sizeof result);
   *out_size = sizeof result;
   return 1;
@@ -354,19 +436,23 @@ void read_configuration(Provider& provider, const OSSL_DISPATCH* in) {
     if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
       core_get_params = OSSL_FUNC_core_get_params(in);
   }
+  const char* device = nullptr;
   const char* latency = nullptr;
   const char* policy = nullptr;
   const char* capacity = nullptr;
   if (core_get_params != nullptr) {
-    OSSL_PARAM params[] = {OSSL_PARAM_utf8_ptr("latency", const_cast<char**>(&latency), 0),
+    OSSL_PARAM params[] = {OSSL_PARAM_utf8_ptr("device", const_cast<char**>(&device), 0),
+                           OSSL_PARAM_utf8_ptr("latency", const_cast<char**>(&latency), 0),
                            OSSL_PARAM_utf8_ptr("policy", const_cast<char**>(&policy), 0),
                            OSSL_PARAM_utf8_ptr("capacity", const_cast<char**>(&capacity), 0),
                            OSSL_PARAM_END};
     (void)core_get_params(provider.handle, params);
   }
+  if (const char* env = std::getenv("PN_PROVIDER_DEVICE")) device = env;
   if (const char* env = std::getenv("PN_PROVIDER_LATENCY")) latency = env;
   if (const char* env = std::getenv("PN_PROVIDER_POLICY")) policy = env;
   if (const char* env = std::getenv("PN_PROVIDER_CAPACITY")) capacity = env;
+  if (device != nullptr && *device != '\0') provider.device = device;
   if (latency != nullptr && *latency != '\0') provider.latency = latency;
   if (policy != nullptr && *policy != '\0') provider.policy = policy;
   if (capacity != nullptr) {
@@ -391,6 +477,10 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     return 0;
   }
   if (provider->policy != "busy" && provider->policy != "adaptive" && provider->policy != "timed") {
+    delete provider;
+    return 0;
+  }
+  if (provider->device != "sim" && !provider->on_cryptodev()) {
     delete provider;
     return 0;
   }

@@ -7,6 +7,7 @@
 #include <openssl/provider.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -63,12 +64,32 @@ std::vector<unsigned char> random_bytes(std::mt19937& rng, std::size_t size) {
 
 TEST_F(Provider, SynchronousDigestsMatchSoftware) {
   std::mt19937 rng(1);
-  for (std::size_t size : {0, 1, 55, 56, 63, 64, 65, 1000, 100'000}) {
+  for (std::size_t size : {0, 1, 55, 56, 63, 64, 65, 1000, 65'535, 65'536, 100'000}) {
     const auto data = random_bytes(rng, size);
     Digest expected{}, actual{};
     ASSERT_TRUE(digest(software_, data, expected));
     ASSERT_TRUE(digest(offloaded_, data, actual)) << size;
     EXPECT_EQ(actual, expected) << "size " << size;
+  }
+}
+
+// Many updates, crossing the 65 535 bytes a cryptodev driver hashes in one op (past it the
+// provider hands the message to libcrypto): the digest is the same either way.
+TEST_F(Provider, StreamedUpdatesAcrossTheDeviceLimit) {
+  std::mt19937 rng(2);
+  const auto data = random_bytes(rng, 100'000);
+  for (std::size_t chunk : {1'000, 20'000, 65'535}) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ASSERT_EQ(EVP_DigestInit_ex(ctx, offloaded_, nullptr), 1);
+    for (std::size_t at = 0; at < data.size(); at += chunk) {
+      ASSERT_EQ(EVP_DigestUpdate(ctx, data.data() + at, std::min(chunk, data.size() - at)), 1);
+    }
+    Digest actual{}, expected{};
+    unsigned int size = 0;
+    ASSERT_EQ(EVP_DigestFinal_ex(ctx, actual.data(), &size), 1);
+    EVP_MD_CTX_free(ctx);
+    ASSERT_TRUE(digest(software_, data, expected));
+    EXPECT_EQ(actual, expected) << "chunks of " << chunk;
   }
 }
 
