@@ -23,6 +23,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
+#include "pollnotify/internal/submission_queue.hpp"
 #include "pollnotify/ready_queue.hpp"
 
 namespace pn {
@@ -203,41 +204,18 @@ struct Request {
   std::uint32_t length = 0;
 };
 
-struct CryptodevDevice::Impl final : PollSource, DeviceCounters {
+struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
   Impl(Poller& bound_poller, const CryptodevOptions& device_options, std::uint8_t device_id)
-      : options(device_options),
+      : SubmissionQueue(bound_poller, device_options.max_in_flight),
+        options(device_options),
         poller(bound_poller),
         device(device_id),
-        queued(device_options.max_in_flight),
         slots(device_options.max_in_flight) {}
 
   ~Impl() override {
     for (Session& session : sessions) rte_cryptodev_sym_session_free(device, session.handle);
     if (ops != nullptr) rte_mempool_free(ops);
     if (mbufs != nullptr) rte_mempool_free(mbufs);
-  }
-
-  // --- submitting threads ---
-
-  SubmitResult submit(WaitCtx& ctx, Request request) noexcept {
-    add(submitted);
-    if (closed.load(std::memory_order_relaxed)) return refuse(ctx, SubmitResult::kFailed, failed);
-    // Relaxed: the count only bounds occupancy; the queue publishes the request itself.
-    if (accepted_in_flight.fetch_add(1, std::memory_order_relaxed) >= options.max_in_flight) {
-      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      return refuse(ctx, SubmitResult::kRetry, refused_full);
-    }
-    ctx.set_status(AsyncStatus::kOk);
-    request.ctx = &ctx;
-    request.ticket = ctx.arm();
-    if (!queued.try_push(request)) {  // cannot happen: sized for max_in_flight
-      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      ctx.abandon(request.ticket);
-      return refuse(ctx, SubmitResult::kRetry, refused_full);
-    }
-    add(accepted);
-    poller.notify();
-    return SubmitResult::kAccepted;
   }
 
   // --- the poller thread: every DPDK call ---
@@ -470,7 +448,6 @@ struct CryptodevDevice::Impl final : PollSource, DeviceCounters {
   rte_mempool* mbufs = nullptr;
   rte_mempool* session_pool = nullptr;
   CompletionRing* ring_out = nullptr;
-  ReadyQueue<Request> queued;  // submitters -> poller
   std::mutex sessions_mutex;
   std::deque<Session> sessions;  // stable addresses
   const Session* sha256_session = nullptr;
@@ -481,8 +458,6 @@ struct CryptodevDevice::Impl final : PollSource, DeviceCounters {
   bool chained_gcm_ok = true;     // false for crypto_openssl (see the constructor)
   bool has_gcm = false, has_sha256 = false;
 
-  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
-  std::atomic<bool> closed{false};
   std::atomic<std::uint64_t> refused_by_driver{0};
 
   // Poller thread only.
@@ -638,7 +613,7 @@ SubmitResult CryptodevDevice::submit_aes_gcm(WaitCtx& ctx, const Session& sessio
   request.out = out;
   request.tag = tag;
   request.length = length;
-  return impl_->submit(ctx, request);
+  return impl_->admit(ctx, request);
 }
 
 SubmitResult CryptodevDevice::submit_sha256(WaitCtx& ctx, const std::uint8_t* in,
@@ -655,7 +630,7 @@ SubmitResult CryptodevDevice::submit_sha256(WaitCtx& ctx, const std::uint8_t* in
   request.in = in;
   request.tag = digest;
   request.length = length;
-  return impl_->submit(ctx, request);
+  return impl_->admit(ctx, request);
 }
 
 SubmitResult CryptodevDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {

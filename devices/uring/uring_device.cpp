@@ -13,6 +13,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
+#include "pollnotify/internal/submission_queue.hpp"
 #include "pollnotify/ready_queue.hpp"
 
 namespace pn {
@@ -65,11 +66,11 @@ using internal::DeviceCounters;
 
 }  // namespace
 
-struct UringDevice::Impl final : PollSource, DeviceCounters {
+struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
   Impl(Poller& bound_poller, const UringOptions& device_options)
-      : options(device_options),
+      : SubmissionQueue(bound_poller, device_options.max_in_flight),
+        options(device_options),
         poller(bound_poller),
-        queued(device_options.max_in_flight),
         slots(device_options.max_in_flight) {
     io_uring_params params{};
     if (options.sqpoll) {
@@ -94,30 +95,6 @@ struct UringDevice::Impl final : PollSource, DeviceCounters {
   }
 
   ~Impl() override { io_uring_queue_exit(&ring); }
-
-  // --- submitting threads ---
-
-  SubmitResult submit(WaitCtx& ctx, Request request) noexcept {
-    add(submitted);
-    if (closed.load(std::memory_order_relaxed)) return refuse(ctx, SubmitResult::kFailed, failed);
-    // Relaxed: the count only bounds occupancy; the queue publishes the request itself.
-    if (accepted_in_flight.fetch_add(1, std::memory_order_relaxed) >= options.max_in_flight) {
-      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      return refuse(ctx, SubmitResult::kRetry, refused_full);
-    }
-    ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own
-    request.ctx = &ctx;
-    request.ticket = ctx.arm();
-    // Cannot fail: the queue holds max_in_flight and the count was checked against it.
-    if (!queued.try_push(request)) {
-      accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      ctx.abandon(request.ticket);
-      return refuse(ctx, SubmitResult::kRetry, refused_full);
-    }
-    add(accepted);
-    poller.notify();
-    return SubmitResult::kAccepted;
-  }
 
   // --- the poller thread ---
 
@@ -258,10 +235,7 @@ struct UringDevice::Impl final : PollSource, DeviceCounters {
   Poller& poller;
   io_uring ring{};
   CompletionRing* ring_out = nullptr;
-  ReadyQueue<Request> queued;  // submitters -> poller
 
-  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
-  std::atomic<bool> closed{false};
   std::atomic<std::uint64_t> submit_errors{0};
   std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
 
@@ -326,28 +300,28 @@ SubmitResult UringDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept
         impl_->options.default_file_size / impl_->options.default_read_size;
     request.offset = (n % blocks) * impl_->options.default_read_size;
   }
-  return impl_->submit(ctx, request);
+  return impl_->admit(ctx, request);
 }
 
 SubmitResult UringDevice::submit_nop(WaitCtx& ctx, std::uint64_t user_data) noexcept {
   Request request;
   request.user_data = user_data;
-  return impl_->submit(ctx, request);
+  return impl_->admit(ctx, request);
 }
 
 SubmitResult UringDevice::submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
                                       std::uint64_t offset, std::uint64_t user_data) noexcept {
   if (buffer == nullptr && length != 0)
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->submit(ctx,
-                       Request{nullptr, {}, user_data, Op::kRead, fd, 0, buffer, length, offset});
+  return impl_->admit(ctx,
+                      Request{nullptr, {}, user_data, Op::kRead, fd, 0, buffer, length, offset});
 }
 
 SubmitResult UringDevice::submit_write(WaitCtx& ctx, int fd, const void* buffer, unsigned length,
                                        std::uint64_t offset, std::uint64_t user_data) noexcept {
   if (buffer == nullptr && length != 0)
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->submit(
+  return impl_->admit(
       ctx,
       Request{
           nullptr, {}, user_data, Op::kWrite, fd, 0, const_cast<void*>(buffer), length, offset});
@@ -357,15 +331,15 @@ SubmitResult UringDevice::submit_recv(WaitCtx& ctx, int socket, void* buffer, un
                                       int flags, std::uint64_t user_data) noexcept {
   if (buffer == nullptr && length != 0)
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->submit(
-      ctx, Request{nullptr, {}, user_data, Op::kRecv, socket, flags, buffer, length, 0});
+  return impl_->admit(ctx,
+                      Request{nullptr, {}, user_data, Op::kRecv, socket, flags, buffer, length, 0});
 }
 
 SubmitResult UringDevice::submit_send(WaitCtx& ctx, int socket, const void* buffer, unsigned length,
                                       int flags, std::uint64_t user_data) noexcept {
   if (buffer == nullptr && length != 0)
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->submit(
+  return impl_->admit(
       ctx,
       Request{
           nullptr, {}, user_data, Op::kSend, socket, flags, const_cast<void*>(buffer), length, 0});
@@ -376,15 +350,15 @@ SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds 
   if (timeout.count() < 0 || static_cast<std::uint64_t>(timeout.count()) > kMaxTimeoutNs) {
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
-  return impl_->submit(ctx, Request{nullptr,
-                                    {},
-                                    user_data,
-                                    Op::kTimeout,
-                                    -1,
-                                    0,
-                                    nullptr,
-                                    0,
-                                    static_cast<std::uint64_t>(timeout.count())});
+  return impl_->admit(ctx, Request{nullptr,
+                                   {},
+                                   user_data,
+                                   Op::kTimeout,
+                                   -1,
+                                   0,
+                                   nullptr,
+                                   0,
+                                   static_cast<std::uint64_t>(timeout.count())});
 }
 
 std::uint64_t UringDevice::capacity() const noexcept { return impl_->options.max_in_flight; }
