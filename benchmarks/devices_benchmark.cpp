@@ -7,11 +7,13 @@
 //   BM_Cryptodev/raw          32 SHA-256 ops on 64 B (input copied into an mbuf, as the device
 //                             does), enqueue_burst, dequeue_burst until all are back
 //   BM_Cryptodev/pollnotify   32 CryptodevDevice::submit_sha256, then poll_once until delivered
+//   BM_CryptodevGcm/...       the same two for AES-128-GCM encryption of 64 B and 16 KiB
 // The raw cryptodev loop runs on a second instance of the driver (crypto_aesni_mb_raw).
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "bench_util.hpp"
 #include "pollnotify/poller.hpp"
@@ -116,69 +118,180 @@ bool eal_ready() {
   return ready;
 }
 
-void BM_Cryptodev_raw(benchmark::State& state) {
-  if (!eal_ready()) {
-    state.SkipWithError("DPDK EAL unavailable");
-    return;
-  }
-  const int id = rte_cryptodev_get_dev_id("crypto_aesni_mb_raw");
-  const auto device = static_cast<std::uint8_t>(id);
-  static rte_mempool* sessions = rte_cryptodev_sym_session_pool_create(
-      "pnrs", 4, rte_cryptodev_sym_get_private_session_size(device), 0, 0, 0);
-  static rte_mempool* ops =
-      rte_crypto_op_pool_create("pnro", RTE_CRYPTO_OP_TYPE_SYMMETRIC, 128, 0, 64, 0);
-  static rte_mempool* mbufs = rte_pktmbuf_pool_create("pnrm", 128, 0, 0, 2048, 0);
-  static void* session = [&]() -> void* {
+// The raw loop's own driver instance: one queue pair, a SHA-256 and an AES-128-GCM session.
+struct RawCryptodev {
+  std::uint8_t device = 0;
+  rte_mempool* ops = nullptr;
+  rte_mempool* mbufs = nullptr;
+  void* sha256 = nullptr;
+  void* aes_gcm = nullptr;  // encrypt, no AAD
+};
+
+const RawCryptodev* raw_cryptodev() {
+  static const RawCryptodev* raw = []() -> const RawCryptodev* {
+    const int id = rte_cryptodev_get_dev_id("crypto_aesni_mb_raw");
+    if (id < 0) return nullptr;
+    auto* made = new RawCryptodev;  // used until exit
+    made->device = static_cast<std::uint8_t>(id);
+    rte_mempool* sessions = rte_cryptodev_sym_session_pool_create(
+        "pnrs", 4, rte_cryptodev_sym_get_private_session_size(made->device), 0, 0, 0);
+    made->ops = rte_crypto_op_pool_create("pnro", RTE_CRYPTO_OP_TYPE_SYMMETRIC, 128, 0, 64, 0);
+    made->mbufs = rte_pktmbuf_pool_create("pnrm", 128, 0, 0, UINT16_MAX, 0);
     rte_cryptodev_config config{};
     config.nb_queue_pairs = 1;
     rte_cryptodev_qp_conf qp{};
     qp.nb_descriptors = 128;
     qp.mp_session = sessions;
-    if (rte_cryptodev_configure(device, &config) != 0 ||
-        rte_cryptodev_queue_pair_setup(device, 0, &qp, 0) != 0 || rte_cryptodev_start(device) != 0)
+    if (sessions == nullptr || made->ops == nullptr || made->mbufs == nullptr ||
+        rte_cryptodev_configure(made->device, &config) != 0 ||
+        rte_cryptodev_queue_pair_setup(made->device, 0, &qp, 0) != 0 ||
+        rte_cryptodev_start(made->device) != 0) {
       return nullptr;
-    rte_crypto_sym_xform xform{};
-    xform.type = RTE_CRYPTO_SYM_XFORM_AUTH;
-    xform.auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
-    xform.auth.algo = RTE_CRYPTO_AUTH_SHA256;
-    xform.auth.digest_length = 32;
-    return rte_cryptodev_sym_session_create(device, &xform, sessions);
+    }
+    rte_crypto_sym_xform sha{};
+    sha.type = RTE_CRYPTO_SYM_XFORM_AUTH;
+    sha.auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
+    sha.auth.algo = RTE_CRYPTO_AUTH_SHA256;
+    sha.auth.digest_length = 32;
+    made->sha256 = rte_cryptodev_sym_session_create(made->device, &sha, sessions);
+    static const std::uint8_t key[16] = {1, 2, 3};
+    rte_crypto_sym_xform gcm{};
+    gcm.type = RTE_CRYPTO_SYM_XFORM_AEAD;
+    gcm.aead.op = RTE_CRYPTO_AEAD_OP_ENCRYPT;
+    gcm.aead.algo = RTE_CRYPTO_AEAD_AES_GCM;
+    gcm.aead.key.data = key;
+    gcm.aead.key.length = 16;
+    gcm.aead.iv.offset = sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op);
+    gcm.aead.iv.length = 12;
+    gcm.aead.digest_length = 16;
+    made->aes_gcm = rte_cryptodev_sym_session_create(made->device, &gcm, sessions);
+    return made->sha256 != nullptr && made->aes_gcm != nullptr ? made : nullptr;
   }();
-  if (id < 0 || session == nullptr || ops == nullptr || mbufs == nullptr) {
+  return raw;
+}
+
+constexpr std::size_t kOpPrivate = sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op);
+
+// One burst through the raw driver the way a DPDK application does it: ops and mbufs from pools,
+// the input copied in, enqueue, dequeue until all are back, the output copied out.
+template <class Prepare, class Collect>
+void raw_burst(const RawCryptodev& raw, const std::uint8_t* input, std::uint32_t size,
+               Prepare prepare, Collect collect) {
+  std::array<rte_crypto_op*, kBurst> burst{};
+  for (rte_crypto_op*& op : burst) {
+    op = rte_crypto_op_alloc(raw.ops, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
+    rte_mbuf* m = rte_pktmbuf_alloc(raw.mbufs);
+    m->data_off = 0;
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(size)), input, size);
+    op->sym->m_src = m;
+    prepare(*op);
+  }
+  (void)rte_cryptodev_enqueue_burst(raw.device, 0, burst.data(), kBurst);
+  int back = 0;
+  while (back < kBurst) {
+    rte_crypto_op* done[kBurst];
+    const std::uint16_t got = rte_cryptodev_dequeue_burst(raw.device, 0, done, kBurst);
+    for (std::uint16_t i = 0; i < got; ++i) {  // the result goes back, as the device does
+      collect(*done[i]);
+      rte_pktmbuf_free(done[i]->sym->m_src);
+      rte_crypto_op_free(done[i]);
+    }
+    back += got;
+  }
+}
+
+void BM_Cryptodev_raw(benchmark::State& state) {
+  const RawCryptodev* raw = eal_ready() ? raw_cryptodev() : nullptr;
+  if (raw == nullptr) {
     state.SkipWithError("cannot set up crypto_aesni_mb_raw");
     return;
   }
   const std::array<std::uint8_t, kCryptoBytes> input{};
   std::array<std::uint8_t, 32> digest{};
-  std::array<rte_crypto_op*, kBurst> burst{};
-  constexpr std::size_t kDigestOffset = sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op);
   for (auto _ : state) {
-    for (rte_crypto_op*& op : burst) {
-      op = rte_crypto_op_alloc(ops, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
-      rte_mbuf* m = rte_pktmbuf_alloc(mbufs);
-      std::memcpy(rte_pktmbuf_append(m, kCryptoBytes), input.data(), kCryptoBytes);
-      op->sym->m_src = m;
-      op->sym->auth.data.length = kCryptoBytes;
-      op->sym->auth.digest.data = rte_crypto_op_ctod_offset(op, std::uint8_t*, kDigestOffset);
-      op->sym->auth.digest.phys_addr = rte_crypto_op_ctophys_offset(op, kDigestOffset);
-      rte_crypto_op_attach_sym_session(op, session);
-    }
-    (void)rte_cryptodev_enqueue_burst(device, 0, burst.data(), kBurst);
-    int back = 0;
-    while (back < kBurst) {
-      rte_crypto_op* done[kBurst];
-      const std::uint16_t got = rte_cryptodev_dequeue_burst(device, 0, done, kBurst);
-      for (std::uint16_t i = 0; i < got; ++i) {  // the result goes back, as the device does
-        std::memcpy(digest.data(), rte_crypto_op_ctod_offset(done[i], std::uint8_t*, kDigestOffset),
-                    32);
-        rte_pktmbuf_free(done[i]->sym->m_src);
-        rte_crypto_op_free(done[i]);
-      }
-      back += got;
-    }
+    raw_burst(
+        *raw, input.data(), kCryptoBytes,
+        [&](rte_crypto_op& op) {
+          op.sym->auth.data.length = kCryptoBytes;
+          op.sym->auth.digest.data = rte_crypto_op_ctod_offset(&op, std::uint8_t*, kOpPrivate);
+          op.sym->auth.digest.phys_addr = rte_crypto_op_ctophys_offset(&op, kOpPrivate);
+          rte_crypto_op_attach_sym_session(&op, raw->sha256);
+        },
+        [&](rte_crypto_op& op) {
+          std::memcpy(digest.data(), rte_crypto_op_ctod_offset(&op, std::uint8_t*, kOpPrivate), 32);
+        });
     benchmark::DoNotOptimize(digest);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
+}
+
+// AES-128-GCM encryption of state.range(0) bytes: the raw loop the OpenSSL provider's cryptodev
+// path is measured against (scripts/provider_bench.sh), and the pollnotify device on it.
+void BM_CryptodevGcm_raw(benchmark::State& state) {
+  const RawCryptodev* raw = eal_ready() ? raw_cryptodev() : nullptr;
+  if (raw == nullptr) {
+    state.SkipWithError("cannot set up crypto_aesni_mb_raw");
+    return;
+  }
+  const auto size = static_cast<std::uint32_t>(state.range(0));
+  const std::vector<std::uint8_t> input(size, 0x5a);
+  std::vector<std::uint8_t> output(size);
+  std::array<std::uint8_t, 16> tag{};
+  constexpr std::size_t kTagAt = kOpPrivate + 16;  // after the IV
+  for (auto _ : state) {
+    raw_burst(
+        *raw, input.data(), size,
+        [&](rte_crypto_op& op) {
+          std::memset(rte_crypto_op_ctod_offset(&op, std::uint8_t*, kOpPrivate), 7, 12);
+          op.sym->aead.data.offset = 0;
+          op.sym->aead.data.length = size;
+          op.sym->aead.digest.data = rte_crypto_op_ctod_offset(&op, std::uint8_t*, kTagAt);
+          op.sym->aead.digest.phys_addr = rte_crypto_op_ctophys_offset(&op, kTagAt);
+          op.sym->aead.aad.data = nullptr;
+          rte_crypto_op_attach_sym_session(&op, raw->aes_gcm);
+        },
+        [&](rte_crypto_op& op) {
+          std::memcpy(output.data(), rte_pktmbuf_mtod(op.sym->m_src, std::uint8_t*), size);
+          std::memcpy(tag.data(), rte_crypto_op_ctod_offset(&op, std::uint8_t*, kTagAt), 16);
+        });
+    benchmark::DoNotOptimize(output.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst * size);
+}
+
+void BM_CryptodevGcm_pollnotify(benchmark::State& state) {
+  if (!eal_ready()) {
+    state.SkipWithError("DPDK EAL unavailable");
+    return;
+  }
+  pn::Poller poller(external());
+  pn::CryptodevOptions options;
+  options.max_in_flight = 64;
+  pn::CryptodevDevice device(poller, options);
+  const std::uint8_t key[16] = {1, 2, 3};
+  const auto& session = device.aes_gcm_session(key, true, 0);
+  int done = 0;
+  std::array<pn::WaitCtxPtr, kBurst> contexts;
+  for (auto& ctx : contexts) {
+    ctx = pn::WaitCtx::make();
+    ctx->set_completion_callback(count_completion, &done);
+  }
+  const auto size = static_cast<std::uint32_t>(state.range(0));
+  const std::vector<std::uint8_t> input(size, 0x5a);
+  std::vector<std::uint8_t> output(size);
+  std::array<std::uint8_t, 16> tag{};
+  const std::uint8_t iv[12] = {7};
+  for (auto _ : state) {
+    done = 0;
+    for (auto& ctx : contexts) {
+      (void)device.submit_aes_gcm(*ctx, session, iv, nullptr, input.data(), output.data(), size,
+                                  tag.data(), 0);
+    }
+    poll_until(poller, done, kBurst);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst * size);
 }
 
 void BM_Cryptodev_pollnotify(benchmark::State& state) {
@@ -211,6 +324,8 @@ void BM_Cryptodev_pollnotify(benchmark::State& state) {
 
 BENCHMARK(BM_Cryptodev_raw)->Name("BM_Cryptodev/raw");
 BENCHMARK(BM_Cryptodev_pollnotify)->Name("BM_Cryptodev/pollnotify");
+BENCHMARK(BM_CryptodevGcm_raw)->Name("BM_CryptodevGcm/raw")->Arg(64)->Arg(16384);
+BENCHMARK(BM_CryptodevGcm_pollnotify)->Name("BM_CryptodevGcm/pollnotify")->Arg(64)->Arg(16384);
 
 #endif
 

@@ -210,10 +210,13 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
         options(device_options),
         poller(bound_poller),
         device(device_id),
-        slots(device_options.max_in_flight) {}
+        slots(device_options.max_in_flight),
+        external(device_options.max_in_flight) {}
 
   ~Impl() override {
-    for (Session& session : sessions) rte_cryptodev_sym_session_free(device, session.handle);
+    for (Session& session : sessions) {
+      if (session.handle != nullptr) rte_cryptodev_sym_session_free(device, session.handle);
+    }
     if (ops != nullptr) rte_mempool_free(ops);
     if (mbufs != nullptr) rte_mempool_free(mbufs);
   }
@@ -225,7 +228,8 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     const Request& r = slots[slot];
     rte_crypto_op* op = rte_crypto_op_alloc(ops, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
     if (op == nullptr) return nullptr;
-    rte_mbuf* head = copy_in(r.in, r.length);
+    rte_mbuf* head =
+        reads_in_place(r) ? attach_in_place(slot, r.out, r.length) : copy_in(r.in, r.length);
     if (head == nullptr) {
       rte_crypto_op_free(op);
       return nullptr;
@@ -255,6 +259,30 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     sym.aead.aad.phys_addr = rte_crypto_op_ctophys_offset(op, kAadOffset);
     rte_crypto_op_attach_sym_session(op, r.session->handle);
     return op;
+  }
+
+  // A software driver works on the caller's buffer itself (no copy in or out) when the request
+  // is in place and fits one mbuf; a hardware one needs DPDK memory it can reach by DMA.
+  bool reads_in_place(const Request& r) const noexcept {
+    return software_driver && r.kind != CryptoOpKind::kSha256 && r.in == r.out && r.length != 0 &&
+           r.length <= kSegmentRoom;
+  }
+
+  // An mbuf whose buffer is `data` itself; freeing the mbuf leaves `data` alone.
+  rte_mbuf* attach_in_place(std::uint32_t slot, std::uint8_t* data, std::uint32_t length) noexcept {
+    rte_mbuf* m = rte_pktmbuf_alloc(mbufs);
+    if (m == nullptr) return nullptr;
+    rte_mbuf_ext_shared_info& shared = external[slot];
+    shared.free_cb = [](void*, void*) {};  // the caller's buffer: nothing to free
+    shared.fcb_opaque = nullptr;
+    rte_mbuf_ext_refcnt_set(&shared, 1);
+    // A software driver reads the virtual address; the IOVA is never used for DMA.
+    rte_pktmbuf_attach_extbuf(m, data,
+                              static_cast<rte_iova_t>(reinterpret_cast<std::uintptr_t>(data)),
+                              static_cast<std::uint16_t>(length), &shared);
+    m->data_len = static_cast<std::uint16_t>(length);
+    m->pkt_len = length;
+    return m;
   }
 
   // The data in a chain of mbufs of up to 65535 bytes each (one for all but a full 64 KiB).
@@ -449,7 +477,8 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   rte_mempool* session_pool = nullptr;
   CompletionRing* ring_out = nullptr;
   std::mutex sessions_mutex;
-  std::deque<Session> sessions;  // stable addresses
+  std::deque<Session> sessions;             // stable addresses
+  std::vector<Session*> released_sessions;  // slots of `sessions` to reuse
   const Session* sha256_session = nullptr;
   const Session* default_session = nullptr;
   std::vector<std::uint8_t> default_in, default_out, default_tag;
@@ -457,11 +486,13 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   bool chained_sha256_ok = true;  // false for crypto_aesni_mb (see the constructor)
   bool chained_gcm_ok = true;     // false for crypto_openssl (see the constructor)
   bool has_gcm = false, has_sha256 = false;
+  bool software_driver = false;  // computes on the CPU from virtual addresses (no DMA)
 
   std::atomic<std::uint64_t> refused_by_driver{0};
 
   // Poller thread only.
   alignas(internal::kFalseSharingRange) std::vector<Request> slots;
+  std::vector<rte_mbuf_ext_shared_info> external;  // per slot, for attach_in_place
   std::vector<std::uint32_t> free_slots;
   std::deque<std::uint32_t> unbuilt;    // slots taken, op not yet built (a pool was empty)
   std::vector<rte_crypto_op*> backlog;  // built, not yet taken by the queue pair
@@ -505,6 +536,9 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
   impl.session_pool = session_pool;
   impl.has_gcm = driver_has(device, RTE_CRYPTO_SYM_XFORM_AEAD, RTE_CRYPTO_AEAD_AES_GCM);
   impl.has_sha256 = driver_has(device, RTE_CRYPTO_SYM_XFORM_AUTH, RTE_CRYPTO_AUTH_SHA256);
+  rte_cryptodev_info info{};
+  rte_cryptodev_info_get(device, &info);
+  impl.software_driver = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) == 0;
   // Checked here (DPDK 22.11), for requests that need two mbufs (a full 64 KiB), though both
   // drivers advertise in-place SGL: crypto_aesni_mb returns a wrong SHA-256 over chained mbufs
   // with a success status, and its chained AES-GCM crashed inside the driver (SEGV in one of six
@@ -572,8 +606,8 @@ const CryptodevDevice::Session& CryptodevDevice::aes_gcm_session(
   if (aad_length > kMaxAad) throw std::invalid_argument("CryptodevDevice: AAD above 256 bytes");
   Impl& impl = *impl_;
   std::lock_guard lock(impl.sessions_mutex);
-  if (impl.sessions.size() >= kMaxSessions) {
-    throw std::length_error("CryptodevDevice: more than kMaxSessions (1024) sessions");
+  if (impl.released_sessions.empty() && impl.sessions.size() >= kMaxSessions) {
+    throw std::length_error("CryptodevDevice: kMaxSessions (1024) sessions are live");
   }
   rte_crypto_sym_xform xform{};
   xform.type = RTE_CRYPTO_SYM_XFORM_AEAD;
@@ -587,8 +621,27 @@ const CryptodevDevice::Session& CryptodevDevice::aes_gcm_session(
   xform.aead.aad_length = static_cast<std::uint16_t>(aad_length);
   void* handle = rte_cryptodev_sym_session_create(impl.device, &xform, impl.session_pool);
   if (handle == nullptr) throw std::runtime_error(dpdk_error("an AES-128-GCM session"));
+  if (!impl.released_sessions.empty()) {
+    Session* reused = impl.released_sessions.back();
+    impl.released_sessions.pop_back();
+    *reused = Session{handle, encrypt, aad_length};
+    return *reused;
+  }
   impl.sessions.push_back(Session{handle, encrypt, aad_length});
   return impl.sessions.back();
+}
+
+void CryptodevDevice::release_session(const Session& session) noexcept {
+  Impl& impl = *impl_;
+  std::lock_guard lock(impl.sessions_mutex);
+  auto& slot = const_cast<Session&>(session);
+  // Already released, or one of the device's own: nothing to give back.
+  if (slot.handle == nullptr || &slot == impl.sha256_session || &slot == impl.default_session) {
+    return;
+  }
+  rte_cryptodev_sym_session_free(impl.device, slot.handle);
+  slot.handle = nullptr;
+  impl.released_sessions.push_back(&slot);
 }
 
 SubmitResult CryptodevDevice::submit_aes_gcm(WaitCtx& ctx, const Session& session,

@@ -223,6 +223,71 @@ TEST_P(Cryptodev, AesGcmAndSha256EqualLibcrypto) {
   EXPECT_EQ(device.in_flight(), 0U);
 }
 
+// In place (in == out) a software driver works on the caller's buffer itself: same ciphertext and
+// tag as libcrypto, and the plaintext back, at unaligned addresses up to one mbuf.
+TEST_P(Cryptodev, InPlaceOnTheCallersBuffer) {
+  pn::Poller poller(busy());
+  pn::CryptodevDevice device(poller, options());
+  ASSERT_TRUE(poller.start());
+  std::mt19937 rng(5);
+  std::uint8_t key[16], iv[12];
+  for (auto& byte : key) byte = static_cast<std::uint8_t>(rng());
+  for (auto& byte : iv) byte = static_cast<std::uint8_t>(rng());
+  const Bytes aad = {9, 8, 7, 6, 5};
+  const auto& encrypt = device.aes_gcm_session(key, true, 5);
+  const auto& decrypt = device.aes_gcm_session(key, false, 5);
+  for (std::uint32_t length : {1U, 17U, 4096U, 65535U}) {
+    Bytes buffer(length + 3);
+    for (auto& byte : buffer) byte = static_cast<std::uint8_t>(rng());
+    const Bytes plain(buffer.begin() + 3, buffer.end());
+    const Gcm expected = libcrypto_gcm(key, iv, aad, plain.data(), length);
+    std::uint8_t tag[16];
+    for (const auto* session : {&encrypt, &decrypt}) {
+      std::vector<Outcome> outcome(1);
+      auto ctx = pn::WaitCtx::make();
+      ctx->set_completion_callback(record, outcome.data());
+      if (session == &decrypt) std::memcpy(tag, expected.tag.data(), 16);
+      ASSERT_EQ(device.submit_aes_gcm(*ctx, *session, iv, aad.data(), buffer.data() + 3,
+                                      buffer.data() + 3, length, tag, 0),
+                pn::SubmitResult::kAccepted);
+      ASSERT_TRUE(wait_all(outcome));
+      ASSERT_EQ(outcome[0].status, PN_ASYNC_STATUS_OK) << length << " B";
+      const Bytes& want = session == &encrypt ? expected.ciphertext : plain;
+      EXPECT_EQ(Bytes(buffer.begin() + 3, buffer.end()), want) << length << " B";
+      if (session == &encrypt) {
+        EXPECT_EQ(Bytes(tag, tag + 16), expected.tag) << length << " B";
+      }
+    }
+  }
+  ASSERT_TRUE(poller.stop());
+}
+
+// Sessions given back are reused: far more than kMaxSessions come and go, and with kMaxSessions
+// live the next is refused until one is released.
+TEST_P(Cryptodev, ReleasedSessionsAreReused) {
+  pn::Poller poller(busy());
+  pn::CryptodevDevice device(poller, options());
+  std::uint8_t key[16] = {};
+  for (int i = 0; i < 3000; ++i) {
+    key[0] = static_cast<std::uint8_t>(i);
+    device.release_session(device.aes_gcm_session(key, i % 2 == 0, 13));
+  }
+  std::vector<const pn::CryptodevDevice::Session*> live;
+  try {
+    for (std::size_t i = 0; i <= pn::CryptodevDevice::kMaxSessions; ++i) {
+      live.push_back(&device.aes_gcm_session(key, true, 0));
+    }
+    FAIL() << "more than kMaxSessions live";
+  } catch (const std::length_error& error) {
+    EXPECT_NE(std::string(error.what()).find("kMaxSessions"), std::string::npos);
+  }
+  EXPECT_GE(live.size(), pn::CryptodevDevice::kMaxSessions - 2);  // the device keeps its own
+  device.release_session(*live.back());
+  device.release_session(*live.back());  // twice: nothing happens
+  EXPECT_NO_THROW((void)device.aes_gcm_session(key, false, 0));
+  EXPECT_THROW((void)device.aes_gcm_session(key, false, 0), std::length_error);
+}
+
 TEST_P(Cryptodev, SeveralSubmittingThreadsExactlyOnce) {
   constexpr int kThreads = 3, kPerThread = 2000;
   pn::Poller poller(busy());

@@ -79,13 +79,18 @@ class CryptodevDevice final : public Device {
   CryptodevDevice(const CryptodevDevice&) = delete;
   CryptodevDevice& operator=(const CryptodevDevice&) = delete;
 
-  // Any thread. Throws std::runtime_error when the driver refuses the key, std::length_error past
-  // kMaxSessions, std::invalid_argument for aad_length above kMaxAad.
+  // Any thread. Throws std::runtime_error when the driver refuses the key, std::length_error with
+  // kMaxSessions live, std::invalid_argument for aad_length above kMaxAad.
   const Session& aes_gcm_session(std::span<const std::uint8_t, 16> key, bool encrypt,
                                  std::uint32_t aad_length);
+  // Gives a session back (its slot is reused). Any thread, once every request that used it has
+  // been delivered; the session must not be used again.
+  void release_session(const Session& session) noexcept;
 
   // AES-128-GCM of `length` bytes from `in` to `out` (may be the same buffer). Encrypt writes the
-  // tag to `tag`; decrypt verifies it (ERR, result -EBADMSG, when it does not match).
+  // tag to `tag`; decrypt verifies it (ERR, result -EBADMSG, when it does not match). In place
+  // (in == out, up to 65535 bytes) a software driver (one without RTE_CRYPTODEV_FF_HW_ACCELERATED)
+  // works on the buffer itself, with no copy in or out; a failed request may then leave it changed.
   SubmitResult submit_aes_gcm(WaitCtx& ctx, const Session& session, const std::uint8_t* iv,
                               const std::uint8_t* aad, const std::uint8_t* in, std::uint8_t* out,
                               std::uint32_t length, std::uint8_t* tag,

@@ -1,0 +1,211 @@
+// How the provider's operations reach the device and wait for it: inside an OpenSSL async job a
+// request pauses the job, and the pollnotify poller thread then notifies the job's ASYNC_WAIT_CTX
+//   callback mode (the application set a callback): status OK, then the callback, as hardware
+//     engines do from their poll thread;
+//   fd mode: an eventfd registered once per ASYNC_WAIT_CTX (set_wait_fd, cleanup closes it) is
+//     made readable; the job drains it when resumed;
+//   device full: status EAGAIN (callback mode) or a self-signalled fd (fd mode), pause, retry,
+//     at most kMaxRetries times.
+// Outside a job the caller waits for the completion synchronously.
+#include <openssl/provider.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "pollnotify/sim_runtime.hpp"
+#include "provider.hpp"
+
+namespace pn::provider {
+
+bool Compute::open() {
+  libctx = OSSL_LIB_CTX_new();
+  default_provider = libctx != nullptr ? OSSL_PROVIDER_load(libctx, "default") : nullptr;
+  if (default_provider == nullptr) return false;
+  sha256 = EVP_MD_fetch(libctx, "SHA2-256", nullptr);
+  aes_128_gcm = EVP_CIPHER_fetch(libctx, "AES-128-GCM", nullptr);
+  return sha256 != nullptr && aes_128_gcm != nullptr;
+}
+
+Compute::~Compute() {
+  EVP_MD_free(sha256);
+  EVP_CIPHER_free(aes_128_gcm);
+  if (default_provider != nullptr) OSSL_PROVIDER_unload(default_provider);
+  OSSL_LIB_CTX_free(libctx);
+}
+
+Runtime* Provider::get_runtime() {
+  std::call_once(runtime_once, [this] {
+    // The first operation may run in an OpenSSL async job, on its 32 KiB stack: DPDK's EAL
+    // initialisation overflows that (seen: heap corruption in `openssl s_server -async`), so the
+    // runtime starts on a thread of its own then.
+    if (ASYNC_get_current_job() == nullptr) {
+      start_runtime();
+    } else {
+      std::thread starter([this] { start_runtime(); });
+      starter.join();
+    }
+  });
+  return runtime.get();
+}
+
+void Provider::start_runtime() {
+  try {
+    RuntimeOptions options;
+    options.poller.policy = policy == "busy"    ? PollPolicy::kBusy
+                            : policy == "timed" ? PollPolicy::kTimed
+                                                : PollPolicy::kAdaptive;
+    runtime = on_cryptodev() ? make_cryptodev_runtime(options) : make_sim_runtime(options);
+    runtime->start();
+  } catch (const std::exception& error) {
+    runtime_error = error.what();
+    runtime.reset();
+  }
+}
+
+std::unique_ptr<Runtime> Provider::make_sim_runtime(const RuntimeOptions& base) const {
+  SimRuntimeOptions options;
+  static_cast<RuntimeOptions&>(options) = base;
+  DeviceInstanceOptions instance;
+  instance.latency = LatencyModel::parse(latency);
+  instance.capacity = capacity;
+  options.device.instances = {instance};
+  return std::make_unique<SimRuntime>(options);
+}
+
+std::unique_ptr<Runtime> Provider::make_cryptodev_runtime(const RuntimeOptions& base) {
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+  const std::string vdev = device.substr(10);
+  CryptodevEalOptions eal;
+  eal.vdevs = {vdev};
+  if (const std::string error = cryptodev_eal_init(eal); !error.empty()) {
+    throw std::runtime_error(error);
+  }
+  auto made = std::make_unique<Runtime>(base);
+  CryptodevOptions options;
+  options.device = vdev;
+  options.max_in_flight = static_cast<unsigned>(std::min<std::size_t>(capacity, 4096));
+  cryptodev = static_cast<CryptodevDevice*>(
+      &made->add_device(std::make_unique<CryptodevDevice>(made->poller(0), options)));
+  return made;
+#else
+  (void)base;
+  throw std::runtime_error("this provider was built without libdpdk");
+#endif
+}
+
+namespace {
+
+constexpr unsigned kMaxRetries = 100'000;
+const int kFdKey = 0;  // the key this provider registers its eventfd under in an ASYNC_WAIT_CTX
+
+void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::close(fd); }
+
+// Runs on the pollnotify poller thread: forward the completion to libcrypto's ASYNC_WAIT_CTX.
+int on_device_completion(void* raw, const PN_COMPLETION* completion) {
+  auto* offload = static_cast<Offload*>(raw);
+  ASYNC_WAIT_CTX* waitctx = offload->waitctx;
+  const int fd = offload->fd;
+  offload->result = completion->result;
+  // PROV-R1: publishes the operation's output and result to the job; pairs with PROV-A1.
+  offload->done.store(1, std::memory_order_release);
+  if (waitctx == nullptr) {
+    offload->done.notify_one();  // a synchronous caller waits on `done`
+    return 1;
+  }
+  if (fd >= 0) {
+    const std::uint64_t one = 1;
+    return ::write(fd, &one, sizeof one) == static_cast<ssize_t>(sizeof one) ? 1 : 0;
+  }
+  ASYNC_callback_fn callback = nullptr;
+  void* callback_arg = nullptr;
+  if (ASYNC_WAIT_CTX_get_callback(waitctx, &callback, &callback_arg) != 1) return 0;
+  ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
+  return callback(callback_arg);
+}
+
+int eventfd_for(ASYNC_WAIT_CTX* waitctx) {
+  OSSL_ASYNC_FD fd = -1;
+  void* custom = nullptr;
+  if (ASYNC_WAIT_CTX_get_fd(waitctx, &kFdKey, &fd, &custom) == 1) return fd;
+  fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ASYNC_WAIT_CTX_set_wait_fd(waitctx, &kFdKey, fd, nullptr, close_eventfd) != 1) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void drain_eventfd(int fd) {
+  std::uint64_t count = 0;
+  (void)::read(fd, &count, sizeof count);
+}
+
+int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, void* request) {
+  offload.waitctx = nullptr;
+  offload.fd = -1;
+  SubmitResult result;
+  while ((result = submit(runtime, request)) == SubmitResult::kRetry) std::this_thread::yield();
+  if (result != SubmitResult::kAccepted) return 0;
+  offload.done.wait(0, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
+  return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
+}
+
+}  // namespace
+
+bool Offload::open(Provider* owner) {
+  provider = owner;
+  device_ctx.reset(WaitCtx::create());
+  if (!device_ctx) return false;
+  device_ctx->set_completion_callback(on_device_completion, this);
+  return true;
+}
+
+int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
+  Runtime* runtime = offload.provider->get_runtime();
+  if (runtime == nullptr) return 0;
+  offload.done.store(0, std::memory_order_relaxed);  // published by the submit
+  offload.result = 0;
+  ASYNC_JOB* job = ASYNC_get_current_job();
+  if (job == nullptr) return complete_synchronously(offload, *runtime, submit, request);
+  ASYNC_WAIT_CTX* waitctx = ASYNC_get_wait_ctx(job);
+  if (waitctx == nullptr) return 0;
+  ASYNC_callback_fn callback = nullptr;
+  void* callback_arg = nullptr;
+  const bool callback_mode = ASYNC_WAIT_CTX_get_callback(waitctx, &callback, &callback_arg) == 1;
+  offload.waitctx = waitctx;
+  offload.fd = callback_mode ? -1 : eventfd_for(waitctx);
+  if (!callback_mode && offload.fd < 0) return 0;
+  for (unsigned retries = 0;; ++retries) {
+    const SubmitResult result = submit(*runtime, request);
+    if (result == SubmitResult::kAccepted) {
+      if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
+      break;
+    }
+    if (result == SubmitResult::kFailed || retries == kMaxRetries) {
+      if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_ERR);
+      return 0;
+    }
+    // Device full: have the application resume us soon, then retry.
+    if (callback_mode) {
+      ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_EAGAIN);
+    } else {
+      const std::uint64_t one = 1;
+      if (::write(offload.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return 0;
+    }
+    ASYNC_pause_job();
+    if (!callback_mode) drain_eventfd(offload.fd);
+  }
+  // Pause at least once even if the completion already arrived: its notification (callback or
+  // fd) is on its way to the application, which will resume the job exactly once for it. Resumed
+  // before the completion (an application may resume early): pause again.
+  do {
+    ASYNC_pause_job();
+  } while (offload.done.load(std::memory_order_acquire) == 0);  // PROV-A1
+  if (!callback_mode) drain_eventfd(offload.fd);                // consume the notification
+  return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
+}
+
+}  // namespace pn::provider
