@@ -300,7 +300,8 @@ void run_jobs(Notify notify, const EVP_CIPHER* offloaded, const EVP_CIPHER* soft
       ASYNC_WAIT_CTX_set_callback(
           slot.waitctx,
           [](void* arg) {
-            static_cast<Slot*>(arg)->notified.store(1, std::memory_order_release);  // PGT-R1
+            // PGT-R1: the job's output is ready; pairs with PGT-A1.
+            static_cast<Slot*>(arg)->notified.store(1, std::memory_order_release);
             return 1;
           },
           &slot);
