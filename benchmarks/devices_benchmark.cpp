@@ -12,7 +12,11 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -100,8 +104,158 @@ void BM_Uring_pollnotify(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
 }
 
+// Several submitting threads and one poller thread: the two designs issue 12 names for io_uring's
+// single-producer SQ, measured (docs/devices.md has the figures and the pick):
+//   queue            the UringDevice: submitters push to a multi-producer queue, the poller fills
+//                    the SQ and makes one io_uring_submit per burst
+//   ring_per_thread  each submitting thread owns a ring, fills its SQ and calls io_uring_submit
+//                    for each request; the poller reaps every ring's CQ and delivers
+// Each of state.range(0) threads keeps kBurst NOPs in flight until it has had kPerThread back.
+// The submitters run on CPU 0 (the benchmark thread's, inherited), the poller on CPU 1.
+constexpr int kPerThread = 20'000;
+
+struct CountingCtx {
+  pn::WaitCtxPtr ctx = pn::WaitCtx::make();
+  std::atomic<int>* done = nullptr;
+};
+
+int count_atomic(void* arg, const PN_COMPLETION*) {
+  // BUS-R1: the completion is counted; pairs with BUS-A1 in the submitting thread.
+  static_cast<std::atomic<int>*>(arg)->fetch_add(1, std::memory_order_release);
+  return 1;
+}
+
+// Runs `threads` submitters, each calling submit(thread, ctx) and waiting for its completions.
+template <class Submit>
+void run_submitters(int threads, Submit submit) {
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([t, &submit] {
+      std::atomic<int> done{0};
+      std::array<pn::WaitCtxPtr, kBurst> contexts;
+      for (auto& ctx : contexts) {
+        ctx = pn::WaitCtx::make();
+        ctx->set_completion_callback(count_atomic, &done);
+      }
+      for (int sent = 0; sent < kPerThread; sent += kBurst) {
+        for (auto& ctx : contexts) {
+          while (submit(t, *ctx) != pn::SubmitResult::kAccepted) std::this_thread::yield();
+        }
+        // BUS-A1: pairs with BUS-R1: this burst's callbacks have run.
+        while (done.load(std::memory_order_acquire) < sent + kBurst) {
+          std::this_thread::yield();
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+}
+
+void BM_UringSubmitters_queue(benchmark::State& state) {
+  if (!pn::UringDevice::unavailable_reason().empty()) {
+    state.SkipWithError("io_uring unavailable");
+    return;
+  }
+  pn::PollerOptions poller_options;
+  poller_options.policy = pn::PollPolicy::kBusy;
+  poller_options.cpu = 1;
+  pn::Poller poller(poller_options);
+  pn::UringOptions options;
+  options.max_in_flight = 256;
+  pn::UringDevice device(poller, options);
+  poller.start();
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    run_submitters(threads, [&](int, pn::WaitCtx& ctx) { return device.submit_nop(ctx, 0); });
+  }
+  poller.stop();
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * threads * kPerThread);
+}
+
+// The alternative, built only here: a ring per submitting thread.
+class RingPerThread {
+ public:
+  explicit RingPerThread(int threads) : rings_(static_cast<std::size_t>(threads)) {
+    for (Ring& ring : rings_) {
+      if (io_uring_queue_init(64, &ring.uring, 0) != 0) throw std::runtime_error("io_uring");
+      ring.armed.resize(64);
+    }
+    poller_ = std::thread([this] {
+      pn::bench::pin_this_thread(1);
+      reap();
+    });
+  }
+  ~RingPerThread() {
+    stop_.store(true, std::memory_order_relaxed);  // relaxed: a flag the loop polls
+    poller_.join();
+    for (Ring& ring : rings_) io_uring_queue_exit(&ring.uring);
+  }
+  // Thread `t` only.
+  pn::SubmitResult submit_nop(int t, pn::WaitCtx& ctx) {
+    Ring& ring = rings_[static_cast<std::size_t>(t)];
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring.uring);
+    if (sqe == nullptr) return pn::SubmitResult::kRetry;
+    const std::uint32_t slot = ring.next_slot++ % 64;
+    ring.armed[slot] = {&ctx, ctx.arm()};
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, slot);
+    io_uring_submit(&ring.uring);
+    return pn::SubmitResult::kAccepted;
+  }
+
+ private:
+  struct Ring {
+    io_uring uring{};
+    std::vector<std::pair<pn::WaitCtx*, pn::RequestTicket>> armed;  // by slot
+    std::uint32_t next_slot = 0;
+  };
+  void reap() {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      for (Ring& ring : rings_) {
+        io_uring_cqe* cqes[kBurst];
+        const unsigned got = io_uring_peek_batch_cqe(&ring.uring, cqes, kBurst);
+        for (unsigned i = 0; i < got; ++i) {
+          // The CQE's arrival orders the submitter's slot write before this read (the kernel
+          // took the SQE after it).
+          const auto [ctx, ticket] = ring.armed[io_uring_cqe_get_data64(cqes[i])];
+          (void)ctx->deliver(ticket, pn::AsyncStatus::kOk);
+        }
+        io_uring_cq_advance(&ring.uring, got);
+      }
+    }
+  }
+  std::vector<Ring> rings_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+void BM_UringSubmitters_ring_per_thread(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  std::optional<RingPerThread> rings;
+  try {
+    rings.emplace(threads);
+  } catch (const std::exception&) {
+    state.SkipWithError("io_uring unavailable");
+    return;
+  }
+  for (auto _ : state) {
+    run_submitters(threads, [&](int t, pn::WaitCtx& ctx) { return rings->submit_nop(t, ctx); });
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * threads * kPerThread);
+}
+
 BENCHMARK(BM_Uring_raw)->Name("BM_Uring/raw");
 BENCHMARK(BM_Uring_pollnotify)->Name("BM_Uring/pollnotify");
+BENCHMARK(BM_UringSubmitters_queue)
+    ->Name("BM_UringSubmitters/queue")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
+BENCHMARK(BM_UringSubmitters_ring_per_thread)
+    ->Name("BM_UringSubmitters/ring_per_thread")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
 
 #endif
 
