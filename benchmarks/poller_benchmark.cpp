@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <concurrentqueue/concurrentqueue.h>
+#include <readerwriterqueue/readerwriterqueue.h>
 #include <atomic>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <condition_variable>
@@ -49,6 +50,27 @@ struct BoostRing {
   std::size_t pop(std::size_t n, F&& consume) {
     const std::size_t got = queue.pop(buffer, n);
     for (std::size_t i = 0; i < got; ++i) consume(buffer[i]);
+    return got;
+  }
+};
+
+// moodycamel::ReaderWriterQueue: the single-producer single-consumer queue users pick. No bulk
+// API: a burst is a loop of try_enqueue / try_dequeue (try_enqueue never allocates: bounded).
+struct ReaderWriterRing {
+  moodycamel::ReaderWriterQueue<std::uint64_t> queue{kRingCapacity};
+  std::size_t push(const std::uint64_t* items, std::size_t n) {
+    std::size_t pushed = 0;
+    while (pushed < n && queue.try_enqueue(items[pushed])) ++pushed;
+    return pushed;
+  }
+  template <class F>
+  std::size_t pop(std::size_t n, F&& consume) {
+    std::size_t got = 0;
+    std::uint64_t value = 0;
+    while (got < n && queue.try_dequeue(value)) {
+      consume(value);
+      ++got;
+    }
     return got;
   }
 };
@@ -330,6 +352,33 @@ void BM_Poller_Dispatch_pollnotify(benchmark::State& state) {
   if (fired != state.iterations() * burst) state.SkipWithError("lost callbacks");
 }
 
+// The floor for the dispatch above, in the same binary: an SPSC ring of {function, argument}
+// entries; push a burst, pop each and make its one indirect call. No wait context, no ticket, no
+// status, no stale check: what any callback dispatch must at least do.
+struct BareEntry {
+  int (*fn)(void*);
+  void* arg;
+};
+
+void BM_Poller_Dispatch_bare(benchmark::State& state) {
+  const auto burst = static_cast<std::size_t>(state.range(0));
+  pn::SpscRing<BareEntry> ring(1024);
+  std::uint64_t fired = 0;
+  const auto count = [](void* arg) {
+    ++*static_cast<std::uint64_t*>(arg);
+    return 1;
+  };
+  std::vector<BareEntry> entries(burst, BareEntry{count, &fired});
+  pn::bench::pin_this_thread(kConsumerCpu);
+  for (auto _ : state) {
+    if (ring.try_push_burst(entries.data(), burst) != burst) state.SkipWithError("ring full");
+    benchmark::DoNotOptimize(ring.drain(
+        burst, [](const BareEntry& entry) { benchmark::DoNotOptimize(entry.fn(entry.arg)); }));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(fired));
+  if (fired != state.iterations() * burst) state.SkipWithError("lost calls");
+}
+
 // --- idle cost: CPU time of a poller with nothing to do ---
 
 void idle_cpu(benchmark::State& state, pn::PollPolicy policy) {
@@ -365,6 +414,8 @@ const bool registered = [] {
                                       BM_Ring_Throughput<PollnotifyRing>),
              benchmark::RegisterBenchmark("BM_Ring_Throughput/boost",
                                           BM_Ring_Throughput<BoostRing>),
+             benchmark::RegisterBenchmark("BM_Ring_Throughput/moodycamel_spsc",
+                                          BM_Ring_Throughput<ReaderWriterRing>),
              // Multi-producer queues, labelled as such: peers for the cost of generality.
              benchmark::RegisterBenchmark("BM_Ring_Throughput/moodycamel_mpmc",
                                           BM_Ring_Throughput<MoodycamelRing>),
@@ -390,12 +441,12 @@ const bool registered = [] {
                                      BM_Handoff_RoundTrip_condvar)}) {
     b->UseRealTime();
   }
-  benchmark::RegisterBenchmark("BM_Poller_Dispatch/pollnotify", BM_Poller_Dispatch_pollnotify)
-      ->ArgName("burst")
-      ->Arg(1)
-      ->Arg(8)
-      ->Arg(32)
-      ->Arg(256);
+  for (auto* b :
+       {benchmark::RegisterBenchmark("BM_Poller_Dispatch/pollnotify",
+                                     BM_Poller_Dispatch_pollnotify),
+        benchmark::RegisterBenchmark("BM_Poller_Dispatch/bare", BM_Poller_Dispatch_bare)}) {
+    b->ArgName("burst")->Arg(1)->Arg(8)->Arg(32)->Arg(256);
+  }
   for (auto* b :
        {benchmark::RegisterBenchmark("BM_Poller_IdleCpu/busy", BM_Poller_IdleCpu_busy),
         benchmark::RegisterBenchmark("BM_Poller_IdleCpu/adaptive", BM_Poller_IdleCpu_adaptive),

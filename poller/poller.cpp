@@ -1,5 +1,7 @@
 #include "pollnotify/poller.hpp"
 
+#include "pollnotify/internal/delivery_epoch.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -9,6 +11,7 @@
 #include <bit>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -137,7 +140,7 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
 void deliver_checked(const Completion& checked, PollTally& tally) noexcept {
   try {
     int result = 1;
-    switch (checked.ctx->deliver(checked, &result)) {
+    switch (checked.ctx->deliver_in_section(checked, &result)) {
       case Delivery::kCallback:
         ++tally.callbacks;
         tally.callback_failures += result == 0;
@@ -402,10 +405,17 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
   for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
   const std::size_t count =
       ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
+  // One delivery section for the whole drain, opened at its first completion: a fence per
+  // poll that finds work, none per completion and none when idle.
+  std::optional<internal::DeliverySection> section;
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
-    const std::size_t drained = rings_[i]->ring_.drain(
-        budget, [&tally](const Completion& completion) { deliver_one(completion, tally); });
+    const std::size_t drained =
+        rings_[i]->ring_.drain(budget, [&tally, &section](const Completion& completion) {
+          if (!section) [[unlikely]]
+            section.emplace();
+          deliver_one(completion, tally);
+        });
     if (drained != 0) {
       bump(counters.bursts[burst_bucket(drained)], 1);
       total += drained;

@@ -2,29 +2,76 @@
 
 #include <unistd.h>
 
+#include <mutex>
 #include <new>
-#include <thread>
 
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/delivery_epoch.hpp"
 
 namespace pn {
-namespace {
 
-// How many callbacks this thread is inside (nested through poll_once of another poller): from
-// inside one, destroy() and cancel_pending() never wait (protocol step 5).
-constinit thread_local unsigned tls_callback_depth = 0;
-
-// Spin briefly, then yield: the callback we wait for is small and nonblocking by contract, but
-// a preempted poller must not make us burn a core.
-void backoff(unsigned& spins) noexcept {
-  if (++spins < 64) {
-    internal::cpu_relax();
-  } else {
-    std::this_thread::yield();
+// Type-stable storage for contexts: constructed once, reused, never destroyed or returned to the
+// system, so a late completion always reads a live WaitCtx's generation. create() and destroy()
+// are the owner's, off the request path: a mutex serialises them.
+class WaitCtxSlab {
+ public:
+  static WaitCtxSlab& instance() {
+    static auto* slab = new WaitCtxSlab;  // never destroyed: contexts may outlive static teardown
+    return *slab;
   }
-}
 
-}  // namespace
+  WaitCtx* take() noexcept {
+    std::unique_lock lock(mutex_);
+    if (free_.empty() && !deferred_.empty() && !internal::DeliverySection::inside()) {
+      // Contexts destroyed from inside callbacks become reusable once every section open at
+      // their destroy() has closed. Not under the mutex: a callback's destroy() takes it.
+      std::vector<WaitCtx*> ready;
+      ready.swap(deferred_);
+      lock.unlock();
+      internal::synchronize_deliveries();
+      lock.lock();
+      try {
+        free_.insert(free_.end(), ready.begin(), ready.end());
+      } catch (...) {  // no memory to list them: they stay unused, which is safe
+      }
+    }
+    if (free_.empty() && !grow()) return nullptr;
+    WaitCtx* ctx = free_.back();
+    free_.pop_back();
+    return ctx;
+  }
+
+  // `waited`: destroy() has waited for every delivery section open when it made the context
+  // stale, so the context may be reused at once; else (destroy() from inside a callback) it
+  // waits for a later synchronisation.
+  void give_back(WaitCtx* ctx, bool waited) noexcept {
+    std::unique_lock lock(mutex_);
+    try {
+      (waited ? free_ : deferred_).push_back(ctx);
+    } catch (...) {  // no memory to list it: the context stays unused, which is safe
+    }
+  }
+
+ private:
+  static constexpr std::size_t kPerChunk = 64;
+
+  bool grow() noexcept {
+    try {
+      free_.reserve(free_.size() + kPerChunk);
+      auto* chunk = static_cast<WaitCtx*>(::operator new (
+          kPerChunk * sizeof(WaitCtx), std::align_val_t{alignof(WaitCtx)}, std::nothrow));
+      if (chunk == nullptr) return false;
+      for (std::size_t i = kPerChunk; i > 0; --i) free_.push_back(new (chunk + i - 1) WaitCtx());
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<WaitCtx*> free_;
+  std::vector<WaitCtx*> deferred_;
+};
 
 WaitCtxPtr WaitCtx::make() {
   WaitCtx* ctx = create();
@@ -32,34 +79,49 @@ WaitCtxPtr WaitCtx::make() {
   return WaitCtxPtr(ctx);
 }
 
-WaitCtx* WaitCtx::create() noexcept { return new (std::nothrow) WaitCtx(); }
+WaitCtx* WaitCtx::create() noexcept {
+  WaitCtx* ctx = WaitCtxSlab::instance().take();
+  if (ctx != nullptr) ctx->reset_for_reuse();
+  return ctx;
+}
+
+void WaitCtx::reset_for_reuse() noexcept {
+  callback_.store({0, 0});
+  completion_callback_.store({0, 0});
+  completion_callback_set_.store(false, std::memory_order_relaxed);
+  status_.store(PN_ASYNC_STATUS_UNSUPPORTED, std::memory_order_relaxed);
+  notify_fd_.store(kBadAsyncFd, std::memory_order_relaxed);
+  armed_.store(0, std::memory_order_relaxed);
+  delivered_.store(0, std::memory_order_relaxed);
+  // WC-X5: the context is live again; pairs with WC-X4 (closed() after the owner publishes it).
+  closed_.store(false, std::memory_order_release);
+}
 
 void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   if (ctx == nullptr) return;
-  // WC-X1: closes the context. Same atomic as WC-D1, so a delivery announced after WC-X1 sees
-  // kClosed; a delivery announced before it is waited for below (its WC-D2 release pairs with
-  // WC-X2). Closing first means no delivery can signal a notify fd that a cleanup routine below
-  // closes.
-  std::uint64_t state = ctx->state_.fetch_or(kClosed, std::memory_order_acq_rel);
-  if (tls_callback_depth == 0) {
-    for (unsigned spins = 0; (state & kDeliveringMask) != 0;) {
-      backoff(spins);
-      state = ctx->state_.load(std::memory_order_acquire);  // WC-X2: pairs with WC-D2
-    }
-  }
+  // WC-X1: closes the context (closed() turns true); pairs with WC-X4.
+  ctx->closed_.store(true, std::memory_order_release);
+  // Every ticket of this life is stale from here; a delivery that checks after this store sees
+  // it (synchronize_deliveries orders it before reading the sections), one that checked before
+  // is inside a section that the wait below outlasts. life_start_ moves too, so stale
+  // deliveries of this life no longer count toward the next life's in_flight().
+  const std::uint64_t next = ctx->generation_.load(std::memory_order_relaxed) + 1;
+  ctx->generation_.store(next, std::memory_order_relaxed);
+  ctx->life_start_.store(next, std::memory_order_relaxed);
+  const bool may_wait = !internal::DeliverySection::inside();
+  if (may_wait) internal::synchronize_deliveries();
+  // Waited (or inside a callback, where protocol step 5 applies): no delivery can signal a
+  // notify fd that a cleanup routine below closes, except one already running on another thread.
   for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
     if (!it->deleted && it->cleanup != nullptr) {
       it->cleanup(ctx->c_handle(), it->key, it->fd, it->custom_data);
     }
   }
   ctx->fds_.clear();
-  ctx->release_reference();
-}
-
-void WaitCtx::release_reference() noexcept {
-  // WC-X3: acq_rel so that the last holder's delete is ordered after every other holder's use.
-  const std::uint64_t before = state_.fetch_sub(kReferenceOne, std::memory_order_acq_rel);
-  if ((before >> 16) == 1) delete this;
+  ctx->fds_.shrink_to_fit();
+  ctx->num_added_ = ctx->num_deleted_ = 0;
+  ctx->fds_changed_ = false;
+  WaitCtxSlab::instance().give_back(ctx, may_wait);
 }
 
 bool WaitCtx::set_wait_fd(const void* key, AsyncFd fd, void* custom_data, FdCleanupFn cleanup) {
@@ -128,49 +190,56 @@ void WaitCtx::forget_changes() noexcept {
 }
 
 RequestTicket WaitCtx::arm() noexcept {
-  // Relaxed: the reference only keeps the memory alive; the ring that carries the ticket to the
-  // poller publishes everything written before.
-  state_.fetch_add(kReferenceOne, std::memory_order_relaxed);
+  // Relaxed: the ring that carries the ticket to the poller publishes everything written before.
+  // A load and a store, not a read-modify-write: one thread arms at a time (in_flight()).
+  armed_.store(armed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return {generation_.load(std::memory_order_relaxed)};
 }
 
-void WaitCtx::abandon(RequestTicket) noexcept { release_reference(); }
+void WaitCtx::abandon(RequestTicket) noexcept {
+  armed_.store(armed_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+void WaitCtx::count_delivered() noexcept {
+  // WC-D2: a completed delivery; release orders the callback's effects before an in_flight()
+  // that reads the new count (WC-D3). A load and a store: one thread delivers at a time.
+  delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
 
 void WaitCtx::cancel_pending() noexcept {
-  // WC-C1: seq_cst with WC-D1 (Dekker): either the delivery sees the new generation, or we see it
-  // announced and wait for it.
-  generation_.fetch_add(1, std::memory_order_seq_cst);
-  if (tls_callback_depth != 0) return;
-  for (unsigned spins = 0; (state_.load(std::memory_order_seq_cst) & kDeliveringMask) != 0;) {
-    backoff(spins);
-  }
+  // WC-C1: tickets armed before this are stale; synchronize_deliveries orders the store before
+  // its reading of the delivery sections (EPOCH-S2), so a delivery either sees the new
+  // generation or is waited for.
+  generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (!internal::DeliverySection::inside()) internal::synchronize_deliveries();
 }
 
 std::uint32_t WaitCtx::in_flight() const noexcept {
-  const std::uint64_t state = state_.load(std::memory_order_relaxed);
-  const std::uint64_t references = state >> 16;
-  return static_cast<std::uint32_t>((state & kClosed) ? references : references - 1);
+  // WC-D3: pairs with WC-D2.
+  const std::uint32_t delivered = delivered_.load(std::memory_order_acquire);
+  return armed_.load(std::memory_order_relaxed) - delivered;
 }
 
 Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
-  // WC-D1: announces the delivery before checking closed and generation (pairs with WC-X1 and
-  // WC-C1).
-  const std::uint64_t before = state_.fetch_add(kDeliveringOne, std::memory_order_seq_cst);
-  struct Finish {
-    WaitCtx* self;
-    ~Finish() {
-      // WC-D2: ends the delivery and drops the ticket's reference in one step; release publishes
-      // the callback's effects to WC-X2, acquire orders a final delete after every use.
-      const std::uint64_t state =
-          self->state_.fetch_sub(kDeliveringOne + kReferenceOne, std::memory_order_acq_rel);
-      if ((state >> 16) == 1) delete self;
-    }
-  } finish{this};
+  // The poller opens one section per drain; a lone delivery opens its own.
+  const internal::DeliverySection section;
+  return deliver_in_section(completion, callback_result);
+}
 
-  if ((before & kClosed) != 0 ||
-      generation_.load(std::memory_order_seq_cst) != completion.ticket.generation) {
+Delivery WaitCtx::deliver_in_section(const Completion& completion, int* callback_result) {
+  // EPOCH-S1 (the section's fence) orders these loads after the announcement.
+  const std::uint64_t generation = generation_.load(std::memory_order_relaxed);
+  if (completion.ticket.generation != generation) {
+    // Stale. One of this life (cancelled) still ends a request this life armed.
+    if (completion.ticket.generation >= life_start_.load(std::memory_order_relaxed)) {
+      count_delivered();
+    }
     return Delivery::kStale;
   }
+  struct Finish {
+    WaitCtx* self;
+    ~Finish() { self->count_delivered(); }  // also when a C++ callback throws
+  } finish{this};
   set_status(static_cast<AsyncStatus>(completion.status));
   // Relaxed: a hint (see set_completion_callback).
   const auto with_completion = completion_callback_set_.load(std::memory_order_relaxed)
@@ -178,10 +247,6 @@ Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
                                    : internal::AtomicWordPair::Words{0, 0};
   const auto plain = with_completion.first != 0 ? with_completion : callback_.load();
   if (plain.first != 0) {
-    struct Depth {
-      Depth() noexcept { ++tls_callback_depth; }
-      ~Depth() { --tls_callback_depth; }
-    } inside_callback;
     const int result =
         with_completion.first != 0
             ? reinterpret_cast<CompletionFn>(with_completion.first)(

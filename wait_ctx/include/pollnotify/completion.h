@@ -2,8 +2,9 @@
  * pollnotify completions, C API: what a device hands back for each finished request, and the
  * engine side of the request lifetime protocol on a wait context (see pollnotify/wait_ctx.hpp).
  *
- * Per request: the device calls PN_ASYNC_WAIT_CTX_arm(ctx) when it accepts it (the ticket keeps
- * the context's memory alive), or PN_ASYNC_WAIT_CTX_abandon(ctx, ticket) if it refuses it after
+ * Per request: the device calls PN_ASYNC_WAIT_CTX_arm(ctx) when it accepts it (the ticket names
+ * the context's generation; contexts live in type-stable memory, so a completion may arrive after
+ * the context was freed), or PN_ASYNC_WAIT_CTX_abandon(ctx, ticket) if it refuses it after
  * all. When the request finishes, exactly one PN_COMPLETION {ctx, user_data, ticket, status,
  * result} reaches PN_ASYNC_WAIT_CTX_deliver, normally through a poller's ring
  * (<pollnotify/poller.h>), which sets the status and invokes the context's callback once, or

@@ -18,7 +18,7 @@ struct RequestTicket {
 };
 
 struct Completion {
-  WaitCtx* ctx;             // armed by the device; the ticket keeps it alive until delivery
+  WaitCtx* ctx;             // armed by the device; type-stable memory, valid even when freed
   std::uint64_t user_data;  // the submitter's value, passed through untouched
   RequestTicket ticket;     // from ctx->arm() at submission
   std::int32_t status;      // PN_ASYNC_STATUS_*: OK, or ERR for a failed request

@@ -20,19 +20,27 @@
 //   wakes through a release/acquire handoff) reads the completion's status.
 //
 // Request lifetime (the protocol, in order):
-//   1. The engine calls arm() for each request it submits; the ticket keeps the memory alive.
+//   1. The engine calls arm() for each request it submits; the ticket names the context's
+//      current generation.
 //   2. The poller calls deliver(ticket, status) exactly once per ticket.
 //   3. deliver invokes the callback unless the context was destroyed or cancel_pending() was
 //      called after the arm(); then the completion is stale: dropped, reported, never invoked.
 //      Generations are 64-bit: a cancelled ticket cannot become live again by wrap-around.
 //   4. destroy() waits for a callback running on another thread to return, so that after
-//      destroy() no callback of this context runs; the memory is freed when the last ticket is
-//      delivered.
-//   5. Called from inside a callback (of any context, at any nesting depth), destroy() and
-//      cancel_pending() never wait: a callback of this context already running on another thread
-//      may still run when they return (its memory stays valid). Waiting there could deadlock:
-//      two callbacks destroying each other's contexts, or a callback that polls another poller
-//      which delivers to the context being destroyed. Free what such a callback uses from a
+//      destroy() no callback of this context runs. It waits for every delivery burst in progress
+//      when it is called (a grace period, as in RCU: at most one burst of each poller), so do not
+//      call it while holding a lock that any callback may take. Contexts live in type-stable
+//      memory: a destroyed context's memory is reused for a new context and never returned to the
+//      system, so a completion that arrives after destroy() (even after the reuse) reads a valid
+//      generation and is dropped as stale.
+//   Neither arm() nor deliver() makes a read-modify-write: delivering threads announce
+//   themselves once per burst in a delivery epoch (internal/delivery_epoch.hpp), which destroy()
+//   and cancel_pending() wait on.
+//   5. Called from inside a callback (of any context, at any nesting depth: a delivery section),
+//      destroy() and cancel_pending() never wait: a callback of this context already running on
+//      another thread may still run when they return (its memory stays valid). Waiting there could
+//      deadlock: two callbacks destroying each other's contexts, or a callback that polls another
+//      poller which delivers to the context being destroyed. Free what such a callback uses from a
 //      thread that is not inside a callback.
 #pragma once
 
@@ -82,17 +90,17 @@ class WaitCtx {
     void* arg;
   };
 
-  // Heap only: in-flight requests may keep the memory alive past destroy().
+  // From the slab only (type-stable memory: see the protocol above).
   [[nodiscard]] static WaitCtxPtr make();
   // nullptr when out of memory. Release with destroy().
   [[nodiscard]] static WaitCtx* create() noexcept;
   // Owner. Runs the cleanup routine of every live fd entry, makes later completions stale, waits
   // for a callback running on another thread to return (not when called from inside a callback:
-  // protocol step 5), drops the owner's reference. nullptr is a no-op.
+  // protocol step 5), returns the memory to the slab for reuse. nullptr is a no-op.
   static void destroy(WaitCtx* ctx) noexcept;
   // Any thread: true once destroy() has begun (a callback may stop re-arming).
   [[nodiscard]] bool closed() const noexcept {
-    return (state_.load(std::memory_order_acquire) & kClosed) != 0;  // WC-X4: pairs with WC-X1
+    return closed_.load(std::memory_order_acquire);  // WC-X4: pairs with WC-X1
   }
 
   WaitCtx(const WaitCtx&) = delete;
@@ -157,16 +165,19 @@ class WaitCtx {
   // Engine, per submitted request. Never fails.
   [[nodiscard]] RequestTicket arm() noexcept;
   // Engine, for a ticket whose request was never submitted after all (the device refused it):
-  // drops the reference without delivering anything.
+  // uncounts it without delivering anything.
   void abandon(RequestTicket ticket) noexcept;
-  // Owner: every completion armed before this call becomes stale. Waits for a callback of this
-  // context running on another thread, except from inside a callback (protocol step 5).
+  // Owner: every completion armed before this call becomes stale. Waits for the deliveries in
+  // progress (a grace period, protocol step 4), except from inside a callback (step 5).
   void cancel_pending() noexcept;
   // Poller, exactly once per ticket (completion.ctx must be this context). Sets the status, then
   // invokes the completion callback (with the completion), else the OpenSSL-style callback, else
   // signals the notify fd. Exceptions thrown by a C++ callback propagate after the ticket's
-  // reference is dropped.
+  // delivery is counted.
   Delivery deliver(const Completion& completion, int* callback_result = nullptr);
+  // The same, for a caller that holds an internal::DeliverySection (the poller, per drain): no
+  // section of its own.
+  Delivery deliver_in_section(const Completion& completion, int* callback_result = nullptr);
   // The same for a completion that carries no user data or result.
   Delivery deliver(RequestTicket ticket, AsyncStatus status, int* callback_result = nullptr) {
     return deliver(Completion{this, 0, ticket, static_cast<std::int32_t>(status)}, callback_result);
@@ -177,7 +188,10 @@ class WaitCtx {
   [[nodiscard]] AsyncFd notify_fd() const noexcept {
     return notify_fd_.load(std::memory_order_relaxed);
   }
-  // Requests armed and not yet delivered. Any thread; a snapshot.
+  // Requests armed in this context's life and not yet delivered (stale deliveries of this life
+  // included). Any thread; a snapshot. Exact when one thread at a time arms and one thread at a
+  // time delivers for this context (one poller per context, as every pollnotify device does):
+  // the counts are kept without read-modify-writes.
   [[nodiscard]] std::uint32_t in_flight() const noexcept;
 
   // C handle conversions (the C type is this class under an opaque name).
@@ -189,10 +203,12 @@ class WaitCtx {
   }
 
  private:
+  friend class WaitCtxSlab;
   WaitCtx() = default;
-  ~WaitCtx() = default;
-  void release_reference() noexcept;
+  ~WaitCtx() = default;  // never runs: the slab keeps every context (type-stable memory)
   void forget_changes() noexcept;
+  void reset_for_reuse() noexcept;
+  void count_delivered() noexcept;
 
   struct FdEntry {
     const void* key;
@@ -203,20 +219,24 @@ class WaitCtx {
     bool deleted;  // cleared, reported by get_changed_fds until the next resume
   };
 
-  // state_ layout: bit 0 closed (destroyed by the owner), bits 1..15 callbacks running now,
-  // bits 16..63 references (the owner's one plus one per armed request).
-  static constexpr std::uint64_t kClosed = 1;
-  static constexpr std::uint64_t kDeliveringOne = 1ULL << 1;
-  static constexpr std::uint64_t kDeliveringMask = ((1ULL << 15) - 1) << 1;
-  static constexpr std::uint64_t kReferenceOne = 1ULL << 16;
-
+  // Laid out by who writes what, so that a request's hand-offs move no line they need not: the
+  // delivery reads the first line (read-mostly: the owner writes it when it changes callbacks or
+  // cancels), writes the status line, and never touches the arming line.
+  //
+  // Read by every delivery; written by the owner (cancel_pending, destroy, set_callback).
+  alignas(64) std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> life_start_{0};  // the generation this life began with
+  std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
+  std::atomic<bool> completion_callback_set_{false};
+  std::atomic<bool> closed_{false};
   internal::AtomicWordPair callback_;
   internal::AtomicWordPair completion_callback_;
-  std::atomic<bool> completion_callback_set_{false};
-  std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
-  std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<std::uint64_t> state_{kReferenceOne};
+  // Written by the delivery (and by the owner when it reports EAGAIN or ERR itself): what the
+  // owner reads after the notification.
+  alignas(64) std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
+  std::atomic<std::uint32_t> delivered_{0};  // in_flight(): by the delivering thread
+  // Written by the arming thread, and the owner's fd list.
+  alignas(64) std::atomic<std::uint32_t> armed_{0};  // in_flight(): by the arming thread
   std::vector<FdEntry> fds_;  // oldest first; OpenSSL's list order is newest first
   std::size_t num_added_ = 0;
   std::size_t num_deleted_ = 0;

@@ -1,0 +1,35 @@
+// pollnotify internal: the delivery epochs that let WaitCtx::destroy() and cancel_pending() wait
+// for callbacks without a read-modify-write on the delivery path (quiescent-state based
+// reclamation, as DPDK's QSBR and userspace RCU do it).
+//
+// A delivering thread is inside a section while it checks tickets and runs callbacks: entering
+// publishes the global epoch it saw in its own record and then fences (once per section: a
+// poller opens one per drain, not per completion); leaving stores 0. synchronize() (the owner's
+// destroy or cancel_pending, after it made the context's old tickets stale) advances the epoch
+// and waits until every thread that was inside a section when it did has left it. A delivery
+// that entered before the advance may have seen the old generation and is waited for; one that
+// entered after sees the new generation (the fences order the two).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace pn::internal {
+
+class DeliverySection {
+ public:
+  // Any thread; sections nest (only the outermost publishes and fences).
+  DeliverySection() noexcept;
+  ~DeliverySection();
+  DeliverySection(const DeliverySection&) = delete;
+  DeliverySection& operator=(const DeliverySection&) = delete;
+
+  // Whether this thread is inside a section (it must not wait in synchronize()).
+  [[nodiscard]] static bool inside() noexcept;
+};
+
+// The owner, after making stale what no delivery may act on any more: returns once every
+// section open at the call has closed. Must not be called from inside a section.
+void synchronize_deliveries() noexcept;
+
+}  // namespace pn::internal
