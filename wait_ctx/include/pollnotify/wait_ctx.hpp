@@ -33,15 +33,15 @@
 //      memory: a destroyed context's memory is reused for a new context and never returned to the
 //      system, so a completion that arrives after destroy() (even after the reuse) reads a valid
 //      generation and is dropped as stale.
-//   Neither arm() nor deliver() makes a read-modify-write: delivering threads announce
-//   themselves once per burst in a delivery epoch (internal/delivery_epoch.hpp), which destroy()
-//   and cancel_pending() wait on.
 //   5. Called from inside a callback (of any context, at any nesting depth: a delivery section),
 //      destroy() and cancel_pending() never wait: a callback of this context already running on
 //      another thread may still run when they return (its memory stays valid). Waiting there could
 //      deadlock: two callbacks destroying each other's contexts, or a callback that polls another
 //      poller which delivers to the context being destroyed. Free what such a callback uses from a
 //      thread that is not inside a callback.
+// Neither arm() nor deliver() makes a read-modify-write: delivering threads announce
+// themselves once per burst in a delivery epoch (internal/delivery_epoch.hpp), which destroy()
+// and cancel_pending() wait on.
 #pragma once
 
 #include <atomic>
