@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "pollnotify/completion.hpp"
+#include "pollnotify/internal/completion_slots.hpp"
 #include "pollnotify/poller.h"
 #include "pollnotify/spsc_ring.hpp"
 #include "pollnotify/wait_ctx.hpp"
@@ -129,7 +130,7 @@ class CompletionRing {
       : ring_(capacity), poller_(poller), shared_lock_(shared_lock) {}
   [[nodiscard]] std::size_t push_and_wake(std::span<const Completion> completions) noexcept;
 
-  SpscRing<Completion> ring_;
+  internal::CompletionSlots ring_;
   Poller& poller_;
   std::mutex* const shared_lock_;  // the overflow ring's producers take it; nullptr: one producer
   bool held_ = true;               // a producer holds it (guarded by the poller's add_ring_mutex_)
