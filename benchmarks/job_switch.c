@@ -2,7 +2,8 @@
  * using only the public headers, both libraries in one process. A job pauses N times; the
  * caller resumes it N times; the time per pause + resume is reported for each library, several
  * rounds alternating, and the ratio OpenSSL / pollnotify per round and its median.
- * Usage: job_switch [pauses-per-round] [rounds]   (default 1000000 and 5) */
+ * Usage: job_switch [pauses-per-round] [rounds] [json-file]   (default 1000000, 5, none)
+ * The JSON file gets every round's figures and the median ratio (scripts/bench_report.py). */
 #include <openssl/async.h>
 #include <pollnotify/async_job.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: job_switch [pauses-per-round > 0] [rounds 1..100]\n");
     return 2;
   }
-  double ratios[100];
+  double ratios[100], theirs_ns[100], ours_ns[100];
   printf("round  openssl ns  pollnotify ns  openssl/pollnotify\n");
   for (int r = 0; r < rounds; ++r) {
     const double theirs = openssl_round();
@@ -83,9 +84,27 @@ int main(int argc, char** argv) {
       return 1;
     }
     ratios[r] = theirs / ours;
+    theirs_ns[r] = theirs;
+    ours_ns[r] = ours;
     printf("%5d  %10.1f  %13.1f  %18.2f\n", r + 1, theirs, ours, ratios[r]);
   }
-  qsort(ratios, (size_t)rounds, sizeof ratios[0], by_value);
+  if (argc > 3) {
+    FILE* json = fopen(argv[3], "w");
+    if (json == NULL) {
+      perror(argv[3]);
+      return 1;
+    }
+    fprintf(json, "{\"pauses_per_round\": %ld, \"rounds\": [", pauses);
+    for (int r = 0; r < rounds; ++r) {
+      fprintf(json, "%s{\"openssl_ns\": %.2f, \"pollnotify_ns\": %.2f, \"ratio\": %.3f}",
+              r ? ", " : "", theirs_ns[r], ours_ns[r], ratios[r]);
+    }
+    qsort(ratios, (size_t)rounds, sizeof ratios[0], by_value);
+    fprintf(json, "], \"median_ratio\": %.3f}\n", ratios[rounds / 2]);
+    fclose(json);
+  } else {
+    qsort(ratios, (size_t)rounds, sizeof ratios[0], by_value);
+  }
   printf("median ratio: %.2f (target: at least 7)\n", ratios[rounds / 2]);
   ASYNC_cleanup_thread();
   PN_ASYNC_cleanup_thread();

@@ -227,6 +227,16 @@ def main():
                     w(f"| {prefix[3:]}{name} | {fmt_ns(ns(a))} | {fmt_ns(ns(b))} | {ns(b) / ns(a):.2f}x |")
         w("\nTargets: status and callback reads within 1.5x of OpenSSL; pause+resume at least 4x faster "
           "(ratio <= 0.25).\n")
+    switch = load(directory, "job_switch.json")
+    if switch:
+        w("## Job pause + resume from a C program (job_switch)\n")
+        w(f"`benchmarks/job_switch.c` (-O2, public C headers only, both libraries in one process): a job pauses "
+          f"{switch['pauses_per_round']:,} times and is resumed as often, OpenSSL then pollnotify, per round.\n")
+        w("| round | OpenSSL | pollnotify | OpenSSL / pollnotify |")
+        w("|---:|---:|---:|---:|")
+        for i, r in enumerate(switch["rounds"], 1):
+            w(f"| {i} | {fmt_ns(r['openssl_ns'])} | {fmt_ns(r['pollnotify_ns'])} | {r['ratio']:.2f}x |")
+        w(f"\nMedian: pollnotify {switch['median_ratio']:.2f}x faster. Target (issue 14): at least 7x.\n")
     if tbb:
         w("## Offload from oneTBB tasks (tbb_benchmark)\n")
         w("20 000 offloads, 2 arena threads, device exp:5000 with at most 64 requests in flight. suspend: "

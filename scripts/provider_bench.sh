@@ -33,5 +33,9 @@ export PN_PROVIDER_LATENCY=$latency PN_PROVIDER_POLICY=adaptive
       awk '/^SHA2-256/ {print $2}')
     echo "| $jobs | $figure |"
   done
+  if [ -x build/release/benchmarks/devices_benchmark ] && [ -n "$(ls build/release/devices/cryptodev 2>/dev/null)" ]; then
+    echo
+    ./scripts/provider_cryptodev_bench.sh 3
+  fi
 } > docs/provider-benchmarks.md
 cat docs/provider-benchmarks.md

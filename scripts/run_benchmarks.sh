@@ -17,6 +17,8 @@ for suite in "${suites[@]}"; do
   "./build/release/benchmarks/$suite" --benchmark_format=console \
     --benchmark_out="$out/$suite.json" --benchmark_out_format=json
 done
+echo "== job_switch" >&2
+./build/release/benchmarks/job_switch 1000000 5 "$out/job_switch.json"
 echo "== pollnotify-bench" >&2
 ./build/release/benchmarks/pollnotify-bench --no-progress --json "$out/pollnotify-bench.json" \
   --plot "$out/latency_percentiles.svg" --hgrm "$out/hgrm" | tee "$out/pollnotify-bench.txt"
