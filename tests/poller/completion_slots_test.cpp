@@ -52,7 +52,9 @@ TEST(CompletionSlots, FullRefusesThenPartialBurstsKeepOrderAcrossTheWrap) {
   EXPECT_EQ(ring.drain(100, check), 8U);
   EXPECT_EQ(next, 11U);
   EXPECT_EQ(ring.drain(100, check), 0U);
-  EXPECT_FALSE(ring.has_items_seq_cst());
+  EXPECT_EQ(ring.try_push_burst(items.data() + 20, 0, pn::Publish::kSeqCst), 0U) << "nothing";
+  EXPECT_FALSE(ring.has_items_seq_cst()) << "an empty push publishes nothing";
+  EXPECT_EQ(ring.drain(100, check), 0U);
   EXPECT_EQ(ring.size_approx(), 0U);
 }
 

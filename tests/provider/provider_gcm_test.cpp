@@ -17,6 +17,8 @@
 #include <random>
 #include <vector>
 
+#include "provider_under_test.hpp"
+
 namespace {
 
 using Bytes = std::vector<unsigned char>;
@@ -24,30 +26,19 @@ using Bytes = std::vector<unsigned char>;
 class ProviderGcm : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ::setenv("PN_PROVIDER_LATENCY", "zero", 1);
-    ::setenv("PN_PROVIDER_POLICY", "busy", 1);
-    context_ = OSSL_LIB_CTX_new();
-    ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(context_, PN_PROVIDER_DIR), 1);
-    pollnotify_ = OSSL_PROVIDER_load(context_, "pollnotify");
-    default_ = OSSL_PROVIDER_load(context_, "default");
-    ASSERT_NE(pollnotify_, nullptr);
-    ASSERT_NE(default_, nullptr);
-    offloaded_ = EVP_CIPHER_fetch(context_, "AES-128-GCM", "provider=pollnotify");
-    software_ = EVP_CIPHER_fetch(context_, "AES-128-GCM", "provider=default");
+    ASSERT_NO_FATAL_FAILURE(providers_.load());
+    offloaded_ = EVP_CIPHER_fetch(providers_.context, "AES-128-GCM", "provider=pollnotify");
+    software_ = EVP_CIPHER_fetch(providers_.context, "AES-128-GCM", "provider=default");
     ASSERT_NE(offloaded_, nullptr);
     ASSERT_NE(software_, nullptr);
   }
   static void TearDownTestSuite() {
     EVP_CIPHER_free(offloaded_);
     EVP_CIPHER_free(software_);
-    OSSL_PROVIDER_unload(pollnotify_);
-    OSSL_PROVIDER_unload(default_);
-    OSSL_LIB_CTX_free(context_);
+    providers_.unload();
   }
 
-  static inline OSSL_LIB_CTX* context_ = nullptr;
-  static inline OSSL_PROVIDER* pollnotify_ = nullptr;
-  static inline OSSL_PROVIDER* default_ = nullptr;
+  static inline ProviderUnderTest providers_;
   static inline EVP_CIPHER* offloaded_ = nullptr;
   static inline EVP_CIPHER* software_ = nullptr;
 };

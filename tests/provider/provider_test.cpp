@@ -15,32 +15,23 @@
 #include <vector>
 
 #include "pollnotify/ready_queue.hpp"
+#include "provider_under_test.hpp"
 
 namespace {
 
 class Provider : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // Zero latency and a busy poller: completions routinely arrive before the job has paused.
-    ::setenv("PN_PROVIDER_LATENCY", "zero", 1);
-    ::setenv("PN_PROVIDER_POLICY", "busy", 1);
-    context_ = OSSL_LIB_CTX_new();
-    ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(context_, PN_PROVIDER_DIR), 1);
-    pollnotify_ = OSSL_PROVIDER_load(context_, "pollnotify");
-    default_ = OSSL_PROVIDER_load(context_, "default");
-    ASSERT_NE(pollnotify_, nullptr);
-    ASSERT_NE(default_, nullptr);
-    offloaded_ = EVP_MD_fetch(context_, "SHA2-256", "provider=pollnotify");
-    software_ = EVP_MD_fetch(context_, "SHA2-256", "provider=default");
+    ASSERT_NO_FATAL_FAILURE(providers_.load());
+    offloaded_ = EVP_MD_fetch(providers_.context, "SHA2-256", "provider=pollnotify");
+    software_ = EVP_MD_fetch(providers_.context, "SHA2-256", "provider=default");
     ASSERT_NE(offloaded_, nullptr);
     ASSERT_NE(software_, nullptr);
   }
   static void TearDownTestSuite() {
     EVP_MD_free(offloaded_);
     EVP_MD_free(software_);
-    OSSL_PROVIDER_unload(pollnotify_);
-    OSSL_PROVIDER_unload(default_);
-    OSSL_LIB_CTX_free(context_);
+    providers_.unload();
   }
 
   using Digest = std::array<unsigned char, 32>;
@@ -49,9 +40,7 @@ class Provider : public ::testing::Test {
     return EVP_Digest(data.data(), data.size(), out.data(), &size, md, nullptr) == 1 && size == 32;
   }
 
-  static inline OSSL_LIB_CTX* context_ = nullptr;
-  static inline OSSL_PROVIDER* pollnotify_ = nullptr;
-  static inline OSSL_PROVIDER* default_ = nullptr;
+  static inline ProviderUnderTest providers_;
   static inline EVP_MD* offloaded_ = nullptr;
   static inline EVP_MD* software_ = nullptr;
 };

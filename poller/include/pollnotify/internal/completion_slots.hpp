@@ -1,16 +1,20 @@
 // pollnotify internal: the completion ring's storage, a single-producer single-consumer ring in
-// which each slot says itself whether it is full (its context pointer, null when empty), so the
-// consumer polls the slot it will read and nothing else: one cache line moves per hand-off, where
-// an index-based ring moves the producer's index line and then the slot's. (atomic_queue's
-// OptimistAtomicQueue keeps its sentinel in the slot the same way.) Do not include directly.
+// which each slot says itself whether it holds this lap's completion: the context pointer shares
+// its word with a lap bit (contexts are 64-byte aligned, so bit 0 is free). The consumer polls the
+// slot it will read and never writes a slot; the producer learns which slots are free from the
+// consumer's index, which it reads only when its cached copy says the ring is full. A hand-off
+// thus moves the slot's line once each way and nothing else, as a cache-line ping-pong does,
+// where an index ring also moves the producer's index line. (atomic_queue's OptimistAtomicQueue
+// keeps a marker in the slot the same way; the lap bit spares the consumer its clearing write.)
+// Do not include directly.
 //
 // Threads: one producer calls try_push_burst, one consumer calls drain and has_items_seq_cst;
 // size_approx and capacity from any thread.
 //
-// Memory ordering: a slot's fields are written before its context pointer is published (CSLOT-R1,
-// release or, in the parking handshake, seq_cst); the consumer reads them after seeing the pointer
-// (CSLOT-A1) and empties the slot (CSLOT-R2) only once it has copied them; the producer refills a
-// slot only after seeing it empty (CSLOT-A2).
+// Memory ordering: a slot's fields are written before its word is published (CSLOT-R1, release
+// or, in the parking handshake, seq_cst); the consumer reads them after seeing this lap's bit
+// (CSLOT-A1). The consumer publishes its index after copying the slots it passed (CSLOT-R2); the
+// producer refills a slot only below the index it read (CSLOT-A2).
 #pragma once
 
 #include <atomic>
@@ -22,6 +26,7 @@
 #include "pollnotify/completion.hpp"
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/spsc_ring.hpp"
+#include "pollnotify/wait_ctx.hpp"
 
 namespace pn::internal {
 
@@ -36,32 +41,38 @@ class CompletionSlots {
   CompletionSlots(const CompletionSlots&) = delete;
   CompletionSlots& operator=(const CompletionSlots&) = delete;
 
-  // Producer. Pushes the first completions that find their slots empty; returns how many.
+  // Producer. Pushes as many completions as there are free slots, in order; returns how many.
   [[nodiscard]] std::size_t try_push_burst(const Completion* items, std::size_t count,
                                            Publish publish) noexcept {
     const std::uint64_t tail = producer_.tail;
-    std::size_t n = 0;
-    // CSLOT-A2: pairs with CSLOT-R2: the consumer has copied what it read from this slot.
-    while (n < count && slot(tail + n).ctx.load(std::memory_order_acquire) == nullptr) {
-      Slot& s = slot(tail + n);
-      s.user_data = items[n].user_data;
-      s.ticket = items[n].ticket;
-      s.status = items[n].status;
-      s.result = items[n].result;
-      ++n;
+    std::uint64_t free_slots = capacity_ - (tail - producer_.cached_head);
+    if (free_slots < count) {
+      // CSLOT-A2: pairs with CSLOT-R2: the consumer has copied every slot below its index.
+      producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
+      free_slots = capacity_ - (tail - producer_.cached_head);
+      if (free_slots == 0) return 0;
     }
+    const std::size_t n = count < free_slots ? count : static_cast<std::size_t>(free_slots);
     if (n == 0) return 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      Slot& s = slot(tail + i);
+      s.user_data = items[i].user_data;
+      s.ticket = items[i].ticket;
+      s.status = items[i].status;
+      s.result = items[i].result;
+    }
     // The first slot is published last: a consumer that sees it sees the whole burst, and in the
     // parking handshake it is the one the consumer checks before it parks.
     for (std::size_t i = 1; i < n; ++i) {
       // CSLOT-R1: publishes the slot's fields; pairs with CSLOT-A1.
-      slot(tail + i).ctx.store(encode(items[i].ctx), std::memory_order_release);
+      slot(tail + i).word.store(word_for(items[i].ctx, tail + i), std::memory_order_release);
     }
+    const std::uintptr_t first = word_for(items[0].ctx, tail);
     if (publish == Publish::kSeqCst) {
       // CSLOT-R1 too, seq_cst: also ordered before the producer's check of the parked flag.
-      slot(tail).ctx.store(encode(items[0].ctx), std::memory_order_seq_cst);
+      slot(tail).word.store(first, std::memory_order_seq_cst);
     } else {
-      slot(tail).ctx.store(encode(items[0].ctx), std::memory_order_release);  // CSLOT-R1
+      slot(tail).word.store(first, std::memory_order_release);  // CSLOT-R1
     }
     producer_.tail = tail + n;
     // Relaxed: a mirror for size_approx, ordering nothing.
@@ -69,45 +80,46 @@ class CompletionSlots {
     return n;
   }
 
-  // Consumer. Calls consume(const Completion&) on up to `max` completions in order, each copied
-  // out of its slot and its slot emptied first (a throwing consume loses nothing: the completions
-  // after it stay for the next drain). Returns how many it consumed.
+  // Consumer. Calls consume(const Completion&) on up to `max` completions in order. A throwing
+  // consume loses nothing: the completions after it stay for the next drain.
   template <class F>
   std::size_t drain(std::size_t max, F&& consume) {
-    std::uint64_t head = consumer_.head;
-    std::size_t n = 0;
+    std::uint64_t head = consumer_.head_private;
+    const std::uint64_t first = head;
     struct Advance {
       CompletionSlots& ring;
       const std::uint64_t& head;
+      const std::uint64_t first;
       ~Advance() {
-        ring.consumer_.head = head;
-        // Relaxed: a mirror for size_approx, ordering nothing.
-        ring.consumer_.taken.store(head, std::memory_order_relaxed);
+        if (head == first) return;
+        ring.consumer_.head_private = head;
+        // CSLOT-R2: the slots below head are copied and free; pairs with CSLOT-A2.
+        ring.consumer_.head.store(head, std::memory_order_release);
       }
-    } advance{*this, head};
-    while (n < max) {
+    } advance{*this, head, first};
+    while (head - first < max) {
       Slot& s = slot(head);
-      // CSLOT-A1: pairs with CSLOT-R1: the slot's fields are written.
-      WaitCtx* const ctx = s.ctx.load(std::memory_order_acquire);
-      if (ctx == nullptr) break;
-      const Completion completion{decode(ctx), s.user_data, s.ticket, s.status, s.result};
-      // CSLOT-R2: the slot is copied; pairs with CSLOT-A2.
-      s.ctx.store(nullptr, std::memory_order_release);
+      // CSLOT-A1: pairs with CSLOT-R1: this lap's word means the fields are written.
+      const std::uintptr_t word = s.word.load(std::memory_order_acquire);
+      if ((word & kLapBit) != lap_bit(head)) break;
+      const Completion completion{reinterpret_cast<WaitCtx*>(word & ~kLapBit), s.user_data,
+                                  s.ticket, s.status, s.result};
       ++head;
-      ++n;
       consume(completion);
     }
-    return n;
+    return static_cast<std::size_t>(head - first);
   }
 
-  // Consumer (the parking handshake): is the next slot full? seq_cst pairs with a kSeqCst push.
+  // Consumer (the parking handshake): does the next slot hold this lap's completion? seq_cst
+  // pairs with a kSeqCst push.
   [[nodiscard]] bool has_items_seq_cst() const noexcept {
-    return slots_[consumer_.head & mask_].ctx.load(std::memory_order_seq_cst) != nullptr;
+    const std::uint64_t head = consumer_.head_private;
+    return (slot(head).word.load(std::memory_order_seq_cst) & kLapBit) == lap_bit(head);
   }
   // Any thread: pushed and not yet consumed (a snapshot; exact when both sides are idle).
   [[nodiscard]] std::size_t size_approx() const noexcept {
     // Relaxed: a snapshot for statistics and heuristics; nothing is read through it.
-    const std::uint64_t taken = consumer_.taken.load(std::memory_order_relaxed);
+    const std::uint64_t taken = consumer_.head.load(std::memory_order_relaxed);
     const std::uint64_t published = producer_.published.load(std::memory_order_relaxed);
     return published > taken ? static_cast<std::size_t>(published - taken) : 0;
   }
@@ -116,21 +128,23 @@ class CompletionSlots {
  private:
   // A completion as the ring stores it: 32 bytes, two to a cache line, never across one.
   struct alignas(32) Slot {
-    std::atomic<WaitCtx*> ctx{nullptr};  // null: empty
+    std::atomic<std::uintptr_t> word{0};  // the context pointer | this slot's lap bit
     std::uint64_t user_data = 0;
     RequestTicket ticket{};
     std::int32_t status = 0;
     std::int32_t result = 0;
   };
   static_assert(sizeof(Slot) == 32);
+  static constexpr std::uintptr_t kLapBit = 1;
+  static_assert(alignof(WaitCtx) > kLapBit, "the lap bit lives in the context pointer's low bit");
 
-  // A completion without a context is still carried (the poller counts it invalid): it travels
-  // as this marker, since null means empty.
-  static WaitCtx* encode(WaitCtx* ctx) noexcept {
-    return ctx != nullptr ? ctx : reinterpret_cast<WaitCtx*>(std::uintptr_t{1});
+  // The bit a slot holds in the lap that writes index `index`: 1 in even laps, so that the zeroed
+  // slots of a new ring read as empty.
+  [[nodiscard]] std::uintptr_t lap_bit(std::uint64_t index) const noexcept {
+    return (index & capacity_) == 0 ? kLapBit : 0;
   }
-  static WaitCtx* decode(WaitCtx* ctx) noexcept {
-    return ctx != reinterpret_cast<WaitCtx*>(std::uintptr_t{1}) ? ctx : nullptr;
+  [[nodiscard]] std::uintptr_t word_for(WaitCtx* ctx, std::uint64_t index) const noexcept {
+    return reinterpret_cast<std::uintptr_t>(ctx) | lap_bit(index);
   }
 
   Slot& slot(std::uint64_t index) const noexcept { return slots_[index & mask_]; }
@@ -146,11 +160,12 @@ class CompletionSlots {
 
   struct alignas(kFalseSharingRange) ProducerState {
     std::uint64_t tail = 0;
+    std::uint64_t cached_head = 0;  // the consumer's index when the producer last needed it
     std::atomic<std::uint64_t> published{0};
   };
   struct alignas(kFalseSharingRange) ConsumerState {
-    std::uint64_t head = 0;
-    std::atomic<std::uint64_t> taken{0};
+    std::uint64_t head_private = 0;
+    std::atomic<std::uint64_t> head{0};  // read by the producer when it seems full
   };
 
   const std::size_t capacity_;
