@@ -200,12 +200,6 @@ void WaitCtx::abandon(RequestTicket) noexcept {
   armed_.store(armed_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
-void WaitCtx::count_delivered() noexcept {
-  // WC-D2: a completed delivery; release orders the callback's effects before an in_flight()
-  // that reads the new count (WC-D3). A load and a store: one thread delivers at a time.
-  delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-}
-
 void WaitCtx::cancel_pending() noexcept {
   // WC-C1: tickets armed before this are stale; synchronize_deliveries orders the store before
   // its reading of the delivery sections (EPOCH-S2), so a delivery either sees the new
@@ -226,43 +220,25 @@ Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
   return deliver_in_section(completion, callback_result);
 }
 
-Delivery WaitCtx::deliver_in_section(const Completion& completion, int* callback_result) {
-  // EPOCH-S1 (the section's fence) orders these loads after the announcement.
-  const std::uint64_t generation = generation_.load(std::memory_order_relaxed);
-  if (completion.ticket.generation != generation) {
-    // Stale. One of this life (cancelled) still ends a request this life armed.
-    if (completion.ticket.generation >= life_start_.load(std::memory_order_relaxed)) {
-      count_delivered();
-    }
-    return Delivery::kStale;
+Delivery WaitCtx::deliver_stale(const Completion& completion) noexcept {
+  // One of this life (cancelled) still ends a request this life armed.
+  if (completion.ticket.generation >= life_start_.load(std::memory_order_relaxed)) {
+    count_delivered();
   }
-  struct Finish {
-    WaitCtx* self;
-    ~Finish() { self->count_delivered(); }  // also when a C++ callback throws
-  } finish{this};
-  set_status(static_cast<AsyncStatus>(completion.status));
-  // Relaxed: a hint (see set_completion_callback).
-  const auto with_completion = completion_callback_set_.load(std::memory_order_relaxed)
-                                   ? completion_callback_.load()
-                                   : internal::AtomicWordPair::Words{0, 0};
-  const auto plain = with_completion.first != 0 ? with_completion : callback_.load();
-  if (plain.first != 0) {
-    const int result =
-        with_completion.first != 0
-            ? reinterpret_cast<CompletionFn>(with_completion.first)(
-                  reinterpret_cast<void*>(with_completion.second), completion.c_view())
-            : reinterpret_cast<CallbackFn>(plain.first)(reinterpret_cast<void*>(plain.second));
-    if (callback_result != nullptr) *callback_result = result;
-    return Delivery::kCallback;
-  }
+  return Delivery::kStale;
+}
+
+Delivery WaitCtx::deliver_without_callback() noexcept {
   const AsyncFd fd = notify_fd();
+  Delivery delivery = Delivery::kStatusOnly;
   if (fd != kBadAsyncFd) {
     const std::uint64_t one = 1;
     // An eventfd write fails only when the counter would overflow: it is readable either way.
     [[maybe_unused]] const ssize_t written = ::write(fd, &one, sizeof one);
-    return Delivery::kFdSignaled;
+    delivery = Delivery::kFdSignaled;
   }
-  return Delivery::kStatusOnly;
+  count_delivered();  // after the signal, as after a callback
+  return delivery;
 }
 
 }  // namespace pn

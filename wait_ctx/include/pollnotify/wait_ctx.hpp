@@ -208,7 +208,13 @@ class WaitCtx {
   ~WaitCtx() = default;  // never runs: the slab keeps every context (type-stable memory)
   void forget_changes() noexcept;
   void reset_for_reuse() noexcept;
-  void count_delivered() noexcept;
+  void count_delivered() noexcept {
+    // WC-D2: a completed delivery; release orders the callback's effects before an in_flight()
+    // that reads the new count (WC-D3). A load and a store: one thread delivers at a time.
+    delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  Delivery deliver_stale(const Completion& completion) noexcept;
+  Delivery deliver_without_callback() noexcept;
 
   struct FdEntry {
     const void* key;
@@ -244,5 +250,33 @@ class WaitCtx {
 };
 
 inline void WaitCtxDeleter::operator()(WaitCtx* ctx) const noexcept { WaitCtx::destroy(ctx); }
+
+// Inline: the poller's drain calls it once per completion, and this is its whole fast path (a
+// generation check, the status, the callback pair, the call).
+inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* callback_result) {
+  // EPOCH-S1 (the section's fence) orders these loads after the announcement.
+  if (completion.ticket.generation != generation_.load(std::memory_order_relaxed)) [[unlikely]] {
+    return deliver_stale(completion);
+  }
+  set_status(static_cast<AsyncStatus>(completion.status));
+  // Relaxed: a hint (see set_completion_callback).
+  const auto with_completion = completion_callback_set_.load(std::memory_order_relaxed)
+                                   ? completion_callback_.load()
+                                   : internal::AtomicWordPair::Words{0, 0};
+  const auto plain = with_completion.first != 0 ? with_completion : callback_.load();
+  if (plain.first == 0) [[unlikely]]
+    return deliver_without_callback();
+  struct Finish {
+    WaitCtx* self;
+    ~Finish() { self->count_delivered(); }  // also when a C++ callback throws
+  } finish{this};
+  const int result =
+      with_completion.first != 0
+          ? reinterpret_cast<CompletionFn>(with_completion.first)(
+                reinterpret_cast<void*>(with_completion.second), completion.c_view())
+          : reinterpret_cast<CallbackFn>(plain.first)(reinterpret_cast<void*>(plain.second));
+  if (callback_result != nullptr) *callback_result = result;
+  return Delivery::kCallback;
+}
 
 }  // namespace pn
