@@ -40,7 +40,11 @@ struct ThreadRecord {
   Record* record = nullptr;
   unsigned depth = 0;
   ~ThreadRecord() {
-    if (record != nullptr) record->taken.store(false, std::memory_order_relaxed);  // recycled
+    if (record == nullptr) return;
+    record->taken.store(false, std::memory_order_relaxed);  // recycled for a later thread
+    // A delivery from a later thread-exit handler of this thread claims a record of its own
+    // (kept for good) instead of sharing this one with its next owner.
+    record = nullptr;
   }
 };
 
