@@ -42,9 +42,13 @@ Runtime* Provider::get_runtime() {
     // runtime starts on a thread of its own then.
     if (ASYNC_get_current_job() == nullptr) {
       start_runtime();
-    } else {
+      return;
+    }
+    try {
       std::thread starter([this] { start_runtime(); });
       starter.join();
+    } catch (const std::exception& error) {  // no thread to start it on: the provider fails
+      runtime_error = error.what();
     }
   });
   return runtime.get();
