@@ -52,6 +52,16 @@ pn::PollerOptions external() {
   return options;
 }
 
+// kBurst wait contexts whose completion callbacks count into `done`.
+std::array<pn::WaitCtxPtr, kBurst> counted_contexts(int& done) {
+  std::array<pn::WaitCtxPtr, kBurst> contexts;
+  for (auto& ctx : contexts) {
+    ctx = pn::WaitCtx::make();
+    ctx->set_completion_callback(count_completion, &done);
+  }
+  return contexts;
+}
+
 // Polls until `done` reaches `target`.
 void poll_until(pn::Poller& poller, const int& done, int target) {
   while (done < target) (void)poller.poll_once();
@@ -91,11 +101,7 @@ void BM_Uring_pollnotify(benchmark::State& state) {
   options.max_in_flight = 64;
   pn::UringDevice device(poller, options);
   int done = 0;
-  std::array<pn::WaitCtxPtr, kBurst> contexts;
-  for (auto& ctx : contexts) {
-    ctx = pn::WaitCtx::make();
-    ctx->set_completion_callback(count_completion, &done);
-  }
+  const auto contexts = counted_contexts(done);
   for (auto _ : state) {
     done = 0;
     for (auto& ctx : contexts) (void)device.submit_nop(*ctx, 0);
@@ -426,11 +432,7 @@ void BM_CryptodevGcm_pollnotify(benchmark::State& state) {
   const std::uint8_t key[16] = {1, 2, 3};
   const auto& session = device.aes_gcm_session(key, true, 0);
   int done = 0;
-  std::array<pn::WaitCtxPtr, kBurst> contexts;
-  for (auto& ctx : contexts) {
-    ctx = pn::WaitCtx::make();
-    ctx->set_completion_callback(count_completion, &done);
-  }
+  const auto contexts = counted_contexts(done);
   const auto size = static_cast<std::uint32_t>(state.range(0));
   const std::vector<std::uint8_t> input(size, 0x5a);
   std::vector<std::uint8_t> output(size);
@@ -458,11 +460,7 @@ void BM_Cryptodev_pollnotify(benchmark::State& state) {
   options.max_in_flight = 64;
   pn::CryptodevDevice device(poller, options);
   int done = 0;
-  std::array<pn::WaitCtxPtr, kBurst> contexts;
-  for (auto& ctx : contexts) {
-    ctx = pn::WaitCtx::make();
-    ctx->set_completion_callback(count_completion, &done);
-  }
+  const auto contexts = counted_contexts(done);
   const std::array<std::uint8_t, kCryptoBytes> input{};
   std::array<std::array<std::uint8_t, 32>, kBurst> digests{};
   for (auto _ : state) {
