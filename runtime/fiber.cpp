@@ -63,7 +63,8 @@ void ucontext_entry(unsigned entry_hi, unsigned entry_lo, unsigned arg_hi, unsig
 }  // namespace
 #endif
 
-void fiber_init(FiberContext& fiber, FiberStack& stack, void (*entry)(void*), void* arg) noexcept {
+void fiber_init(FiberContext& fiber, [[maybe_unused]] void** stack_pointer, FiberStack& stack,
+                void (*entry)(void*), void* arg) noexcept {
   fiber.stack_bottom = stack.bottom;
   fiber.stack_size = stack.usable_size;
 #if defined(PN_FIBER_UCONTEXT)
@@ -91,7 +92,7 @@ void fiber_init(FiberContext& fiber, FiberStack& stack, void (*entry)(void*), vo
   frame[3] = reinterpret_cast<std::uint64_t>(entry);  // r13
   frame[4] = reinterpret_cast<std::uint64_t>(arg);    // r12
   frame[7] = reinterpret_cast<std::uint64_t>(&pn_fiber_trampoline);
-  fiber.stack_pointer = frame;
+  *stack_pointer = frame;
 #elif defined(__aarch64__)
   // The frame pn_fiber_switch pops: x19..x30 then d8..d15; x30 (lr) is the trampoline.
   auto* frame = reinterpret_cast<std::uint64_t*>(top - 160);
@@ -99,7 +100,7 @@ void fiber_init(FiberContext& fiber, FiberStack& stack, void (*entry)(void*), vo
   frame[0] = reinterpret_cast<std::uint64_t>(arg);                    // x19
   frame[1] = reinterpret_cast<std::uint64_t>(entry);                  // x20
   frame[11] = reinterpret_cast<std::uint64_t>(&pn_fiber_trampoline);  // x30
-  fiber.stack_pointer = frame;
+  *stack_pointer = frame;
 #else
 #error \
     "no hand-written fiber switch for this architecture: configure with PN_FIBER_BACKEND=ucontext"

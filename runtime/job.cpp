@@ -11,34 +11,57 @@
 #include "pollnotify/async_job.h"
 #include "pollnotify/wait_ctx.hpp"
 
+// The per-thread state: one trivially destructible block of initial-exec TLS, declared in
+// pollnotify/internal/async_job_inline.h, so the hot paths (inline in callers, or here) read it
+// with one %fs-relative access, no __tls_get_addr call and no init guard.
+extern "C" {
+__attribute__((
+    tls_model("initial-exec"))) __thread PN_internal_job_thread PN_internal_job_thread_state;
+}
+
 namespace pn::internal {
 namespace {
 
 enum class JobState : std::uint8_t {
-  kIdle,      // in a pool, no function
-  kRunning,   // on this thread's CPU right now
-  kPausing,   // pause_job switched to the dispatcher; start_job turns it into kPaused
-  kPaused,    // waiting to be resumed by start_job
-  kStopping,  // the function returned; start_job reports FINISH and pools the job
+  kIdle = PN_INTERNAL_JOB_IDLE,         // in a pool, no function
+  kRunning = PN_INTERNAL_JOB_RUNNING,   // on this thread's CPU right now
+  kPausing = PN_INTERNAL_JOB_PAUSING,   // pause_job switched away; start_job makes it kPaused
+  kPaused = PN_INTERNAL_JOB_PAUSED,     // waiting to be resumed by start_job
+  kStopping = PN_INTERNAL_JOB_STOPPING  // the function returned; start_job reports FINISH
 };
 
-struct Job {
+PN_internal_job_thread& thread_state() noexcept { return PN_internal_job_thread_state; }
+
+// Sanitizer bookkeeping of the thread's own stack, where pause and finish return to.
+__attribute__((tls_model("initial-exec"))) constinit thread_local FiberContext dispatcher_fiber{};
+
+// A job's handle is its PN_internal_job base, which the inline paths read: the state, the owner
+// (never changes; jobs never leave their thread) and the stack pointer while it does not run.
+struct Job : PN_internal_job {
   FiberContext fiber;
   FiberStack stack;
-  FiberContext* dispatcher = nullptr;  // where pause and finish return to
   int (*func)(void*) = nullptr;
   void* args = nullptr;
   std::unique_ptr<unsigned char[]> heap_args;
   std::size_t heap_args_capacity = 0;
   alignas(std::max_align_t) unsigned char inline_args[64];
   int ret = 0;
-  JobState state = JobState::kIdle;  // the owner thread only
-  WaitCtx* wait_ctx = nullptr;
-  // The thread whose pool created the job; it never changes, and jobs never leave that thread.
-  // Atomic because another thread may pass the handle to start_job, which must refuse it
-  // without touching the owner's state.
-  std::atomic<std::uint64_t> owner_thread{0};
   std::uint64_t pool_epoch = 0;
+
+  Job() : PN_internal_job{nullptr, nullptr, PN_INTERNAL_JOB_IDLE, 0} {}
+  [[nodiscard]] JobState job_state() const noexcept { return static_cast<JobState>(state); }
+  void set_state(JobState next) noexcept { state = static_cast<unsigned char>(next); }
+  // Another thread may pass the handle to start_job, which must refuse it without touching the
+  // owner's state: relaxed, only the value matters and it never changes once the job exists.
+  [[nodiscard]] std::uint64_t owner() const noexcept {
+    return __atomic_load_n(&owner_token, __ATOMIC_RELAXED);
+  }
+  [[nodiscard]] PN_ASYNC_JOB* handle() noexcept {
+    return reinterpret_cast<PN_ASYNC_JOB*>(static_cast<PN_internal_job*>(this));
+  }
+  static Job* from_handle(PN_ASYNC_JOB* handle) noexcept {
+    return static_cast<Job*>(reinterpret_cast<PN_internal_job*>(handle));
+  }
 };
 
 // Jobs alive in the process (pooled, running or paused), against the limit below.
@@ -68,11 +91,12 @@ std::uint64_t next_pool_epoch() noexcept {
 
 void job_main(void* raw) {
   auto* job = static_cast<Job*>(raw);
-  fiber_entered(*job->dispatcher);
+  fiber_entered(dispatcher_fiber);
   for (;;) {  // a pooled job runs its next function on the same fiber
     job->ret = job->func(job->args);
-    job->state = JobState::kStopping;
-    fiber_switch(job->fiber, *job->dispatcher);
+    job->set_state(JobState::kStopping);
+    fiber_switch(&job->stack_pointer, job->fiber, thread_state().dispatcher_stack_pointer,
+                 dispatcher_fiber);
   }
 }
 
@@ -89,8 +113,9 @@ Job* create_job() noexcept {
   if (job != nullptr) {
     job->stack = allocate_fiber_stack(kFiberStackSize);
     if (job->stack.mapping != nullptr) {
-      fiber_init(job->fiber, job->stack, &job_main, job);
-      job->owner_thread.store(this_thread_token(), std::memory_order_relaxed);
+      fiber_init(job->fiber, &job->stack_pointer, job->stack, &job_main, job);
+      // Relaxed: see Job::owner().
+      __atomic_store_n(&job->owner_token, this_thread_token(), __ATOMIC_RELAXED);
       return job;
     }
     delete job;
@@ -107,15 +132,12 @@ void delete_job(Job* job) noexcept {
 }
 
 struct ThreadJobs {
-  FiberContext dispatcher;
-  Job* current = nullptr;
-  unsigned blocked = 0;
   std::size_t max_size = 0;  // 0: unlimited
   std::size_t in_use = 0;
   std::vector<Job*> idle;
   std::uint64_t epoch = next_pool_epoch();
 
-  ThreadJobs() { fiber_init_thread(dispatcher); }
+  ThreadJobs() = default;
   ~ThreadJobs() {
     for (Job* job : idle) delete_job(job);
   }
@@ -140,7 +162,7 @@ struct ThreadJobs {
   }
 
   void release(Job* job) noexcept {
-    job->state = JobState::kIdle;
+    job->set_state(JobState::kIdle);
     job->wait_ctx = nullptr;
     job->func = nullptr;
     if (job->pool_epoch != epoch) {  // started under a pool that cleanup_thread freed
@@ -156,40 +178,39 @@ struct ThreadJobs {
   }
 };
 
-// The per-thread state is one trivially destructible block in the initial-exec TLS model, so
-// the hot path reads it with one %fs-relative load (no __tls_get_addr call, no init guard).
-struct ThreadState {
-  ThreadJobs* jobs;
-  std::uint64_t token;  // identifies the OS thread across pool re-creation (cleanup_thread)
-};
-__attribute__((tls_model("initial-exec"))) constinit thread_local ThreadState tls_state{nullptr, 0};
-
 // Frees the pool when the thread exits; registered on the slow path that creates the pool.
 struct ThreadExitHook {
   ~ThreadExitHook() {
-    delete tls_state.jobs;
-    tls_state.jobs = nullptr;
+    delete static_cast<ThreadJobs*>(thread_state().pool);
+    thread_state().pool = nullptr;
   }
 };
 
 std::uint64_t this_thread_token() noexcept {
-  if (tls_state.token == 0) {
+  PN_internal_job_thread& state = thread_state();
+  if (state.token == 0) {
     static std::atomic<std::uint64_t> next_token{1};
     // Relaxed: only uniqueness matters.
-    tls_state.token = next_token.fetch_add(1, std::memory_order_relaxed);
+    state.token = next_token.fetch_add(1, std::memory_order_relaxed);
   }
-  return tls_state.token;
+  return state.token;
 }
 
 [[gnu::noinline]] ThreadJobs* create_thread_jobs() noexcept {
   static thread_local ThreadExitHook exit_hook;
   (void)&exit_hook;
-  tls_state.jobs = new (std::nothrow) ThreadJobs();
-  return tls_state.jobs;
+  auto* jobs = new (std::nothrow) ThreadJobs();
+  if (jobs != nullptr) {
+    fiber_init_thread(dispatcher_fiber);
+    thread_state().pool = jobs;
+    thread_state().inline_switch = kInlineSwitchCompatible;
+  }
+  return jobs;
 }
 
 ThreadJobs* thread_jobs() noexcept {
-  return tls_state.jobs != nullptr ? tls_state.jobs : create_thread_jobs();
+  void* pool = thread_state().pool;
+  return pool != nullptr ? static_cast<ThreadJobs*>(pool) : create_thread_jobs();
 }
 
 bool copy_args(Job& job, const void* args, std::size_t size) noexcept {
@@ -211,6 +232,24 @@ bool copy_args(Job& job, const void* args, std::size_t size) noexcept {
   return true;
 }
 
+// What OpenSSL does on every resume: the wait context's change counts restart.
+void reset_wait_ctx(Job& job) noexcept {
+  if (job.wait_ctx != nullptr) static_cast<pn::WaitCtx*>(job.wait_ctx)->mark_resumed();
+}
+
+// Runs `job` until it pauses or returns; the caller checked it may.
+int run_job(Job* job, PN_ASYNC_JOB** job_handle, int* ret) noexcept {
+  PN_internal_job_thread& state = thread_state();
+  job->set_state(JobState::kRunning);
+  state.current = job;
+  fiber_switch(&state.dispatcher_stack_pointer, dispatcher_fiber, job->stack_pointer, job->fiber);
+  state.current = nullptr;
+  if (job->job_state() == JobState::kStopping) return PN_internal_job_finish(job, job_handle, ret);
+  job->set_state(JobState::kPaused);
+  *job_handle = job->handle();
+  return PN_ASYNC_PAUSE;
+}
+
 }  // namespace
 }  // namespace pn::internal
 
@@ -224,7 +263,9 @@ int PN_ASYNC_init_thread(size_t max_size, size_t init_size) {
   if (init_size > max_size) return 0;
   if (init_size > pn::internal::max_jobs()) return 0;  // more than the process may ever hold
   ThreadJobs* jobs = pn::internal::thread_jobs();
-  if (jobs == nullptr || jobs->in_use != 0 || jobs->current != nullptr) return 0;
+  if (jobs == nullptr || jobs->in_use != 0 || pn::internal::thread_state().current != nullptr) {
+    return 0;
+  }
   try {
     jobs->idle.reserve(init_size);
   } catch (const std::exception&) {  // bad_alloc or length_error: nothing changed
@@ -244,26 +285,28 @@ int PN_ASYNC_init_thread(size_t max_size, size_t init_size) {
 }
 
 void PN_ASYNC_cleanup_thread(void) {
-  ThreadJobs*& jobs = pn::internal::tls_state.jobs;
-  if (jobs != nullptr && jobs->current == nullptr) {
-    delete jobs;
-    jobs = nullptr;
+  PN_internal_job_thread& state = pn::internal::thread_state();
+  if (state.pool != nullptr && state.current == nullptr) {
+    delete static_cast<ThreadJobs*>(state.pool);
+    state.pool = nullptr;
   }
 }
 
-int PN_ASYNC_start_job(PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* ret,
-                       int (*func)(void*), void* args, size_t size) {
+// Parenthesised names: async_job.h may define these as macros for its inline paths.
+int(PN_ASYNC_start_job)(PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* ret,
+                        int (*func)(void*), void* args, size_t size) {
   if (job_handle == nullptr || ret == nullptr) return PN_ASYNC_ERR;
   ThreadJobs* jobs = pn::internal::thread_jobs();
-  if (jobs == nullptr || jobs->current != nullptr) return PN_ASYNC_ERR;
+  if (jobs == nullptr || pn::internal::thread_state().current != nullptr) return PN_ASYNC_ERR;
 
-  Job* job = reinterpret_cast<Job*>(*job_handle);
+  Job* job = Job::from_handle(*job_handle);
   if (job != nullptr) {
-    // Relaxed: the owner never changes; only after it matches is the state ours to read.
-    if (job->owner_thread.load(std::memory_order_relaxed) != pn::internal::this_thread_token() ||
-        job->state != JobState::kPaused) {
+    // Only after the owner matches is the state ours to read.
+    if (job->owner() != pn::internal::this_thread_token() ||
+        job->job_state() != JobState::kPaused) {
       return PN_ASYNC_ERR;
     }
+    pn::internal::reset_wait_ctx(*job);
   } else {
     if (func == nullptr) return PN_ASYNC_ERR;
     job = jobs->acquire();
@@ -275,58 +318,59 @@ int PN_ASYNC_start_job(PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* r
     job->func = func;
     job->wait_ctx = pn::WaitCtx::from_c(ctx);
   }
-
-  job->state = JobState::kRunning;
-  job->dispatcher = &jobs->dispatcher;
-  jobs->current = job;
-  pn::internal::fiber_switch(jobs->dispatcher, job->fiber);
-  jobs->current = nullptr;
-
-  if (job->state == JobState::kStopping) {
-    *ret = job->ret;
-    jobs->release(job);
-    *job_handle = nullptr;
-    return PN_ASYNC_FINISH;
-  }
-  job->state = JobState::kPaused;
-  *job_handle = reinterpret_cast<PN_ASYNC_JOB*>(job);
-  return PN_ASYNC_PAUSE;
+  return pn::internal::run_job(job, job_handle, ret);
 }
 
-int PN_ASYNC_pause_job(void) {
-  ThreadJobs* jobs = pn::internal::tls_state.jobs;
-  if (jobs == nullptr || jobs->current == nullptr || jobs->blocked != 0) {
+int(PN_ASYNC_pause_job)(void) {
+  PN_internal_job_thread& state = pn::internal::thread_state();
+  auto* job = static_cast<Job*>(state.current);
+  if (job == nullptr || state.blocked != 0) {
     return 1;  // not in a job (or blocked): pausing is a successful no-op, as in OpenSSL
   }
-  Job* job = jobs->current;
-  job->state = JobState::kPausing;
-  pn::internal::fiber_switch(job->fiber, *job->dispatcher);
-  // Resumed: the wait context's change counts restart, as OpenSSL does on resume.
-  if (job->wait_ctx != nullptr) job->wait_ctx->mark_resumed();
+  job->set_state(JobState::kPausing);
+  pn::internal::fiber_switch(&job->stack_pointer, job->fiber, state.dispatcher_stack_pointer,
+                             pn::internal::dispatcher_fiber);
   return 1;
 }
 
+void PN_internal_job_reset_wait_ctx(PN_internal_job* job) {
+  pn::internal::reset_wait_ctx(*static_cast<Job*>(job));
+}
+
+int PN_internal_job_finish(PN_internal_job* head, PN_ASYNC_JOB** job_handle, int* ret) {
+  auto* job = static_cast<Job*>(head);
+  *ret = job->ret;
+  // The pool the job came from may have been freed by cleanup_thread while it was paused.
+  if (ThreadJobs* jobs = pn::internal::thread_jobs(); jobs != nullptr) {
+    jobs->release(job);
+  } else {
+    pn::internal::delete_job(job);
+  }
+  *job_handle = nullptr;
+  return PN_ASYNC_FINISH;
+}
+
 PN_ASYNC_JOB* PN_ASYNC_get_current_job(void) {
-  ThreadJobs* jobs = pn::internal::tls_state.jobs;
-  return jobs == nullptr ? nullptr : reinterpret_cast<PN_ASYNC_JOB*>(jobs->current);
+  auto* job = static_cast<Job*>(pn::internal::thread_state().current);
+  return job == nullptr ? nullptr : job->handle();
 }
 
 PN_ASYNC_WAIT_CTX* PN_ASYNC_get_wait_ctx(PN_ASYNC_JOB* job) {
   if (job == nullptr) return nullptr;
-  pn::WaitCtx* ctx = reinterpret_cast<Job*>(job)->wait_ctx;
+  auto* ctx = static_cast<pn::WaitCtx*>(Job::from_handle(job)->wait_ctx);
   return ctx == nullptr ? nullptr : ctx->c_handle();
 }
 
 void PN_ASYNC_block_pause(void) {
-  ThreadJobs* jobs = pn::internal::tls_state.jobs;
-  if (jobs == nullptr || jobs->current == nullptr) return;
-  ++jobs->blocked;
+  PN_internal_job_thread& state = pn::internal::thread_state();
+  if (state.current == nullptr) return;
+  ++state.blocked;
 }
 
 void PN_ASYNC_unblock_pause(void) {
-  ThreadJobs* jobs = pn::internal::tls_state.jobs;
-  if (jobs == nullptr || jobs->current == nullptr || jobs->blocked == 0) return;
-  --jobs->blocked;
+  PN_internal_job_thread& state = pn::internal::thread_state();
+  if (state.current == nullptr || state.blocked == 0) return;
+  --state.blocked;
 }
 
 int PN_ASYNC_is_capable(void) { return 1; }

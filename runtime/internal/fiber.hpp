@@ -62,13 +62,13 @@ inline constexpr std::size_t kFiberStackSize = 128 * 1024;
 FiberStack allocate_fiber_stack(std::size_t usable_size) noexcept;
 void free_fiber_stack(FiberStack& stack) noexcept;
 
+// What a switch needs besides the stack pointer (which its owner keeps where the inline paths of
+// pollnotify/async_job.h find it): the ucontext backend's saved context, and sanitizer
+// bookkeeping (the stack this context runs on, its fiber handles).
 struct FiberContext {
 #if defined(PN_FIBER_UCONTEXT)
   ucontext_t context;
-#else
-  void* stack_pointer = nullptr;
 #endif
-  // Sanitizer bookkeeping: the stack this context runs on, and its fiber handles.
   const void* stack_bottom = nullptr;
   std::size_t stack_size = 0;
   void* asan_fake_stack = nullptr;
@@ -76,16 +76,28 @@ struct FiberContext {
   bool owns_tsan_fiber = false;
 };
 
-// Prepares `fiber` to run entry(arg) on `stack` at its first switch. entry must never return.
-void fiber_init(FiberContext& fiber, FiberStack& stack, void (*entry)(void*), void* arg) noexcept;
+// 1 when the library's switch frame is the one the inline paths in pollnotify/async_job.h
+// push and pop: the x86-64 switch, no sanitizer annotations, no FP-control words in the frame.
+#if defined(__x86_64__) && !defined(PN_FIBER_UCONTEXT) && !defined(PN_ASAN_FIBERS) && \
+    !defined(PN_TSAN_FIBERS) && !defined(PN_FIBER_PRESERVE_FP_CONTROL)
+inline constexpr int kInlineSwitchCompatible = 1;
+#else
+inline constexpr int kInlineSwitchCompatible = 0;
+#endif
+
+// Prepares `fiber` to run entry(arg) on `stack` at its first switch, *stack_pointer being where
+// that switch resumes. entry must never return.
+void fiber_init(FiberContext& fiber, void** stack_pointer, FiberStack& stack, void (*entry)(void*),
+                void* arg) noexcept;
 // Makes `context` describe the calling thread's own stack (a dispatcher).
 void fiber_init_thread(FiberContext& context) noexcept;
 // Called first thing in a fiber's entry function.
 void fiber_entered(FiberContext& previous) noexcept;
-// Saves the running context into `from`, resumes `to`; returns when something switches back.
-// Inline: every call level between a job API call and the register switch is one more
-// return-address misprediction per switch.
-inline void fiber_switch(FiberContext& from, FiberContext& to) noexcept {
+// Saves the running context into `from` and *save_stack_pointer, resumes `to` at to_stack_pointer;
+// returns when something switches back. Inline: every call level between a job API call and the
+// register switch is one more return-address misprediction per switch.
+inline void fiber_switch(void** save_stack_pointer, [[maybe_unused]] FiberContext& from,
+                         void* to_stack_pointer, [[maybe_unused]] FiberContext& to) noexcept {
 #if defined(PN_ASAN_FIBERS)
   __sanitizer_start_switch_fiber(&from.asan_fake_stack, to.stack_bottom, to.stack_size);
 #endif
@@ -93,9 +105,11 @@ inline void fiber_switch(FiberContext& from, FiberContext& to) noexcept {
   __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
 #if defined(PN_FIBER_UCONTEXT)
+  (void)save_stack_pointer;
+  (void)to_stack_pointer;
   ::swapcontext(&from.context, &to.context);
 #else
-  pn_fiber_switch(&from.stack_pointer, to.stack_pointer);
+  pn_fiber_switch(save_stack_pointer, to_stack_pointer);
 #endif
 #if defined(PN_ASAN_FIBERS)
   const void* came_from_bottom = nullptr;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <thread>
 
 #include "pollnotify/async_job.h"
@@ -396,6 +397,101 @@ TEST_F(Jobs, FloatingPointStateSurvivesSwitches) {
   ASSERT_EQ(pn::jobs::resume(job, ret), pn::JobStatus::kFinish);
   EXPECT_EQ(ret, 6);
 }
+
+// Values live in registers across every pause: integers in callee-saved registers, doubles
+// spilled around the switch (it clobbers every vector register). Outside a job pause_job is a
+// no-op, so calling the function directly gives the expected result.
+struct LiveValues {
+  std::uint64_t seed;
+  std::uint64_t mixed;
+  double accumulated;
+};
+int pause_with_live_values(void* arg) {
+  auto* values = *static_cast<LiveValues**>(arg);
+  std::uint64_t a = values->seed, b = a * 3, c = a ^ 0x55, d = a + 7, e = a * a, f = a >> 3;
+  std::uint64_t g = ~a, h = a | 1;
+  double x = static_cast<double>(a & 0xff), y = x * 0.5;
+  for (int i = 0; i < 64; ++i) {
+    // The inline path and the exported function, alternately: they share one frame layout.
+    if (i % 2 == 0) {
+      PN_ASYNC_pause_job();
+    } else {
+      (PN_ASYNC_pause_job)();
+    }
+    a += b;
+    b ^= c;
+    c += d;
+    d ^= e;
+    e += f;
+    f ^= g;
+    g += h;
+    h ^= a;
+    x = x * 1.0001 + y;
+    y += 1.0;
+  }
+  values->mixed = a ^ b ^ c ^ d ^ e ^ f ^ g ^ h;
+  values->accumulated = x + y;
+  return 1;
+}
+
+TEST_F(Jobs, InlineAndExportedSwitchesKeepRegisters) {
+  LiveValues expected{static_cast<std::uint64_t>(::getpid()) | 0x1234'0000'0000ULL, 0, 0.0};
+  LiveValues* expected_pointer = &expected;
+  ASSERT_EQ(pause_with_live_values(&expected_pointer), 1);  // no job: no pauses
+
+  LiveValues in_job{expected.seed, 0, 0.0};
+  LiveValues* in_job_pointer = &in_job;
+  // The resuming side keeps values live across its switches too.
+  std::uint64_t p = expected.seed, q = p * 5, r = p ^ 0xAA, s = p + 11;
+  PN_ASYNC_JOB* job = nullptr;
+  int ret = 0;
+  int status = PN_ASYNC_start_job(&job, nullptr, &ret, pause_with_live_values, &in_job_pointer,
+                                  sizeof in_job_pointer);
+  int resumes = 0;
+  while (status == PN_ASYNC_PAUSE) {
+    ++resumes;
+    p += q;
+    q ^= r;
+    r += s;
+    s ^= p;
+    status = resumes % 3 == 0 ? (PN_ASYNC_start_job)(&job, nullptr, &ret, nullptr, nullptr, 0)
+                              : PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0);
+  }
+  ASSERT_EQ(status, PN_ASYNC_FINISH);
+  EXPECT_EQ(resumes, 64);
+  EXPECT_EQ(ret, 1);
+  EXPECT_EQ(job, nullptr);
+  EXPECT_EQ(in_job.mixed, expected.mixed);
+  EXPECT_EQ(in_job.accumulated, expected.accumulated);
+
+  std::uint64_t p2 = expected.seed, q2 = p2 * 5, r2 = p2 ^ 0xAA, s2 = p2 + 11;
+  for (int i = 0; i < 64; ++i) {
+    p2 += q2;
+    q2 ^= r2;
+    r2 += s2;
+    s2 ^= p2;
+  }
+  EXPECT_EQ(p ^ q ^ r ^ s, p2 ^ q2 ^ r2 ^ s2);
+}
+
+#if defined(PN_ASYNC_INLINE_FAST_PATH)
+// The header compiled the inline paths into this test; the library says whether its switch frame
+// lets them switch (the x86-64 switch without sanitizers) or sends them to its own functions.
+TEST_F(Jobs, InlinePathsSwitchWithTheAsmBackendOnly) {
+  PN_ASYNC_JOB* job = nullptr;
+  int ret = 0;
+  ASSERT_EQ(PN_ASYNC_start_job(
+                &job, nullptr, &ret, [](void*) { return PN_ASYNC_pause_job(); }, nullptr, 0),
+            PN_ASYNC_PAUSE);
+#if defined(PN_TEST_JOBS_ON_UCONTEXT)
+  EXPECT_EQ(PN_internal_job_thread_state.inline_switch, 0);
+#else
+  EXPECT_EQ(PN_internal_job_thread_state.inline_switch, 1);
+#endif
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0), PN_ASYNC_FINISH);
+  EXPECT_EQ(ret, 1);
+}
+#endif
 
 // A deep recursion hits the guard page and dies with SIGSEGV instead of corrupting memory.
 __attribute__((noinline)) int recurse(int depth) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -259,7 +260,10 @@ int offloading_job(void* raw) {
   pn::WaitCtx* ctx = pn::jobs::wait_ctx(pn::jobs::current());
   int ok = 0;
   for (int i = 0; i < args.requests; ++i) {
-    if (pn::offload_in_job(args.runtime->device(), static_cast<std::uint64_t>(i)) !=
+    // No practical bound on retries: a count of retries is a time limit a starved poller can
+    // outlast (1'000'000 fast resumes last about 10 ms).
+    if (pn::offload_in_job(args.runtime->device(), static_cast<std::uint64_t>(i),
+                           pn::RetryPolicy{std::numeric_limits<unsigned>::max()}) !=
         pn::SubmitResult::kAccepted)
       return -1;
     ok += ctx->status() == PN_ASYNC_STATUS_OK;

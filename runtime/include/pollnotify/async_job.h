@@ -67,4 +67,14 @@ size_t PN_ASYNC_get_max_jobs(void);
 }
 #endif
 
+/* On x86-64 (GCC, Clang) the pause and the resume of a paused job are compiled into the caller,
+ * with the same semantics; the exported functions stay, for &PN_ASYNC_pause_job, other
+ * languages and code built with -DPN_ASYNC_NO_INLINE or a sanitizer. */
+#include "pollnotify/internal/async_job_inline.h"
+#if defined(PN_ASYNC_INLINE_FAST_PATH)
+#define PN_ASYNC_pause_job() pn_internal_pause_job()
+#define PN_ASYNC_start_job(job, ctx, ret, func, args, size) \
+  pn_internal_start_job(job, ctx, ret, func, args, size)
+#endif
+
 #endif /* POLLNOTIFY_ASYNC_JOB_H */
