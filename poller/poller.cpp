@@ -114,7 +114,8 @@ struct PollTally {
 
 namespace {
 
-void deliver_checked(const Completion& checked, PollTally& tally) noexcept;
+[[gnu::always_inline]] inline void deliver_checked(const Completion& checked,
+                                                   PollTally& tally) noexcept;
 
 // A completion with a status outside 0..3 is still delivered, as ERR: the request must end.
 [[gnu::noinline]] void deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
@@ -137,7 +138,8 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
   deliver_checked(completion, tally);
 }
 
-void deliver_checked(const Completion& checked, PollTally& tally) noexcept {
+[[gnu::always_inline]] inline void deliver_checked(const Completion& checked,
+                                                   PollTally& tally) noexcept {
   try {
     int result = 1;
     switch (checked.ctx->deliver_in_section(checked, &result)) {

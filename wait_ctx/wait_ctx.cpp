@@ -189,13 +189,6 @@ void WaitCtx::forget_changes() noexcept {
   for (FdEntry& entry : fds_) entry.added = false;
 }
 
-RequestTicket WaitCtx::arm() noexcept {
-  // Relaxed: the ring that carries the ticket to the poller publishes everything written before.
-  // A load and a store, not a read-modify-write: one thread arms at a time (in_flight()).
-  armed_.store(armed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return {generation_.load(std::memory_order_relaxed)};
-}
-
 void WaitCtx::abandon(RequestTicket) noexcept {
   armed_.store(armed_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }

@@ -162,8 +162,14 @@ class WaitCtx {
   }
 
   // --- request lifetime: see the protocol in the banner ---
-  // Engine, per submitted request. Never fails.
-  [[nodiscard]] RequestTicket arm() noexcept;
+  // Engine, per submitted request. Never fails. Inline: it is on every request's path.
+  [[nodiscard]] RequestTicket arm() noexcept {
+    // Relaxed: the ring that carries the ticket to the poller publishes everything written
+    // before. A load and a store, not a read-modify-write: one thread arms at a time
+    // (in_flight()).
+    armed_.store(armed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return {generation_.load(std::memory_order_relaxed)};
+  }
   // Engine, for a ticket whose request was never submitted after all (the device refused it):
   // uncounts it without delivering anything.
   void abandon(RequestTicket ticket) noexcept;

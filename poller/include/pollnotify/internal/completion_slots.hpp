@@ -54,25 +54,33 @@ class CompletionSlots {
     }
     const std::size_t n = count < free_slots ? count : static_cast<std::size_t>(free_slots);
     if (n == 0) return 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      Slot& s = slot(tail + i);
+    // Locals: the compiler reloads members after every atomic store.
+    Slot* const slots = slots_.get();
+    const std::uint64_t mask = mask_;
+    const std::uint64_t capacity = capacity_;
+    const auto fill = [&](std::size_t i) noexcept -> Slot& {
+      Slot& s = slots[(tail + i) & mask];
       s.user_data = items[i].user_data;
       s.ticket = items[i].ticket;
       s.status = items[i].status;
       s.result = items[i].result;
-    }
+      return s;
+    };
+    const auto word = [&](std::size_t i) noexcept {
+      return reinterpret_cast<std::uintptr_t>(items[i].ctx) | lap_bit(tail + i, capacity);
+    };
     // The first slot is published last: a consumer that sees it sees the whole burst, and in the
     // parking handshake it is the one the consumer checks before it parks.
+    Slot& first = fill(0);
     for (std::size_t i = 1; i < n; ++i) {
       // CSLOT-R1: publishes the slot's fields; pairs with CSLOT-A1.
-      slot(tail + i).word.store(word_for(items[i].ctx, tail + i), std::memory_order_release);
+      fill(i).word.store(word(i), std::memory_order_release);
     }
-    const std::uintptr_t first = word_for(items[0].ctx, tail);
     if (publish == Publish::kSeqCst) {
       // CSLOT-R1 too, seq_cst: also ordered before the producer's check of the parked flag.
-      slot(tail).word.store(first, std::memory_order_seq_cst);
+      first.word.store(word(0), std::memory_order_seq_cst);
     } else {
-      slot(tail).word.store(first, std::memory_order_release);  // CSLOT-R1
+      first.word.store(word(0), std::memory_order_release);  // CSLOT-R1
     }
     producer_.tail = tail + n;
     // Relaxed: a mirror for size_approx, ordering nothing.
@@ -97,11 +105,14 @@ class CompletionSlots {
         ring.consumer_.head.store(head, std::memory_order_release);
       }
     } advance{*this, head, first};
+    Slot* const slots = slots_.get();  // locals: they stay in registers across consume()
+    const std::uint64_t mask = mask_;
+    const std::uint64_t capacity = capacity_;
     while (head - first < max) {
-      Slot& s = slot(head);
+      Slot& s = slots[head & mask];
       // CSLOT-A1: pairs with CSLOT-R1: this lap's word means the fields are written.
       const std::uintptr_t word = s.word.load(std::memory_order_acquire);
-      if ((word & kLapBit) != lap_bit(head)) break;
+      if ((word & kLapBit) != lap_bit(head, capacity)) break;
       const Completion completion{reinterpret_cast<WaitCtx*>(word & ~kLapBit), s.user_data,
                                   s.ticket, s.status, s.result};
       ++head;
@@ -114,7 +125,7 @@ class CompletionSlots {
   // pairs with a kSeqCst push.
   [[nodiscard]] bool has_items_seq_cst() const noexcept {
     const std::uint64_t head = consumer_.head_private;
-    return (slot(head).word.load(std::memory_order_seq_cst) & kLapBit) == lap_bit(head);
+    return (slot(head).word.load(std::memory_order_seq_cst) & kLapBit) == lap_bit(head, capacity_);
   }
   // Any thread: pushed and not yet consumed (a snapshot; exact when both sides are idle).
   [[nodiscard]] std::size_t size_approx() const noexcept {
@@ -140,11 +151,9 @@ class CompletionSlots {
 
   // The bit a slot holds in the lap that writes index `index`: 1 in even laps, so that the zeroed
   // slots of a new ring read as empty.
-  [[nodiscard]] std::uintptr_t lap_bit(std::uint64_t index) const noexcept {
-    return (index & capacity_) == 0 ? kLapBit : 0;
-  }
-  [[nodiscard]] std::uintptr_t word_for(WaitCtx* ctx, std::uint64_t index) const noexcept {
-    return reinterpret_cast<std::uintptr_t>(ctx) | lap_bit(index);
+  [[nodiscard]] static std::uintptr_t lap_bit(std::uint64_t index,
+                                              std::uint64_t capacity) noexcept {
+    return (index & capacity) == 0 ? kLapBit : 0;
   }
 
   Slot& slot(std::uint64_t index) const noexcept { return slots_[index & mask_]; }
