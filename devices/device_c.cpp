@@ -39,7 +39,7 @@ class CDevice final : public Device {
     const int status = method_.submit(device_, ctx.c_handle(), user_data);
     switch (status) {
       case PN_ASYNC_STATUS_OK:
-        ctx.set_status(AsyncStatus::kOk);
+        ctx.ensure_status(AsyncStatus::kOk);
         bump(accepted_);
         return SubmitResult::kAccepted;
       case PN_ASYNC_STATUS_EAGAIN:

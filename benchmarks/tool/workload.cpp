@@ -80,22 +80,37 @@ double thread_cpu_seconds() noexcept {
 
 struct Run;
 
-// One job slot of the driver and its wait context. Job-side fields are written on the
-// application thread before a submit; the notifier reads them after the completion (ring
-// publication orders the two).
+std::uint64_t ns_elapsed_since(std::uint64_t ticks, double ns_per_tick) noexcept {
+  const std::uint64_t now = CheapClock::ticks();
+  return now > ticks ? static_cast<std::uint64_t>(static_cast<double>(now - ticks) * ns_per_tick)
+                     : 0;
+}
+
+struct Slot;
+
+// A slot's notifier side (the poller thread for callbacks, the application thread for eventfd),
+// on its own line with what a callback reads. The notifier reads nothing the application writes
+// per request: the request's submit time comes in the completion's user data. So a request's
+// round trip moves only the lines of the pollnotify path itself, not the benchmark's ledger.
+struct alignas(internal::kFalseSharingRange) NotifierSide {
+  Slot* slot = nullptr;  // set up before the run
+  Run* run = nullptr;
+  std::uint64_t notified = 0;        // notifications seen
+  std::uint64_t notified_ticks = 0;  // submit time of the last one: a duplicate repeats it
+  std::uint64_t duplicates = 0;
+};
+
+// One job slot of the driver and its wait context; the job-side fields belong to the
+// application thread.
 struct Slot {
   Run* run = nullptr;
   std::size_t index = 0;   // the JobDriver slot
   WaitCtx* ctx = nullptr;  // the driver's context for that slot
   AsyncFd fd = kBadAsyncFd;
-  std::uint64_t sequence = 0;  // request number of this slot's current request
-  std::uint64_t accepted = 0;  // last request number the device accepted
+  std::uint64_t accepted = 0;  // requests the device accepted
   std::uint64_t submit_ticks = 0;
   std::uint64_t intended_ticks = 0;  // open loop: when the schedule wanted this request sent
-  // Notifier side (poller thread for callbacks, application thread for eventfd), on its own
-  // cache line so that the two threads do not false-share.
-  alignas(internal::kFalseSharingRange) std::uint64_t notified = 0;  // last request number notified
-  std::uint64_t duplicates = 0;
+  NotifierSide notifier;
 };
 
 struct Run {
@@ -107,8 +122,7 @@ struct Run {
   bool stopping = false;   // application thread only: jobs return at their next resume
   bool recording = false;  // application thread: resume latencies recorded after the warm-up
   bool open_loop = false;
-  std::vector<Slot*> idle;                    // open loop: jobs waiting for their next send time
-  std::atomic<bool> notify_recording{false};  // read by the notifier (relaxed: a phase switch)
+  std::vector<Slot*> idle;  // open loop: jobs waiting for their next send time
 
   // Callback mechanisms hand slots over through one of these.
   std::unique_ptr<ReadyQueue<Slot*>> ready;
@@ -120,40 +134,48 @@ struct Run {
   explicit Run(const WorkloadOptions& o, Mechanism m) : options(o), mechanism(m) {}
 
   std::uint64_t ns_since(std::uint64_t ticks) const noexcept {
-    const std::uint64_t now = CheapClock::ticks();
-    return now > ticks ? static_cast<std::uint64_t>(static_cast<double>(now - ticks) * ns_per_tick)
-                       : 0;
+    return ns_elapsed_since(ticks, ns_per_tick);
   }
 
-  // The ledger check, on the notifier's thread: exactly one notification per accepted request.
-  void notified(Slot& slot) noexcept {
-    if (slot.notified == slot.accepted) {
-      ++slot.duplicates;
+  // The ledger check, on the notifier's thread: exactly one notification per accepted request
+  // (submitted at `ticks`).
+  void notified(NotifierSide& side, std::uint64_t ticks) noexcept {
+    if (ticks == side.notified_ticks) {
+      ++side.duplicates;
       return;
     }
-    slot.notified = slot.accepted;
-    if (notify_recording.load(std::memory_order_relaxed))
-      notify_ns.histogram.record(ns_since(slot.submit_ticks));
+    side.notified_ticks = ticks;
+    ++side.notified;
+    if (notify_ns.recording.load(std::memory_order_relaxed)) {
+      notify_ns.histogram.record(notify_ns.ns_since(ticks));
+    }
   }
-  // Written by the notifier only; apart from the application's fields.
-  struct alignas(internal::kFalseSharingRange) NotifierSide {
+  // Read by the notifier; written by it (the histogram) or only around phases (recording).
+  struct alignas(internal::kFalseSharingRange) NotifierShared {
+    ReadyQueue<Slot*>* ready = nullptr;
+    double ns_per_tick = CheapClock::ns_per_tick();
+    std::atomic<bool> recording{false};  // relaxed: a phase switch
     LatencyHistogram histogram;
+    std::uint64_t ns_since(std::uint64_t ticks) const noexcept {
+      return ns_elapsed_since(ticks, ns_per_tick);
+    }
   } notify_ns;
 };
 
-int on_callback_ready_queue(void* raw) {
-  auto* slot = static_cast<Slot*>(raw);
-  slot->run->notified(*slot);
-  return slot->run->ready->try_push(slot) ? 1 : 0;
+// Completion callbacks: the user data is the request's submit time.
+int on_callback_ready_queue(void* raw, const PN_COMPLETION* completion) {
+  auto* side = static_cast<NotifierSide*>(raw);
+  side->run->notified(*side, completion->user_data);
+  return side->run->notify_ns.ready->try_push(side->slot) ? 1 : 0;
 }
 
-int on_callback_condvar(void* raw) {
-  auto* slot = static_cast<Slot*>(raw);
-  Run& run = *slot->run;
-  run.notified(*slot);
+int on_callback_condvar(void* raw, const PN_COMPLETION* completion) {
+  auto* side = static_cast<NotifierSide*>(raw);
+  Run& run = *side->run;
+  run.notified(*side, completion->user_data);
   {
     std::lock_guard lock(run.condvar_mutex);
-    run.condvar_ready.push_back(slot);
+    run.condvar_ready.push_back(side->slot);
   }
   run.condvar.notify_one();
   return 1;
@@ -168,17 +190,15 @@ int bench_job(void* raw) {
       jobs::pause();  // until the schedule sends this job's next request, or the run stops
       if (run.stopping) break;
     }
-    ++slot.sequence;
     for (;;) {
       slot.submit_ticks = CheapClock::ticks();
-      slot.accepted = slot.sequence;  // before submit: the callback may run before it returns
-      const SubmitResult submitted = run.runtime->submit(*slot.ctx, slot.sequence);
+      const SubmitResult submitted = run.runtime->submit(*slot.ctx, slot.submit_ticks);
       if (submitted == SubmitResult::kAccepted) break;
-      slot.accepted = slot.notified;  // not accepted after all
       if (submitted == SubmitResult::kFailed) return -1;
       ++run.result.eagain;
       jobs::pause();  // the application resumes an EAGAIN job at once: a retry
     }
+    ++slot.accepted;
     ++run.result.submitted;
     jobs::pause();  // until notified
     if (run.recording) {
@@ -291,10 +311,13 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   std::vector<std::unique_ptr<Slot>> slots;
   if (mechanism == Mechanism::kEventfd) run.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   run.ready = std::make_unique<ReadyQueue<Slot*>>(options.jobs);
+  run.notify_ns.ready = run.ready.get();
   for (std::size_t i = 0; i < options.jobs; ++i) {
     slots.push_back(std::make_unique<Slot>());
     Slot& slot = *slots.back();
     slot.run = &run;
+    slot.notifier.slot = &slot;
+    slot.notifier.run = &run;
     slot.index = i;
     slot.ctx = &driver.context(i);
     if (mechanism == Mechanism::kEventfd) {
@@ -307,9 +330,9 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
         throw std::runtime_error("cannot set up eventfd + epoll");
       }
     } else if (mechanism == Mechanism::kCondvar) {
-      slot.ctx->set_callback(on_callback_condvar, &slot);
+      slot.ctx->set_completion_callback(on_callback_condvar, &slot.notifier);
     } else {
-      slot.ctx->set_callback(on_callback_ready_queue, &slot);
+      slot.ctx->set_completion_callback(on_callback_ready_queue, &slot.notifier);
     }
   }
   runtime->start();
@@ -362,7 +385,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
         for (int i = 0; i < count; ++i) {
           auto* slot = static_cast<Slot*>(events[i].data.ptr);
           if (!consume_notify_eventfd(slot->fd)) continue;
-          run.notified(*slot);
+          run.notified(slot->notifier, slot->submit_ticks);
           ready.push_back(slot);
         }
         break;
@@ -419,7 +442,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
     const auto now = Clock::now();
     if (!run.recording && !run.stopping && now >= measure_from) {
       run.recording = true;
-      run.notify_recording.store(true, std::memory_order_relaxed);
+      run.notify_ns.recording.store(true, std::memory_order_relaxed);
       window_start = now;
       app_cpu_start = thread_cpu_seconds();
       poller_cpu_start = runtime->stats().total.cpu_time_ns;
@@ -440,7 +463,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                     (std::chrono::duration<double>(now - window_start).count() * 1e9)
               : 0;
       run.recording = false;
-      run.notify_recording.store(false, std::memory_order_relaxed);
+      run.notify_ns.recording.store(false, std::memory_order_relaxed);
     }
     if (options.progress && now - last_progress > std::chrono::milliseconds(100)) {
       last_progress = now;
@@ -467,9 +490,9 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   run.result.seconds = std::chrono::duration<double>(window_end - window_start).count();
   if (!hung) runtime->stop();
   for (const auto& slot : slots) {
-    run.result.duplicated += slot->duplicates;
-    run.result.lost += slot->accepted - slot->notified;
-    run.result.notified += slot->notified;
+    run.result.duplicated += slot->notifier.duplicates;
+    run.result.lost += slot->accepted - slot->notifier.notified;
+    run.result.notified += slot->notifier.notified;
   }
   if (hung) {
     // Late completions become stale; the jobs, resumed with `stopping` set, return.

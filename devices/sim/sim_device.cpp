@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <sstream>
 #include <stdexcept>
@@ -204,9 +205,9 @@ struct SimDevice::Instance final : PollSource {
   }
 
   // Submitting threads (SimDevice::submit's steps).
+  std::optional<SubmitResult> inject_fault(WaitCtx& ctx) noexcept;
   SubmitResult admit(WaitCtx& ctx) noexcept;
-  SubmitResult complete_inline(WaitCtx& ctx, RequestTicket ticket,
-                               std::uint64_t user_data) noexcept;
+  SubmitResult submit_inline(WaitCtx& ctx, std::uint64_t user_data) noexcept;
   SubmitResult enqueue(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data,
                        bool notify_poller) noexcept;
 
@@ -333,6 +334,9 @@ struct SimDevice::Instance final : PollSource {
   std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_other{0},
       failed{0};
   std::atomic<std::uint64_t> completed{0}, completed_err{0};
+  // Zero-latency requests pushed: each counts as submitted, accepted and completed (stats() adds
+  // it to the three), so such a request costs one counter update.
+  std::atomic<std::uint64_t> inline_completed{0};
 
   // Advancing thread only.
   alignas(internal::kFalseSharingRange)
@@ -468,16 +472,25 @@ SubmitResult refuse(WaitCtx& ctx, SubmitResult result,
 
 }  // namespace
 
-// The submit-side decisions, in the order a device makes them: an injected fatal fault, an
-// injected refusal, then capacity. kAccepted means a place in the device is taken.
-SubmitResult SimDevice::Instance::admit(WaitCtx& ctx) noexcept {
-  submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+// The injected faults, in the order a device meets them: a fatal fault, then a refusal. Counted
+// (as submitted, too); nullopt when neither is drawn.
+std::optional<SubmitResult> SimDevice::Instance::inject_fault(WaitCtx& ctx) noexcept {
   if (options.fatal_rate > 0 && submit_draw() < options.fatal_rate) {
+    submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
     return refuse(ctx, SubmitResult::kFailed, failed);
   }
   if (options.refuse_rate > 0 && submit_draw() < options.refuse_rate) {
+    submitted.fetch_add(1, std::memory_order_relaxed);
     return refuse(ctx, SubmitResult::kRetry, refused_other);
   }
+  return std::nullopt;
+}
+
+// The submit-side decisions of a device with latency: faults, then capacity. kAccepted means a
+// place in the device is taken.
+SubmitResult SimDevice::Instance::admit(WaitCtx& ctx) noexcept {
+  if (const auto fault = inject_fault(ctx)) return *fault;
+  submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
   // Relaxed: the count only bounds occupancy; the queue and ring publish the request itself.
   if (in_flight.fetch_add(1, std::memory_order_relaxed) >= options.capacity) {
     in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -486,9 +499,13 @@ SubmitResult SimDevice::Instance::admit(WaitCtx& ctx) noexcept {
   return SubmitResult::kAccepted;
 }
 
-// Zero latency: the request completes now, into the submitting thread's ring.
-SubmitResult SimDevice::Instance::complete_inline(WaitCtx& ctx, RequestTicket ticket,
-                                                  std::uint64_t user_data) noexcept {
+// Zero latency: the request completes now, into the submitting thread's ring. It never occupies
+// the device (a full ring is what refuses it), and one counter update stands for submitted,
+// accepted and completed: the request path makes one read-modify-write, not five.
+SubmitResult SimDevice::Instance::submit_inline(WaitCtx& ctx, std::uint64_t user_data) noexcept {
+  if (const auto fault = inject_fault(ctx)) return *fault;
+  ctx.ensure_status(AsyncStatus::kOk);  // before the completion can set its own
+  const RequestTicket ticket = ctx.arm();
   const bool error = options.error_rate > 0 && submit_draw() < options.error_rate;
   const Completion completion{&ctx, user_data, ticket,
                               error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK};
@@ -500,16 +517,14 @@ SubmitResult SimDevice::Instance::complete_inline(WaitCtx& ctx, RequestTicket ti
   }
   // Counted before the push: a locked add right after it would wait for the ring's stores to
   // reach the poller's core. Undone below if the push fails.
-  accepted.fetch_add(1, std::memory_order_relaxed);
-  completed.fetch_add(1, std::memory_order_relaxed);
+  inline_completed.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
   if (error) completed_err.fetch_add(1, std::memory_order_relaxed);
-  in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (submitter_ring != nullptr && submitter_ring->try_push(completion)) {
     return SubmitResult::kAccepted;
   }
-  accepted.fetch_sub(1, std::memory_order_relaxed);
-  completed.fetch_sub(1, std::memory_order_relaxed);
+  inline_completed.fetch_sub(1, std::memory_order_relaxed);
   if (error) completed_err.fetch_sub(1, std::memory_order_relaxed);
+  submitted.fetch_add(1, std::memory_order_relaxed);
   ctx.abandon(ticket);
   return refuse(ctx, SubmitResult::kRetry, refused_full);
 }
@@ -535,11 +550,12 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
     return SubmitResult::kFailed;
   }
   Instance& instance = *instances_[instance_index];
+  if (instance.inline_completion()) return instance.submit_inline(ctx, user_data);
   const SubmitResult admitted = instance.admit(ctx);
   if (admitted != SubmitResult::kAccepted) return admitted;
-  ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own status
+  // Before the request can complete and set its own; unchanged (the usual case), not rewritten.
+  ctx.ensure_status(AsyncStatus::kOk);
   const RequestTicket ticket = ctx.arm();
-  if (instance.inline_completion()) return instance.complete_inline(ctx, ticket, user_data);
   return instance.enqueue(ctx, ticket, user_data, options_.timing == DeviceTiming::kPolled);
 }
 
@@ -584,6 +600,10 @@ DeviceStats SimDevice::stats() const noexcept {
 #define PN_SIM_STATS_ADD(name, description) stats.name += read(instance->name);
     PN_DEVICE_COUNTERS(PN_SIM_STATS_ADD)
 #undef PN_SIM_STATS_ADD
+    const std::uint64_t inline_completed = read(instance->inline_completed);
+    stats.submitted += inline_completed;
+    stats.accepted += inline_completed;
+    stats.completed += inline_completed;
   }
   return stats;
 }

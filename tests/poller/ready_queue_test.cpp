@@ -25,6 +25,24 @@ TEST(ReadyQueue, FifoAndFull) {
   EXPECT_THROW(pn::ReadyQueue<int>(0), std::invalid_argument);
 }
 
+// The consumer frees slots through its index (it never writes a slot): exactly `capacity`
+// items fit at every lap, in order, however far the indices have run.
+TEST(ReadyQueue, FullAndFreedAtEveryLap) {
+  pn::ReadyQueue<int> queue(4);
+  int next_in = 0, next_out = 0, value = -1;
+  for (int lap = 0; lap < 1000; ++lap) {
+    while (queue.try_push(next_in)) ++next_in;
+    ASSERT_EQ(next_in - next_out, 4) << "lap " << lap;
+    const int pops = 1 + lap % 4;
+    for (int i = 0; i < pops; ++i) {
+      ASSERT_TRUE(queue.try_pop(value));
+      ASSERT_EQ(value, next_out++);
+    }
+  }
+  while (queue.try_pop(value)) ASSERT_EQ(value, next_out++);
+  EXPECT_EQ(next_out, next_in);
+}
+
 TEST(ReadyQueue, PopWaitTimesOutWhenEmpty) {
   pn::ReadyQueue<int> queue(4);
   int value = 0;
@@ -51,15 +69,16 @@ struct Stamp {
   unsigned sequence;
 };
 
-// Producers stamp their items; the consumer, parking between bursts, checks every stamp.
-TEST(ReadyQueue, MultiProducerStressWithParkingConsumer) {
+// Producers stamp their items; the consumer, parking between bursts, checks every stamp. A
+// queue of 2 keeps the producers on the full path, refreshing the consumer's index together.
+void stress_with_parking_consumer(std::size_t capacity) {
 #if defined(__SANITIZE_THREAD__)
   constexpr unsigned kPerProducer = 5'000;
 #else
   constexpr unsigned kPerProducer = 200'000;
 #endif
   constexpr unsigned kProducers = 3;
-  pn::ReadyQueue<Stamp> queue(256);
+  pn::ReadyQueue<Stamp> queue(capacity);
   std::vector<std::thread> producers;
   for (unsigned p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -83,5 +102,8 @@ TEST(ReadyQueue, MultiProducerStressWithParkingConsumer) {
   Stamp extra{};
   EXPECT_FALSE(queue.try_pop(extra));
 }
+
+TEST(ReadyQueue, MultiProducerStressWithParkingConsumer) { stress_with_parking_consumer(256); }
+TEST(ReadyQueue, MultiProducerStressOnAQueueOfTwo) { stress_with_parking_consumer(2); }
 
 }  // namespace

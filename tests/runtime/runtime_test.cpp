@@ -162,6 +162,37 @@ TEST(SimDevice, CapacityBackPressureThenEveryRequestOnce) {
   EXPECT_EQ(stats.completed, 3U);
 }
 
+// Zero latency: a request completes into the submitting thread's ring at once. Its one counter
+// update shows in submitted, accepted and completed alike; a full ring refuses with EAGAIN.
+TEST(SimDevice, ZeroLatencyCountsEachRequestOnceAndAFullRingRefuses) {
+  FakeClock clock;
+  pn::SimRuntimeOptions options = stepped_options(clock, "zero");
+  options.poller.default_ring_capacity = 8;
+  pn::SimRuntime runtime(options);
+  std::atomic<int> calls{0};
+  std::vector<pn::WaitCtxPtr> contexts = submit_counted(runtime, 8, calls);
+  ASSERT_EQ(contexts.size(), 8U);
+  auto refused = pn::WaitCtx::make();
+  EXPECT_EQ(runtime.submit(*refused), pn::SubmitResult::kRetry) << "the ring is full";
+  EXPECT_EQ(refused->status(), PN_ASYNC_STATUS_EAGAIN);
+  EXPECT_EQ(refused->in_flight(), 0U);
+  pn::DeviceStats stats = runtime.device().stats();
+  EXPECT_EQ(stats.submitted, 9U);
+  EXPECT_EQ(stats.accepted, 8U);
+  EXPECT_EQ(stats.completed, 8U);
+  EXPECT_EQ(stats.refused_full, 1U);
+  EXPECT_EQ(stats.in_flight, 0U);
+  EXPECT_EQ(runtime.poll_once(), 8U);
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 8);
+  ASSERT_EQ(runtime.submit(*refused), pn::SubmitResult::kAccepted) << "room again";
+  EXPECT_EQ(refused->status(), PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(runtime.poll_once(), 1U);
+  stats = runtime.device().stats();
+  EXPECT_EQ(stats.submitted, 10U);
+  EXPECT_EQ(stats.accepted, 9U);
+  EXPECT_EQ(stats.completed, 9U);
+}
+
 TEST(SimDevice, InjectedFaults) {
   FakeClock clock;
   pn::SimRuntimeOptions options = stepped_options(clock, "zero");

@@ -306,6 +306,25 @@ TEST(WaitCtxStatus, OutOfRangeIsRejectedAndLeavesStatus) {
   EXPECT_EQ(PN_ASYNC_WAIT_CTX_get_status(ctx.get()), PN_ASYNC_STATUS_OK);
 }
 
+// ensure_status (devices, deliver) writes only a change; every delivery still leaves the
+// completion's status, whatever the context held before.
+TEST(WaitCtxStatus, EnsureStatusAndDeliveryLeaveTheCompletionsStatus) {
+  auto ctx = pn::WaitCtx::make();
+  ctx->ensure_status(pn::AsyncStatus::kEagain);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_EAGAIN);
+  ctx->ensure_status(pn::AsyncStatus::kEagain);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_EAGAIN);
+  ctx->ensure_status(pn::AsyncStatus::kOk);
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_OK);
+  for (const pn::AsyncStatus status :
+       {pn::AsyncStatus::kOk, pn::AsyncStatus::kOk, pn::AsyncStatus::kErr, pn::AsyncStatus::kErr,
+        pn::AsyncStatus::kOk}) {
+    const pn::RequestTicket ticket = ctx->arm();
+    EXPECT_EQ(ctx->deliver(ticket, status), pn::Delivery::kStatusOnly);
+    EXPECT_EQ(ctx->status(), static_cast<int>(status));
+  }
+}
+
 TEST(WaitCtxStatus, NullContext) {
   EXPECT_EQ(PN_ASYNC_WAIT_CTX_set_status(nullptr, PN_ASYNC_STATUS_OK), 0);
   EXPECT_EQ(PN_ASYNC_WAIT_CTX_get_status(nullptr), PN_ASYNC_STATUS_UNSUPPORTED);

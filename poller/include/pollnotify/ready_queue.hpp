@@ -38,9 +38,8 @@ class ReadyQueue {
   // Capacity rounds up to a power of two; throws std::invalid_argument for 0 or above 2^32.
   explicit ReadyQueue(std::size_t capacity)
       : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
+    // Every slot's sequence starts at 0: position p is full when its slot holds p + 1.
     slots_ = std::make_unique<Slot[]>(capacity_);
-    for (std::size_t i = 0; i < capacity_; ++i)
-      slots_[i].sequence.store(i, std::memory_order_relaxed);
   }
   ReadyQueue(const ReadyQueue&) = delete;
   ReadyQueue& operator=(const ReadyQueue&) = delete;
@@ -48,21 +47,25 @@ class ReadyQueue {
   // Any thread; lock-free. False when full. Wakes the consumer if it is parked.
   [[nodiscard]] bool try_push(const T& item) noexcept {
     std::uint64_t position = tail_.load(std::memory_order_relaxed);
-    Slot* slot;
     for (;;) {
-      slot = &slots_[position & mask_];
-      // RQ-A4: pairs with RQ-R5: the consumer is done with this slot's previous lap.
-      const std::uint64_t sequence = slot->sequence.load(std::memory_order_acquire);
-      const auto lag = static_cast<std::int64_t>(sequence - position);
-      if (lag == 0) {
-        // Relaxed: the claim only reserves the slot; RQ-R4 publishes its content.
-        if (tail_.compare_exchange_weak(position, position + 1, std::memory_order_relaxed)) break;
-      } else if (lag < 0) {
-        return false;  // full: the slot still holds an item one lap behind
-      } else {
-        position = tail_.load(std::memory_order_relaxed);
+      // Free room from the consumer's index, not from the slot: the consumer never writes a
+      // slot, so a push moves the slot's line once (to this producer) and the consumer's poll
+      // moves it back: one line per handoff. Signed: a stale position may be behind the head;
+      // the claim below then fails and reloads it.
+      // RQ-A6: pairs with RQ-R6: a cached index carries the consumer's release (RQ-R5) along.
+      if (static_cast<std::int64_t>(position - cached_head_.load(std::memory_order_acquire)) >=
+          static_cast<std::int64_t>(capacity_)) {
+        // RQ-A4: pairs with RQ-R5: the consumer is done with the slots below its index.
+        const std::uint64_t head = head_.load(std::memory_order_acquire);
+        cached_head_.store(head, std::memory_order_release);  // RQ-R6: pairs with RQ-A6
+        if (static_cast<std::int64_t>(position - head) >= static_cast<std::int64_t>(capacity_)) {
+          return false;  // full: the slot still holds an item one lap behind
+        }
       }
+      // Relaxed: the claim only reserves the position; RQ-R4 publishes its content.
+      if (tail_.compare_exchange_weak(position, position + 1, std::memory_order_relaxed)) break;
     }
+    Slot* const slot = &slots_[position & mask_];
     slot->value = item;
     // RQ-R4 (seq_cst): publishes the value to RQ-A5 and is ordered before the sleeping check
     // (Dekker).
@@ -76,13 +79,14 @@ class ReadyQueue {
 
   // Consumer. False when empty (or the next item is still being written).
   [[nodiscard]] bool try_pop(T& out) noexcept {
-    Slot& slot = slots_[head_ & mask_];
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);  // its own index
+    Slot& slot = slots_[head & mask_];
     // RQ-A5: pairs with RQ-R4: the slot's value is complete.
-    if (slot.sequence.load(std::memory_order_acquire) != head_ + 1) return false;
+    if (slot.sequence.load(std::memory_order_acquire) != head + 1) return false;
     out = slot.value;
-    // RQ-R5: frees the slot for the producer one lap ahead; pairs with RQ-A4.
-    slot.sequence.store(head_ + capacity_, std::memory_order_release);
-    ++head_;
+    // RQ-R5: frees the slot for the producer one lap ahead; pairs with RQ-A4. Producers read
+    // the index only when the queue looks full, so its line stays with the consumer.
+    head_.store(head + 1, std::memory_order_release);
     return true;
   }
 
@@ -139,7 +143,8 @@ class ReadyQueue {
 
   // Consumer, in a parking handshake: is an item published? seq_cst pairs with RQ-R4.
   [[nodiscard]] bool has_items_seq_cst() const noexcept {
-    return slots_[head_ & mask_].sequence.load(std::memory_order_seq_cst) == head_ + 1;
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);  // the consumer's own
+    return slots_[head & mask_].sequence.load(std::memory_order_seq_cst) == head + 1;
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
@@ -170,8 +175,11 @@ class ReadyQueue {
   const std::size_t capacity_;
   const std::uint64_t mask_;
   std::unique_ptr<Slot[]> slots_;
-  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> tail_{0};  // producers
-  alignas(internal::kFalseSharingRange) std::uint64_t head_ = 0;              // consumer only
+  // Producers: the next position to claim, and the consumer's index as last read.
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> tail_{0};
+  std::atomic<std::uint64_t> cached_head_{0};
+  // The consumer's index: written by the consumer, read by producers when the queue looks full.
+  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> head_{0};
   alignas(internal::kFalseSharingRange) std::atomic<std::uint32_t> sleeping_{0};
   std::atomic<bool> interrupted_{false};
 };

@@ -16,8 +16,9 @@
 //   If X calls set_status(s), everything X wrote before is visible to Y after status() returns s.
 //   If the engine thread calls arm() and then hands the ticket to a poller (through a ring, which
 //   itself publishes), everything written before arm() is visible inside the callback.
-//   deliver() sets the status before invoking the callback, so the callback (and any thread it
-//   wakes through a release/acquire handoff) reads the completion's status.
+//   deliver() makes the status the completion's before invoking the callback (it stores it only if
+//   it differs), so the callback (and any thread it wakes through a release/acquire handoff)
+//   reads the completion's status.
 //
 // Request lifetime (the protocol, in order):
 //   1. The engine calls arm() for each request it submits; the ticket names the context's
@@ -160,6 +161,14 @@ class WaitCtx {
   [[nodiscard]] int status() const noexcept {
     return status_.load(std::memory_order_acquire);  // WC-S2: pairs with WC-S1
   }
+  // Any thread: set_status(status) unless the context already holds it, in which case nothing
+  // is stored and nothing published. For a device's per-request status and for deliver(): an
+  // unchanged status is never rewritten, so its line stays shared by the threads that read it
+  // instead of moving at every request. Use it where a later handoff (the completion ring, the
+  // callback's own) publishes the request.
+  void ensure_status(AsyncStatus status) noexcept {
+    if (status_.load(std::memory_order_relaxed) != static_cast<int>(status)) set_status(status);
+  }
 
   // --- request lifetime: see the protocol in the banner ---
   // Engine, per submitted request. Never fails. Inline: it is on every request's path.
@@ -246,7 +255,8 @@ class WaitCtx {
   // Written by the delivery (and by the owner when it reports EAGAIN or ERR itself): what the
   // owner reads after the notification.
   alignas(64) std::atomic<int> status_{PN_ASYNC_STATUS_UNSUPPORTED};
-  std::atomic<std::uint32_t> delivered_{0};  // in_flight(): by the delivering thread
+  // Written by every delivery: apart from the status, which the owner reads per request.
+  alignas(64) std::atomic<std::uint32_t> delivered_{0};  // in_flight(): by the delivering thread
   // Written by the arming thread, and the owner's fd list.
   alignas(64) std::atomic<std::uint32_t> armed_{0};  // in_flight(): by the arming thread
   std::vector<FdEntry> fds_;  // oldest first; OpenSSL's list order is newest first
@@ -264,7 +274,7 @@ inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* c
   if (completion.ticket.generation != generation_.load(std::memory_order_relaxed)) [[unlikely]] {
     return deliver_stale(completion);
   }
-  set_status(static_cast<AsyncStatus>(completion.status));
+  ensure_status(static_cast<AsyncStatus>(completion.status));
   // Relaxed: a hint (see set_completion_callback).
   const auto with_completion = completion_callback_set_.load(std::memory_order_relaxed)
                                    ? completion_callback_.load()
