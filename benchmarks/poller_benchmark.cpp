@@ -185,10 +185,15 @@ void BM_Handoff_RoundTrip_pingpong(benchmark::State& state) {
   server.join();
 }
 
-int answer_pong(void* arg) {
-  auto* pong = static_cast<Pong*>(arg);
-  pong->value.store(pong->value.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_release);  // BPONG-R1
+// Every server answers round r by storing r, a value it knows without reading the line the
+// client spins on (as the ping-pong floor does): a load there would add a transfer of its own.
+void answer_pong(Pong& pong, std::uint64_t round) {
+  pong.value.store(round, std::memory_order_release);  // BPONG-R1
+}
+
+// The pollnotify server: a completion callback; the request's user data is its round.
+int answer_pong_completion(void* arg, const PN_COMPLETION* completion) {
+  answer_pong(*static_cast<Pong*>(arg), completion->user_data);
   return 1;
 }
 
@@ -200,14 +205,14 @@ void handoff_pollnotify(benchmark::State& state, pn::PollPolicy policy) {
   auto& ring = poller.add_ring(64);
   Pong pong;
   auto ctx = pn::WaitCtx::make();
-  ctx->set_callback(answer_pong, &pong);
+  ctx->set_completion_callback(answer_pong_completion, &pong);
   poller.start();
   pn::bench::pin_this_thread(kConsumerCpu);
   std::uint64_t round = 0;
   for (auto _ : state) {
-    const pn::Completion completion{ctx.get(), round, ctx->arm(), PN_ASYNC_STATUS_OK};
+    const pn::Completion completion{ctx.get(), ++round, ctx->arm(), PN_ASYNC_STATUS_OK};
     while (!ring.try_push(completion)) pn::internal::cpu_relax();
-    wait_for(pong, ++round);
+    wait_for(pong, round);
   }
   poller.stop();
   const pn::PollerStats stats = poller.stats();
@@ -235,12 +240,14 @@ void BM_Handoff_RoundTrip_eventfd(benchmark::State& state) {
   std::thread server([&] {
     pn::bench::pin_this_thread(kProducerCpu);
     epoll_event ready{};
+    std::uint64_t answered = 0;
     for (;;) {
       if (::epoll_wait(epoll, &ready, 1, -1) != 1) continue;
       std::uint64_t count = 0;
       if (::read(event, &count, sizeof count) != sizeof count) continue;
       if (stop.load(std::memory_order_acquire)) return;  // BSTOP-A1: pairs with BSTOP-R1
-      answer_pong(&pong);
+      answered += count;
+      answer_pong(pong, answered);
     }
   });
   pn::bench::pin_this_thread(kConsumerCpu);
@@ -267,7 +274,7 @@ void BM_Handoff_RoundTrip_futex(benchmark::State& state) {
       ping.wait(seen, std::memory_order_acquire);   // BFUTEX-A1: pairs with BFUTEX-R1
       seen = ping.load(std::memory_order_acquire);  // BFUTEX-A1
       if (seen == ~std::uint32_t{0}) return;
-      answer_pong(&pong);
+      answer_pong(pong, seen);
     }
   });
   pn::bench::pin_this_thread(kConsumerCpu);
@@ -298,7 +305,7 @@ void BM_Handoff_RoundTrip_condvar(benchmark::State& state) {
       if (stop) return;
       served = requests;
       lock.unlock();
-      answer_pong(&pong);
+      answer_pong(pong, served);
     }
   });
   pn::bench::pin_this_thread(kConsumerCpu);

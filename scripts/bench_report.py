@@ -94,7 +94,9 @@ def tool_section(tool, context, poller, w):
       f"seed {o['seed']}.\n")
     w("Latency is submit to job resumed (the application thread holds the result), in the latency phase; "
       "completions/s and CPU are from the throughput phase; lost and duplicated are counted from per-request "
-      "stamps in both. eventfd-epoll and condvar use the busy-poll poller, so the difference is the "
+      "stamps in both: the callback mechanisms use the completion callback, whose user data is the "
+      "request's submit time, so the callback reads nothing the application thread writes. "
+      "eventfd-epoll and condvar use the busy-poll poller, so the difference is the "
       "notification to the application. A percentile marked * rests on fewer than 10 samples beyond it "
       "(it is near the maximum, not a tail estimate) and gets no verdict.\n")
     for model in o["devices"]:
