@@ -289,6 +289,7 @@ void PN_ASYNC_cleanup_thread(void) {
   if (state.pool != nullptr && state.current == nullptr) {
     delete static_cast<ThreadJobs*>(state.pool);
     state.pool = nullptr;
+    state.blocked = 0;  // as OpenSSL, whose per-thread context (and its count) goes with the pool
   }
 }
 

@@ -178,6 +178,29 @@ TEST_F(Jobs, BlockPauseMakesPauseANoOpAndNests) {
   EXPECT_EQ(ret, 1);
 }
 
+// OpenSSL keeps the block count in the thread's context: a job that returns while blocked leaves
+// the next job unable to pause, until cleanup_thread frees the context (and the count). Found by
+// job_fuzzer when the count moved into the thread's inline-path state and outlived the pool.
+TEST_F(Jobs, BlockCountOutlivesTheJobButNotCleanupThread) {
+  PN_ASYNC_JOB* job = nullptr;
+  int ret = 0;
+  const auto block_and_return = [](void*) {
+    PN_ASYNC_block_pause();
+    return 1;
+  };
+  const auto pause_once = [](void*) {
+    PN_ASYNC_pause_job();
+    return 2;
+  };
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, block_and_return, nullptr, 0), PN_ASYNC_FINISH);
+  EXPECT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, pause_once, nullptr, 0), PN_ASYNC_FINISH)
+      << "still blocked, as in OpenSSL";
+  PN_ASYNC_cleanup_thread();
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, pause_once, nullptr, 0), PN_ASYNC_PAUSE);
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0), PN_ASYNC_FINISH);
+  EXPECT_EQ(ret, 2);
+}
+
 TEST_F(Jobs, BlockPauseOutsideJobIsIgnored) {
   PN_ASYNC_block_pause();
   PN_ASYNC_unblock_pause();
