@@ -162,22 +162,24 @@ struct Run {
   } notify_ns;
 };
 
-// Completion callbacks: the user data is the request's submit time.
+// Completion callbacks: the user data is the request's submit time. The ledger and its clock read
+// (about 20 ns on this virtual machine) come after the handoff, off the request's path.
 int on_callback_ready_queue(void* raw, const PN_COMPLETION* completion) {
   auto* side = static_cast<NotifierSide*>(raw);
+  const bool handed_over = side->run->notify_ns.ready->try_push(side->slot);
   side->run->notified(*side, completion->user_data);
-  return side->run->notify_ns.ready->try_push(side->slot) ? 1 : 0;
+  return handed_over ? 1 : 0;
 }
 
 int on_callback_condvar(void* raw, const PN_COMPLETION* completion) {
   auto* side = static_cast<NotifierSide*>(raw);
   Run& run = *side->run;
-  run.notified(*side, completion->user_data);
   {
     std::lock_guard lock(run.condvar_mutex);
     run.condvar_ready.push_back(side->slot);
   }
   run.condvar.notify_one();
+  run.notified(*side, completion->user_data);
   return 1;
 }
 
