@@ -133,7 +133,7 @@ void BM_Ring_Throughput(benchmark::State& state) {
   });
   pn::bench::pin_this_thread(kConsumerCpu);
   constexpr std::size_t kItemsPerIteration = 1 << 16;
-  std::uint64_t expected = 0, errors = 0;
+  std::uint64_t expected = 0, errors = 0, empty_pops = 0;
   for (auto _ : state) {
     std::size_t received = 0;
     while (received < kItemsPerIteration) {
@@ -141,13 +141,21 @@ void BM_Ring_Throughput(benchmark::State& state) {
         errors += value != expected;
         ++expected;
       });
-      if (got == 0) pn::internal::cpu_relax();
+      if (got == 0) {
+        ++empty_pops;
+        pn::internal::cpu_relax();
+      }
       received += got;
     }
   }
   stop.store(true, std::memory_order_relaxed);
   producer.join();
   state.SetItemsProcessed(static_cast<std::int64_t>(expected));
+  // Which side waits: many empty pops per item means the consumer keeps up and reads the lines
+  // the producer is writing (each item moves them); few means the ring runs full and the sides
+  // work lines apart.
+  state.counters["empty_pops_per_item"] =
+      expected == 0 ? 0.0 : static_cast<double>(empty_pops) / static_cast<double>(expected);
   if (errors != 0) state.SkipWithError("lost, duplicated or reordered items");
 }
 
