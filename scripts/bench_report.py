@@ -3,6 +3,7 @@
 
 Every figure comes from the JSON; targets are stated beside the measured ratios."""
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -38,6 +39,19 @@ def verdict(ok):
 
 def summary(run, figure):
     return run["summary"][figure]["median"]
+
+
+def adjacent_floor(run, run_floor):
+    """The median floor measured next to the run's latency phases, and whether one moved."""
+    values, changed = [], False
+    for repetition in run["repetitions"]:
+        around = repetition.get("floor_around_latency")
+        if around and around["round_trip_ns"] > 0:
+            values.append(around["round_trip_ns"])
+            changed = changed or around["changed"]
+    if not values:
+        return f"{run_floor:,.0f} (run)", False
+    return f"{statistics.median(values):,.0f}", changed
 
 
 def resolved(run, key):
@@ -105,14 +119,20 @@ def tool_section(tool, context, poller, w):
         figures = [f"latency_{p}_ns" for p in PERCENTILES] + ["latency_max_ns"]
         units = {f: column_unit([summary(r, f) for r in runs]) for f in figures}
         labels = [f"{p} ({units[f][2]})" for p, f in zip(PERCENTILES + ("max",), figures)]
-        w("| mechanism | samples | " + " | ".join(labels) + " | p50 / floor |")
-        w("|---|---:|" + "---:|" * len(labels) + "---:|")
+        w("| mechanism | samples | " + " | ".join(labels) + " | floor next to it (ns) | p50 / floor |")
+        w("|---|---:|" + "---:|" * len(labels) + "---:|---:|")
+        moved = False
         for r in runs:
             samples = r["repetitions"][0]["latency_phase"]["latency_ns"]["count"]
             cells = [in_unit(summary(r, f), units[f]) + ("" if p == "max" or resolved(r, p) else "*")
                      for p, f in zip(PERCENTILES + ("max",), figures)]
+            floor_cell, changed = adjacent_floor(r, floor["round_trip_ns"])
+            moved = moved or changed
             w(f"| {r['mechanism']} | {samples:,} | " + " | ".join(cells) +
-              f" | {summary(r, 'p50_over_floor'):.2f}x |")
+              f" | {floor_cell}{' †' if changed else ''} | {summary(r, 'p50_over_floor'):.2f}x |")
+        if moved:
+            w("\n† the floor before and after this latency phase differ by more than 25 %: the machine "
+              "changed state during it, and its ratio is not reliable.")
         w("")
     w("| mechanism | device | completions/s | poller CPU | app CPU | lost | dup |")
     w("|---|---|---:|---:|---:|---:|---:|")

@@ -23,7 +23,8 @@ Runs the end-to-end offload workload once per notification mechanism and device 
 a latency phase (closed loop with few jobs, or open loop at --rate) and a throughput phase
 (closed loop, many jobs). Prints completions/s, latency percentiles p50 to p99.999 (submit to job
 resumed), CPU use and lost/duplicated completions counted from per-request stamps, next to the
-machine's floor: a cache-line ping-pong between the same two CPUs, measured before and after.
+machine's floor: a cache-line ping-pong between the same two CPUs, measured before and after
+the runs and around each latency phase (p50/floor divides by the floor next to its phase).
 Options take their value as --name=VALUE or --name VALUE.
 
 Workload
@@ -61,7 +62,8 @@ Workload
   --cpus APP,POLLER     CPUs of the application thread and the poller (default 0,1); each must
                         be one this process may run on; -1 leaves a thread unpinned
   --seed N              device random seed, 0 .. 2^64-1 (default 1)
-  --floor-time S        seconds of each ping-pong floor measurement, 0.01 .. 10 (default 0.2)
+  --floor-time S        seconds of the floor before and after the runs, 0.01 .. 10 (default
+                        0.2); a quarter of it on each side of every latency phase
 
 Output
   --json FILE           every figure, the floor, the machine and the options as JSON

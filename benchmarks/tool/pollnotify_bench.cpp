@@ -56,7 +56,16 @@ Phases run_phases(const BenchOptions& options, Mechanism mechanism, const std::s
     latency.jobs = options.unloaded_jobs;
   }
   if (latency.depth == 0) latency.depth = options.workload.jobs;
-  Phases phases{run_one(mechanism, latency), {}};
+  // The floor next to the latency phase, a quarter of --floor-time each side.
+  const double adjacent_floor_s = options.floor_seconds / 4;
+  const int app_cpu = options.workload.app_cpu;
+  const int poller_cpu = options.workload.poller_cpu;
+  Phases phases;
+  phases.floor_before_latency = measure_floor(app_cpu, poller_cpu, adjacent_floor_s);
+  phases.latency = run_one(mechanism, latency);
+  if (!stopped()) {
+    phases.floor_after_latency = measure_floor(app_cpu, poller_cpu, adjacent_floor_s);
+  }
   phases.throughput = stopped() ? RunResult{} : run_one(mechanism, throughput);
   phases.throughput.mechanism = mechanism;
   phases.throughput.device = device;

@@ -61,6 +61,19 @@ bool resolved(const Row& row, double q) {
                      [q](const Phases& phases) { return phases.latency.resume_ns.resolves(q); });
 }
 
+double Phases::adjacent_floor_ns() const noexcept {
+  const double before = floor_before_latency.round_trip_ns;
+  const double after = floor_after_latency.round_trip_ns;
+  if (before > 0 && after > 0) return (before + after) / 2;
+  return before > 0 ? before : after;
+}
+
+double Phases::p50_over_floor(double run_floor_ns) const noexcept {
+  const double adjacent = adjacent_floor_ns();
+  const double floor = adjacent > 0 ? adjacent : run_floor_ns;
+  return floor > 0 ? static_cast<double>(latency.resume_ns.quantile(0.5)) / floor : 0.0;
+}
+
 double Report::floor_ns() const noexcept {
   return floor_after_measured ? (floor_before.round_trip_ns + floor_after.round_trip_ns) / 2
                               : floor_before.round_trip_ns;
@@ -232,12 +245,10 @@ void latency_table(std::ostream& out, const Report& report, const std::string& m
     }
     cells.push_back(in_unit(stat_of(*row, max).median, max_unit));
     char ratio[32];
-    const double floor = report.floor_ns();
-    std::snprintf(
-        ratio, sizeof ratio, "%.2fx",
-        floor > 0
-            ? stat_of(*row, [](const Phases& p) { return percentile_of(p, 0.5); }).median / floor
-            : 0.0);
+    const double run_floor = report.floor_ns();
+    std::snprintf(ratio, sizeof ratio, "%.2fx", stat_of(*row, [&](const Phases& p) {
+                                                  return p.p50_over_floor(run_floor);
+                                                }).median);
     cells.push_back(ratio);
     table.add(cells);
   }
@@ -424,8 +435,8 @@ json summary_json(const Row& row, double floor_ns) {
       stat_json(stat_of(row, [](const Phases& p) { return p.latency.resume_ns.mean(); }));
   summary["latency_stdev_ns"] =
       stat_json(stat_of(row, [](const Phases& p) { return p.latency.resume_ns.stdev(); }));
-  summary["p50_over_floor"] = stat_json(stat_of(
-      row, [&](const Phases& p) { return floor_ns > 0 ? percentile_of(p, 0.5) / floor_ns : 0.0; }));
+  summary["p50_over_floor"] =
+      stat_json(stat_of(row, [&](const Phases& p) { return p.p50_over_floor(floor_ns); }));
   json resolved_by = json::object();
   for (const Percentile& p : kPercentiles) resolved_by[p.key] = resolved(row, p.q);
   summary["resolved"] = resolved_by;
@@ -484,8 +495,19 @@ void write_json(std::ostream& out, const Report& report) {
   for (const Row& row : report.rows) {
     json repetitions = json::array();
     for (const Phases& phases : row.repetitions) {
+      const auto measured = [](const FloorMeasurement& floor) {
+        return floor.round_trip_ns > 0 ? floor_json(floor) : json(nullptr);
+      };
       repetitions.push_back({{"latency_phase", phase_json(phases.latency)},
-                             {"throughput_phase", phase_json(phases.throughput)}});
+                             {"throughput_phase", phase_json(phases.throughput)},
+                             {"floor_around_latency",
+                              {{"before", measured(phases.floor_before_latency)},
+                               {"after", measured(phases.floor_after_latency)},
+                               {"round_trip_ns", phases.adjacent_floor_ns()},
+                               {"changed", phases.floor_before_latency.round_trip_ns > 0 &&
+                                               phases.floor_after_latency.round_trip_ns > 0 &&
+                                               floor_changed(phases.floor_before_latency,
+                                                             phases.floor_after_latency)}}}});
     }
     document["runs"].push_back({{"mechanism", name_of(row.mechanism)},
                                 {"device", row.device},

@@ -28,6 +28,15 @@ struct MachineInfo {
 struct Phases {
   RunResult latency;     // closed loop with few jobs, or open loop at --rate
   RunResult throughput;  // closed loop, many jobs
+  // The floor measured just before and just after the latency phase (round_trip_ns 0: not
+  // measured). The machine changes state within seconds, so a latency is divided by the floor
+  // next to it rather than by the run's.
+  FloorMeasurement floor_before_latency;
+  FloorMeasurement floor_after_latency;
+  // The mean of the two adjacent floors (the one measured, if only one was); 0 if none.
+  [[nodiscard]] double adjacent_floor_ns() const noexcept;
+  // p50 of the latency phase over the adjacent floor, or over `run_floor_ns` without one.
+  [[nodiscard]] double p50_over_floor(double run_floor_ns) const noexcept;
 };
 
 struct Row {

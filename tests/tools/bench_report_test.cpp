@@ -45,8 +45,9 @@ Report synthetic_report(double scale, unsigned repetitions) {
     Row row{mechanism, "zero", {}};
     for (unsigned r = 0; r < repetitions; ++r) {
       const double mechanism_scale = mechanism == Mechanism::kBusy ? scale : 40 * scale;
-      Phases phases{synthetic_run(mechanism, 20'000, mechanism_scale, r + 1),
-                    synthetic_run(mechanism, 1'000, mechanism_scale, r + 100)};
+      Phases phases;
+      phases.latency = synthetic_run(mechanism, 20'000, mechanism_scale, r + 1);
+      phases.throughput = synthetic_run(mechanism, 1'000, mechanism_scale, r + 100);
       phases.throughput.jobs = 64;
       row.repetitions.push_back(std::move(phases));
     }
@@ -181,6 +182,35 @@ TEST(BenchTables, OneUnitPerColumnAndUnresolvedPercentilesMarked) {
   EXPECT_NE(text.find("*"), std::string::npos) << "20 000 samples cannot resolve p99.99";
   EXPECT_NE(text.find("p50/floor"), std::string::npos);
   EXPECT_NE(text.find("fewer than 10 samples"), std::string::npos);
+}
+
+// The machine changes state within seconds: a latency is divided by the floor measured next to
+// its phase (the mean of before and after), and by the run's floor only without one.
+TEST(BenchFigures, P50OverTheFloorNextToItsPhase) {
+  Report report = synthetic_report(300, 1);
+  Phases& phases = report.rows.at(0).repetitions.at(0);
+  const double p50 = static_cast<double>(phases.latency.resume_ns.quantile(0.5));
+  EXPECT_DOUBLE_EQ(phases.p50_over_floor(report.floor_ns()), p50 / 210) << "no adjacent floor";
+  phases.floor_before_latency.round_trip_ns = 100;
+  EXPECT_DOUBLE_EQ(phases.p50_over_floor(report.floor_ns()), p50 / 100) << "before only";
+  phases.floor_after_latency.round_trip_ns = 140;
+  EXPECT_DOUBLE_EQ(phases.adjacent_floor_ns(), 120);
+  EXPECT_DOUBLE_EQ(phases.p50_over_floor(report.floor_ns()), p50 / 120);
+  std::ostringstream out;
+  write_json(out, report);
+  const nlohmann::json document = nlohmann::json::parse(out.str());
+  const auto& run = document.at("runs").at(0);
+  EXPECT_DOUBLE_EQ(run.at("summary").at("p50_over_floor").at("median").get<double>(), p50 / 120);
+  const auto& around = run.at("repetitions").at(0).at("floor_around_latency");
+  EXPECT_DOUBLE_EQ(around.at("round_trip_ns").get<double>(), 120);
+  EXPECT_TRUE(around.at("changed").get<bool>()) << "100 and 140 are more than 25 % apart";
+  EXPECT_TRUE(document.at("runs")
+                  .at(1)
+                  .at("repetitions")
+                  .at(0)
+                  .at("floor_around_latency")
+                  .at("before")
+                  .is_null());
 }
 
 TEST(BenchJson, SchemaVersionFloorAndSummaries) {
