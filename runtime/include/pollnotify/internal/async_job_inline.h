@@ -23,12 +23,19 @@
 extern "C" {
 #endif
 
+/* __extension__: the header stays valid C89 for GCC and Clang, whose 64-bit type this is. */
+#if defined(__GNUC__)
+#define PN_INTERNAL_U64 __extension__ unsigned long long
+#else
+#define PN_INTERNAL_U64 unsigned long long
+#endif
+
 /* The first member of every job (runtime/job.cpp checks the layout). */
 typedef struct PN_internal_job {
-  void* stack_pointer;            /* where the job's stack was left while it is not running */
-  void* wait_ctx;                 /* pn::WaitCtx* the job was started with, or NULL */
-  unsigned char state;            /* PN_INTERNAL_JOB_*: the owner thread only */
-  unsigned long long owner_token; /* the owning thread; read by others with a relaxed load */
+  void* stack_pointer;         /* where the job's stack was left while it is not running */
+  void* wait_ctx;              /* pn::WaitCtx* the job was started with, or NULL */
+  unsigned char state;         /* PN_INTERNAL_JOB_*: the owner thread only */
+  PN_INTERNAL_U64 owner_token; /* the owning thread; read by others with a relaxed load */
 } PN_internal_job;
 
 #define PN_INTERNAL_JOB_IDLE 0
@@ -42,7 +49,7 @@ typedef struct PN_internal_job_thread {
   void* pool;                     /* the library's pool, NULL until the first job */
   PN_internal_job* current;       /* the job running on this thread, or NULL */
   void* dispatcher_stack_pointer; /* where start_job's stack was left while a job runs */
-  unsigned long long token;       /* identifies the OS thread; 0 until it owns a job */
+  PN_INTERNAL_U64 token;          /* identifies the OS thread; 0 until it owns a job */
   unsigned blocked;               /* PN_ASYNC_block_pause nesting */
   int inline_switch;              /* 1: the library's switch frame matches the inline one */
 } PN_internal_job_thread;
@@ -76,8 +83,8 @@ extern __thread PN_internal_job_thread PN_internal_job_thread_state
  * pushed; the caller-saved ones are clobbered like a call's. The red zone below the stack pointer
  * is stepped over first: the code around this may keep data there.
  */
-static inline __attribute__((always_inline)) void pn_internal_switch(void** save_stack_pointer,
-                                                                     void* to_stack_pointer) {
+static __inline__ __attribute__((always_inline)) void pn_internal_switch(void** save_stack_pointer,
+                                                                         void* to_stack_pointer) {
   __asm__ __volatile__(
       "leaq -128(%%rsp), %%rsp\n\t"
       "leaq 1f(%%rip), %%rax\n\t"
@@ -116,7 +123,7 @@ static inline __attribute__((always_inline)) void pn_internal_switch(void** save
   );
 }
 
-static inline __attribute__((always_inline)) int pn_internal_pause_job(void) {
+static __inline__ __attribute__((always_inline)) int pn_internal_pause_job(void) {
   PN_internal_job_thread* thread = &PN_internal_job_thread_state;
   PN_internal_job* job = thread->current;
   if (job == NULL || thread->blocked != 0) return 1; /* a no-op outside a job, as OpenSSL's */
@@ -126,10 +133,9 @@ static inline __attribute__((always_inline)) int pn_internal_pause_job(void) {
   return 1;
 }
 
-static inline __attribute__((always_inline)) int pn_internal_start_job(PN_ASYNC_JOB** job_handle,
-                                                                       PN_ASYNC_WAIT_CTX* ctx,
-                                                                       int* ret, int (*func)(void*),
-                                                                       void* args, size_t size) {
+static __inline__ __attribute__((always_inline)) int pn_internal_start_job(
+    PN_ASYNC_JOB** job_handle, PN_ASYNC_WAIT_CTX* ctx, int* ret, int (*func)(void*), void* args,
+    size_t size) {
   PN_internal_job_thread* thread = &PN_internal_job_thread_state;
   PN_internal_job* job = job_handle == NULL ? NULL : (PN_internal_job*)*job_handle;
   /* Only the resume of a paused job of this thread runs here; the library checks the rest. The
