@@ -178,12 +178,16 @@ struct ThreadJobs {
   }
 };
 
+// Frees the thread's pool and, as OpenSSL frees its thread context, the block count with it.
+void free_thread_pool(PN_internal_job_thread& state) noexcept {
+  delete static_cast<ThreadJobs*>(state.pool);
+  state.pool = nullptr;
+  state.blocked = 0;
+}
+
 // Frees the pool when the thread exits; registered on the slow path that creates the pool.
 struct ThreadExitHook {
-  ~ThreadExitHook() {
-    delete static_cast<ThreadJobs*>(thread_state().pool);
-    thread_state().pool = nullptr;
-  }
+  ~ThreadExitHook() { free_thread_pool(thread_state()); }
 };
 
 std::uint64_t this_thread_token() noexcept {
@@ -286,11 +290,7 @@ int PN_ASYNC_init_thread(size_t max_size, size_t init_size) {
 
 void PN_ASYNC_cleanup_thread(void) {
   PN_internal_job_thread& state = pn::internal::thread_state();
-  if (state.pool != nullptr && state.current == nullptr) {
-    delete static_cast<ThreadJobs*>(state.pool);
-    state.pool = nullptr;
-    state.blocked = 0;  // as OpenSSL, whose per-thread context (and its count) goes with the pool
-  }
+  if (state.pool != nullptr && state.current == nullptr) pn::internal::free_thread_pool(state);
 }
 
 // Parenthesised names: async_job.h may define these as macros for its inline paths.

@@ -7,7 +7,7 @@
 //
 // Memory ordering: if the producer pushes item x (RING-R1), everything it wrote before the push is
 // visible to the consumer once drain/try_pop hands it x (RING-A2). If the consumer releases a slot
-// (RING-R2), its reads of that slot happen before the producer's overwrite of it (RING-A1).
+// (RING-R2), its reads of that slot happen before the producer's overwrite of it (ROOM-A1).
 //
 // Layout: free-running 64-bit indices (never wrap in practice), slot = index & mask. The producer
 // and consumer state are two cache lines apart (no false sharing) and each side caches the
@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/ring_room.hpp"
 
 namespace pn {
 
@@ -60,15 +61,10 @@ class SpscRing {
   [[nodiscard]] std::size_t try_push_burst(const T* items, std::size_t count,
                                            Publish publish = Publish::kRelease) noexcept {
     const std::uint64_t tail = producer_.tail.load(std::memory_order_relaxed);  // own index
-    std::uint64_t free_slots = capacity_ - (tail - producer_.cached_head);
-    if (free_slots < count) {
-      // RING-A1: pairs with RING-R2: the consumer is done reading the slots we are about to
-      // overwrite.
-      producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
-      free_slots = capacity_ - (tail - producer_.cached_head);
-      if (free_slots == 0) return 0;
-    }
+    const std::uint64_t free_slots =
+        internal::ring_room(capacity_, tail, count, producer_.cached_head, consumer_.head);
     const std::size_t n = count < free_slots ? count : static_cast<std::size_t>(free_slots);
+    if (n == 0) return 0;
     for (std::size_t i = 0; i < n; ++i) slots_[(tail + i) & mask_] = items[i];
     if (publish == Publish::kSeqCst) {
       // The same publication as RING-R1 below, seq_cst: also ordered before the producer's later
@@ -108,7 +104,7 @@ class SpscRing {
       SpscRing& ring;
       std::uint64_t head;
       std::size_t& consumed;
-      // RING-R2: frees the consumed slots to the producer; pairs with RING-A1.
+      // RING-R2: frees the consumed slots to the producer; pairs with ROOM-A1.
       ~Release() { ring.consumer_.head.store(head + consumed, std::memory_order_release); }
     } release{*this, head, consumed};
     while (consumed < n) {

@@ -14,7 +14,7 @@
 // Memory ordering: a slot's fields are written before its word is published (CSLOT-R1, release
 // or, in the parking handshake, seq_cst); the consumer reads them after seeing this lap's bit
 // (CSLOT-A1). The consumer publishes its index after copying the slots it passed (CSLOT-R2); the
-// producer refills a slot only below the index it read (CSLOT-A2).
+// producer refills a slot only below the index it read (ROOM-A1).
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,7 @@
 
 #include "pollnotify/completion.hpp"
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/ring_room.hpp"
 #include "pollnotify/spsc_ring.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
@@ -45,13 +46,8 @@ class CompletionSlots {
   [[nodiscard]] std::size_t try_push_burst(const Completion* items, std::size_t count,
                                            Publish publish) noexcept {
     const std::uint64_t tail = producer_.tail;
-    std::uint64_t free_slots = capacity_ - (tail - producer_.cached_head);
-    if (free_slots < count) {
-      // CSLOT-A2: pairs with CSLOT-R2: the consumer has copied every slot below its index.
-      producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
-      free_slots = capacity_ - (tail - producer_.cached_head);
-      if (free_slots == 0) return 0;
-    }
+    const std::uint64_t free_slots =
+        ring_room(capacity_, tail, count, producer_.cached_head, consumer_.head);
     const std::size_t n = count < free_slots ? count : static_cast<std::size_t>(free_slots);
     if (n == 0) return 0;
     // Locals: the compiler reloads members after every atomic store.
@@ -101,7 +97,7 @@ class CompletionSlots {
       ~Advance() {
         if (head == first) return;
         ring.consumer_.head_private = head;
-        // CSLOT-R2: the slots below head are copied and free; pairs with CSLOT-A2.
+        // CSLOT-R2: the slots below head are copied and free; pairs with ROOM-A1.
         ring.consumer_.head.store(head, std::memory_order_release);
       }
     } advance{*this, head, first};
