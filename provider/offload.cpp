@@ -11,9 +11,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
+#include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/sim_runtime.hpp"
 #include "provider.hpp"
 
@@ -106,27 +108,52 @@ const int kFdKey = 0;  // the key this provider registers its eventfd under in a
 
 void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::close(fd); }
 
-// Runs on the pollnotify poller thread: forward the completion to libcrypto's ASYNC_WAIT_CTX.
-int on_device_completion(void* raw, const PN_COMPLETION* completion) {
-  auto* offload = static_cast<Offload*>(raw);
-  ASYNC_WAIT_CTX* waitctx = offload->waitctx;
-  const int fd = offload->fd;
-  offload->result = completion->result;
-  // PROV-R1: publishes the operation's output and result to the job; pairs with PROV-A1.
-  offload->done.store(1, std::memory_order_release);
+// Notifies libcrypto's wait context (or a synchronous caller) of a published completion.
+int notify(Offload& offload) {
+  ASYNC_WAIT_CTX* waitctx = offload.waitctx;
   if (waitctx == nullptr) {
-    offload->done.notify_one();  // a synchronous caller waits on `done`
+    offload.phase.notify_one();  // a synchronous caller waits on `phase`
     return 1;
   }
-  if (fd >= 0) {
+  if (offload.fd >= 0) {
     const std::uint64_t one = 1;
-    return ::write(fd, &one, sizeof one) == static_cast<ssize_t>(sizeof one) ? 1 : 0;
+    return ::write(offload.fd, &one, sizeof one) == static_cast<ssize_t>(sizeof one) ? 1 : 0;
   }
   ASYNC_callback_fn callback = nullptr;
   void* callback_arg = nullptr;
   if (ASYNC_WAIT_CTX_get_callback(waitctx, &callback, &callback_arg) != 1) return 0;
   ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
   return callback(callback_arg);
+}
+
+// Runs on the pollnotify poller thread: forward the completion to libcrypto's ASYNC_WAIT_CTX.
+int on_device_completion(void* raw, const PN_COMPLETION* completion) {
+  auto* offload = static_cast<Offload*>(raw);
+  offload->result = completion->result;
+  // PROV-R1: publishes the operation's output and result to the job; pairs with PROV-A1.
+  offload->phase.store(Offload::kCompleted, std::memory_order_release);
+  if (const std::uint32_t delay = offload->provider->test_notify_delay_us; delay != 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(delay));
+  }
+  const int notified = notify(*offload);
+  // PROV-R2: the poller is done with libcrypto's wait context and with `offload`; pairs with
+  // PROV-A2. Nothing of either is touched after this store.
+  offload->phase.store(Offload::kNotified, std::memory_order_release);
+  return notified;
+}
+
+// The second phase of the hand-off: the notification is under way (it is a write or a small
+// nonblocking callback), so wait for it without pausing: nothing would resume the job again.
+void wait_until_notified(const Offload& offload) {
+  for (unsigned spins = 0;
+       offload.phase.load(std::memory_order_acquire) != Offload::kNotified;  // PROV-A2
+       ++spins) {
+    if (spins < 64) {
+      internal::cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 int eventfd_for(ASYNC_WAIT_CTX* waitctx) {
@@ -153,7 +180,8 @@ int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, 
   SubmitResult result;
   while ((result = submit(runtime, request)) == SubmitResult::kRetry) std::this_thread::yield();
   if (result != SubmitResult::kAccepted) return 0;
-  offload.done.wait(0, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
+  offload.phase.wait(Offload::kPending, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
+  wait_until_notified(offload);
   return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
 }
 
@@ -170,7 +198,7 @@ bool Offload::open(Provider* owner) {
 int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
   Runtime* runtime = offload.provider->get_runtime();
   if (runtime == nullptr) return 0;
-  offload.done.store(0, std::memory_order_relaxed);  // published by the submit
+  offload.phase.store(Offload::kPending, std::memory_order_relaxed);  // published by the submit
   offload.result = 0;
   ASYNC_JOB* job = ASYNC_get_current_job();
   if (job == nullptr) return complete_synchronously(offload, *runtime, submit, request);
@@ -207,8 +235,9 @@ int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
   // before the completion (an application may resume early): pause again.
   do {
     ASYNC_pause_job();
-  } while (offload.done.load(std::memory_order_acquire) == 0);  // PROV-A1
-  if (!callback_mode) drain_eventfd(offload.fd);                // consume the notification
+  } while (offload.phase.load(std::memory_order_acquire) == Offload::kPending);  // PROV-A1
+  wait_until_notified(offload);                   // the poller is done with `waitctx` and its fd
+  if (!callback_mode) drain_eventfd(offload.fd);  // consume the notification
   return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
 }
 

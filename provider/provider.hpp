@@ -48,6 +48,9 @@ struct Provider {
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
+  // Tests only (PN_PROVIDER_TEST_NOTIFY_DELAY_US): the poller sleeps this long between
+  // publishing a completion and notifying the job, to widen the window the hand-off must close.
+  std::uint32_t test_notify_delay_us = 0;
   Compute compute;
   Trace trace;
   std::once_flag runtime_once;
@@ -75,8 +78,14 @@ struct Offload {
   // Written by the job before submit, read by the poller's callback.
   ASYNC_WAIT_CTX* waitctx = nullptr;
   int fd = -1;
-  std::atomic<int> done{0};
-  std::int32_t result = 0;  // the device's result code, published with `done`
+  // The hand-off in two phases: the poller publishes the result (kCompleted), notifies libcrypto's
+  // wait context (writes its fd, or calls its callback), then says it no longer touches it
+  // (kNotified). The job may see kCompleted early (an application may resume it for any reason)
+  // but does not return, and so lets the application free the ASYNC_WAIT_CTX and close its fd,
+  // before kNotified.
+  enum Phase : int { kPending = 0, kCompleted = 1, kNotified = 2 };
+  std::atomic<int> phase{kPending};
+  std::int32_t result = 0;  // the device's result code, published with kCompleted
 
   // False when out of memory.
   bool open(Provider* owner);

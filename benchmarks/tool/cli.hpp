@@ -5,9 +5,13 @@
 #include <getopt.h>
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,6 +20,20 @@
 #include <vector>
 
 namespace pn::tools {
+
+// Flushes standard output (the C++ stream and C's buffer): false, with a line on standard error
+// naming the tool, when what was printed could not be written (a full disk, /dev/full).
+inline bool flush_stdout(const char* tool) {
+  std::cout.flush();
+  errno = 0;
+  const bool written = std::cout.good() && std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+  if (!written) {
+    const int error = errno;
+    std::fprintf(stderr, "%s: cannot write standard output%s%s\n", tool, error != 0 ? ": " : "",
+                 error != 0 ? std::strerror(error) : "");
+  }
+  return written;
+}
 
 struct CliError {
   std::string message;

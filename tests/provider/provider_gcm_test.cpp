@@ -272,15 +272,21 @@ void run_jobs(Notify notify, const EVP_CIPHER* offloaded, const EVP_CIPHER* soft
   };
   std::vector<Slot> slots(jobs);
   std::size_t running = jobs;
-  const auto step = [&](Slot& slot) {
+  // False (the failure recorded) when the job neither paused nor finished: the callers'
+  // ASSERT_TRUE then ends the run instead of waiting for a job that will never be resumed.
+  const auto step = [&](Slot& slot) -> bool {
     int ret = 0;
     const int result =
         ASYNC_start_job(&slot.job, slot.waitctx, &ret, seal_job, &slot.work_ptr, sizeof(SealJob*));
-    ASSERT_TRUE(result == ASYNC_PAUSE || result == ASYNC_FINISH) << result;
+    if (result != ASYNC_PAUSE && result != ASYNC_FINISH) {
+      ADD_FAILURE() << "ASYNC_start_job returned " << result;
+      return false;
+    }
     if (result == ASYNC_FINISH) {
       slot.finished = true;
       --running;
     }
+    return true;
   };
   for (std::size_t j = 0; j < jobs; ++j) {
     Slot& slot = slots[j];
@@ -297,7 +303,7 @@ void run_jobs(Notify notify, const EVP_CIPHER* offloaded, const EVP_CIPHER* soft
           },
           &slot);
     }
-    step(slot);
+    ASSERT_TRUE(step(slot));
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (running != 0) {
@@ -316,7 +322,9 @@ void run_jobs(Notify notify, const EVP_CIPHER* offloaded, const EVP_CIPHER* soft
         pollfd readable{fd, POLLIN, 0};
         resume = count == 1 && ::poll(&readable, 1, 0) == 1;
       }
-      if (resume) step(slot);
+      if (resume) {
+        ASSERT_TRUE(step(slot));
+      }
     }
   }
   for (Slot& slot : slots) ASYNC_WAIT_CTX_free(slot.waitctx);

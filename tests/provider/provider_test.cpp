@@ -6,12 +6,15 @@
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "pollnotify/ready_queue.hpp"
@@ -232,3 +235,99 @@ TEST_F(Provider, CallbackModeManyJobs) {
 TEST_F(Provider, FdModeManyJobs) { run_async(Mode::kFd, offloaded_, software_, 32, 50); }
 
 }  // namespace
+
+// An application that resumes its job at every chance (before the completion arrives) and frees
+// the ASYNC_WAIT_CTX the moment the job finishes, while the poller is held between publishing the
+// completion and notifying (PN_PROVIDER_TEST_NOTIFY_DELAY_US): the job must not finish before the
+// notification is over, or the poller would call through the freed context (callback mode: ASan
+// reports it) or write into its closed eventfd, whose number the next eventfd reuses (fd mode:
+// the canary below turns readable).
+class ProviderEarlyResume : public ::testing::TestWithParam<Mode> {
+ protected:
+  static constexpr int kDelayUs = 3000;
+  void SetUp() override {
+    ::setenv("PN_PROVIDER_TEST_NOTIFY_DELAY_US", std::to_string(kDelayUs).c_str(), 1);
+    ASSERT_NO_FATAL_FAILURE(providers_.load());
+    ::unsetenv("PN_PROVIDER_TEST_NOTIFY_DELAY_US");
+    md_ = EVP_MD_fetch(providers_.context, "SHA2-256", "provider=pollnotify");
+    ASSERT_NE(md_, nullptr);
+  }
+  void TearDown() override {
+    EVP_MD_free(md_);
+    providers_.unload();
+  }
+  ProviderUnderTest providers_;
+  EVP_MD* md_ = nullptr;
+};
+
+// The digest's EVP_MD_CTX outlives the job, as a TLS connection's contexts do: freeing it would
+// wait for the delivery (the device context's grace period) and hide the defect.
+struct LongLivedDigest {
+  EVP_MD_CTX* ctx;
+  const EVP_MD* md;
+  std::array<unsigned char, 32> out;
+};
+
+int long_lived_digest_job(void* raw) {
+  LongLivedDigest& work = **static_cast<LongLivedDigest**>(raw);
+  const unsigned char input[100] = {0x5a};
+  unsigned int size = 0;
+  return EVP_DigestInit_ex(work.ctx, work.md, nullptr) == 1 &&
+                 EVP_DigestUpdate(work.ctx, input, sizeof input) == 1 &&
+                 EVP_DigestFinal_ex(work.ctx, work.out.data(), &size) == 1
+             ? 1
+             : 0;
+}
+
+TEST_P(ProviderEarlyResume, TheJobOutlastsTheNotification) {
+  std::atomic<int> callbacks{0};
+  EVP_MD_CTX* digest_ctx = EVP_MD_CTX_new();
+  ASSERT_NE(digest_ctx, nullptr);
+  for (int round = 0; round < 20; ++round) {
+    LongLivedDigest work{digest_ctx, md_, {}};
+    LongLivedDigest* work_ptr = &work;
+    ASYNC_WAIT_CTX* waitctx = ASYNC_WAIT_CTX_new();
+    ASSERT_NE(waitctx, nullptr);
+    if (GetParam() == Mode::kCallback) {
+      ASSERT_EQ(ASYNC_WAIT_CTX_set_callback(
+                    waitctx,
+                    [](void* arg) {
+                      static_cast<std::atomic<int>*>(arg)->fetch_add(1, std::memory_order_relaxed);
+                      return 1;
+                    },
+                    &callbacks),
+                1);
+    }
+    ASYNC_JOB* job = nullptr;
+    int ret = 0;
+    int result = ASYNC_PAUSE;
+    std::size_t resumes = 0;
+    while (result == ASYNC_PAUSE) {  // resume at every chance, notified or not
+      result =
+          ASYNC_start_job(&job, waitctx, &ret, long_lived_digest_job, &work_ptr, sizeof work_ptr);
+      ++resumes;
+    }
+    ASSERT_EQ(result, ASYNC_FINISH);
+    ASSERT_EQ(ret, 1);
+    if (GetParam() == Mode::kCallback) {
+      ASSERT_EQ(callbacks.load(std::memory_order_relaxed), round + 1)
+          << "the job finished before its callback had returned";
+    }
+    ASYNC_WAIT_CTX_free(waitctx);  // closes the provider's eventfd in fd mode
+    const int canary = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // likely the number just closed
+    ASSERT_GE(canary, 0);
+    // Nothing may write to it: the poller finished with the freed context before the job ended.
+    // The window covers a notification held back by the injected delay.
+    pollfd watch{canary, POLLIN, 0};
+    const int ready = ::poll(&watch, 1, 2 * kDelayUs / 1000);
+    ::close(canary);
+    ASSERT_EQ(ready, 0) << "a notification reached a descriptor after its wait context was freed";
+    EXPECT_GT(resumes, 1U) << "the job paused for the device";
+  }
+  EVP_MD_CTX_free(digest_ctx);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProviderEarlyResume, ::testing::Values(Mode::kCallback, Mode::kFd),
+                         [](const ::testing::TestParamInfo<Mode>& mode) {
+                           return mode.param == Mode::kCallback ? "Callback" : "Fd";
+                         });

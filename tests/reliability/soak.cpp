@@ -266,7 +266,7 @@ duplicated=N). Options take their value as --name=VALUE or --name VALUE.
   --help            this text
 
 Exit status: 0 every request ended exactly once; 1 something was lost or duplicated (or no
-completion came for 10 s); 2 bad command line or options.
+completion came for 10 s); 2 bad command line or options; 3 standard output could not be written.
 )";
 
 // Applies one option's value; an error message names the option and the bad value.
@@ -339,7 +339,7 @@ pn::tools::Parsed parse(int argc, char** argv, Options& options, std::string& me
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_command_line(int argc, char** argv) {
   Options options;
   std::string message;
   switch (parse(argc, argv, options, message)) {
@@ -358,4 +358,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pollnotify-soak: %s\n", error.what());
     return 2;
   }
+}
+
+int main(int argc, char** argv) {
+  const int status = run_command_line(argc, argv);
+  if (!pn::tools::flush_stdout("pollnotify-soak")) return 3;
+  return status;
 }

@@ -33,5 +33,15 @@ check 2 "needs a value" --duration
 check 2 "above the limit" --latency fixed:1e300
 check 2 "unexpected argument 'extra'" extra
 check 0 "lost=0 duplicated=0" --duration=0.2 --threads 1 --sessions=4 --progress 0
-echo "soak_cli_test: $((16 - failures)) passed, $failures failed"
+# Standard output that cannot be written: exit 3, said on standard error.
+for args in "--help" "--duration=0.1 --threads 1 --sessions=2 --progress 0"; do
+  # shellcheck disable=SC2086
+  err=$("$soak" $args 2>&1 >/dev/full)
+  status=$?
+  if [ "$status" -ne 3 ] || ! grep -qF "cannot write standard output" <<<"$err"; then
+    echo "FAIL: pollnotify-soak $args > /dev/full -> status $status, stderr: $err"
+    failures=$((failures + 1))
+  fi
+done
+echo "soak_cli_test: $((18 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -141,13 +141,24 @@ with tempfile.TemporaryDirectory() as scratch:
     result = run("--help")
     check(result.returncode == 0 and "Exit status" in result.stdout, "--help on stdout, exit 0")
 
+    # Standard output that cannot be written is an error (exit 1), not a silent success.
+    with open("/dev/full", "w") as full:
+        for args in (["--help"], [*QUICK, "--duration", "0.05", "--mechanisms", "busy"]):
+            result = subprocess.run([BENCH, *args], stdout=full, stderr=subprocess.PIPE,
+                                    text=True, timeout=120)
+            check(result.returncode == 1 and "cannot write standard output" in result.stderr,
+                  f"{args} > /dev/full: exit {result.returncode}: {result.stderr}")
+
     # SIGINT: exit 130, and what was measured is printed and written.
     partial = os.path.join(scratch, "partial.json")
     process = subprocess.Popen([BENCH, *QUICK, "--duration", "2", "--json", partial],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    # The header is flushed after the handler is installed and before the first measurement.
+    header = process.stdout.readline()
+    check(header.startswith("pollnotify-bench"), f"SIGINT: the header comes first: {header!r}")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
+    out = header + out
     check(process.returncode == 130, f"SIGINT: exit {process.returncode}: {err}")
     check("interrupted" in out, "SIGINT: the tables say interrupted")
     with open(partial) as file:
