@@ -130,8 +130,7 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
     ++tally.invalid;
     return;
   }
-  if (completion.status < PN_ASYNC_STATUS_UNSUPPORTED || completion.status > PN_ASYNC_STATUS_EAGAIN)
-      [[unlikely]] {
+  if (!WaitCtx::is_status(completion.status)) [[unlikely]] {
     deliver_bad_status(completion, tally);
     return;
   }

@@ -99,8 +99,10 @@ void WaitCtx::reset_for_reuse() noexcept {
 
 void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   if (ctx == nullptr) return;
-  // WC-X1: closes the context (closed() turns true); pairs with WC-X4.
-  ctx->closed_.store(true, std::memory_order_release);
+  // WC-X1: closes the context (closed() turns true); pairs with WC-X4. An exchange: a context
+  // already closed is on the slab's free list, and a second destroy() would list it twice (two
+  // later create() calls would share it): refused, nothing done.
+  if (ctx->closed_.exchange(true, std::memory_order_acq_rel)) return;
   // Every ticket of this life is stale from here; a delivery that checks after this store sees
   // it (synchronize_deliveries orders it before reading the sections), one that checked before
   // is inside a section that the wait below outlasts. life_start_ moves too, so stale
@@ -210,6 +212,11 @@ std::uint32_t WaitCtx::in_flight() const noexcept {
 Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
   // The poller opens one section per drain; a lone delivery opens its own.
   const internal::DeliverySection section;
+  if (!is_status(completion.status)) [[unlikely]] {
+    Completion as_err = completion;  // the request must still end: as ERR, as the poller does
+    as_err.status = PN_ASYNC_STATUS_ERR;
+    return deliver_in_section(as_err, callback_result);
+  }
   return deliver_in_section(completion, callback_result);
 }
 

@@ -113,6 +113,36 @@ TEST(PollerExternal, BadEntriesAreCountedNotFatal) {
   EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_ERR);
 }
 
+// A context pointer with bit 0 set (a C caller's bad pointer) shares its bit with the ring's lap
+// marker: in every lap it is refused (invalid) and the completions behind it are delivered.
+TEST(PollerExternal, AMisalignedContextPointerNeverStallsTheRing) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(2);
+  Counted target;
+  auto* misaligned = reinterpret_cast<pn::WaitCtx*>(reinterpret_cast<char*>(target.ctx.get()) + 1);
+  for (int lap = 0; lap < 4; ++lap) {
+    ASSERT_TRUE(ring.try_push(pn::Completion{misaligned, 0, {0}, PN_ASYNC_STATUS_OK}));
+    ASSERT_TRUE(ring.try_push(target.completion()));
+    EXPECT_EQ(poller.poll_once(), 2U) << "lap " << lap;
+  }
+  EXPECT_EQ(poller.stats().invalid, 4U);
+  EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 4);
+  EXPECT_EQ(target.ctx->in_flight(), 0U);
+}
+
+// A direct delivery follows the poller's rule: a status outside 0..3 ends the request as ERR.
+TEST(PollerExternal, ADirectDeliveryMapsAnOutOfRangeStatusToErr) {
+  for (const int bad : {7, -1, 1000}) {
+    Counted target;
+    EXPECT_EQ(target.ctx->deliver(target.completion(0, bad)), pn::Delivery::kCallback);
+    EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_ERR) << bad;
+    PN_COMPLETION c{target.ctx->c_handle(), 0, target.ctx->arm().generation, bad, 0};
+    EXPECT_EQ(PN_ASYNC_WAIT_CTX_deliver(&c), PN_DELIVERY_CALLBACK);
+    EXPECT_EQ(target.ctx->status(), PN_ASYNC_STATUS_ERR) << bad;
+    EXPECT_EQ(target.calls.load(std::memory_order_relaxed), 2);
+  }
+}
+
 TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
   pn::Poller poller(external_options());
   auto& ring = poller.add_ring(8);

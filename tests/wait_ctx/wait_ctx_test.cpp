@@ -68,6 +68,22 @@ TEST(WaitCtxFree, NullIsNoOp) {
   SUCCEED();
 }
 
+// A second free of the same context is refused: it would list the context twice for reuse, and
+// two later contexts would be one object.
+TEST(WaitCtxFree, ASecondFreeIsRefusedAndNeverSharesAContext) {
+  CleanupLog log;
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
+  ASSERT_EQ(PN_ASYNC_WAIT_CTX_set_wait_fd(ctx, key_a, 10, &log, record_cleanup), 1);
+  PN_ASYNC_WAIT_CTX_free(ctx);
+  PN_ASYNC_WAIT_CTX_free(ctx);
+  EXPECT_EQ(log.calls.size(), 1U) << "cleanup runs once";
+  PN_ASYNC_WAIT_CTX* first = PN_ASYNC_WAIT_CTX_new();
+  PN_ASYNC_WAIT_CTX* second = PN_ASYNC_WAIT_CTX_new();
+  EXPECT_NE(first, second);
+  PN_ASYNC_WAIT_CTX_free(first);
+  PN_ASYNC_WAIT_CTX_free(second);
+}
+
 TEST(WaitCtxFree, RunsCleanupOfLiveEntriesNewestFirst) {
   CleanupLog log;
   PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();

@@ -46,7 +46,8 @@ typedef void (*PN_ASYNC_fd_cleanup_fn)(PN_ASYNC_WAIT_CTX*, const void* key, PN_A
 
 /* Returns a context with status UNSUPPORTED and no callback, or NULL when out of memory. */
 PN_ASYNC_WAIT_CTX* PN_ASYNC_WAIT_CTX_new(void);
-/* Runs the cleanup routine of every fd entry not marked deleted, then frees. NULL is a no-op.
+/* Runs the cleanup routine of every fd entry not marked deleted, then frees. NULL is a no-op, and
+ * so is a second free of a context not handed out again by PN_ASYNC_WAIT_CTX_new since.
  * Safe while a request for ctx is still in flight: the late completion is dropped and counted. */
 void PN_ASYNC_WAIT_CTX_free(PN_ASYNC_WAIT_CTX* ctx);
 /* Adds an entry (a second one if key is already present; the newest wins). 1 ok, 0 error. */

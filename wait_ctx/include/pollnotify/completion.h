@@ -48,7 +48,8 @@ typedef int (*PN_COMPLETION_callback_fn)(void* arg, const PN_COMPLETION* complet
 uint64_t PN_ASYNC_WAIT_CTX_arm(PN_ASYNC_WAIT_CTX* ctx);
 /* Device, for a ticket whose request was never submitted after all: nothing will be delivered. */
 void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket);
-/* Poller, exactly once per ticket: returns a PN_DELIVERY_* value. */
+/* Poller, exactly once per ticket: returns a PN_DELIVERY_* value. A status outside
+ * PN_ASYNC_STATUS_UNSUPPORTED..PN_ASYNC_STATUS_EAGAIN is delivered as PN_ASYNC_STATUS_ERR. */
 int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion);
 /* Owner: completions armed before this call become stale. */
 void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx);

@@ -97,7 +97,9 @@ class WaitCtx {
   [[nodiscard]] static WaitCtx* create() noexcept;
   // Owner. Runs the cleanup routine of every live fd entry, makes later completions stale, waits
   // for a callback running on another thread to return (not when called from inside a callback:
-  // protocol step 5), returns the memory to the slab for reuse. nullptr is a no-op.
+  // protocol step 5), returns the memory to the slab for reuse. nullptr is a no-op, and so is a
+  // second destroy() of a context not created again since (a double free is refused; a destroy()
+  // of a context that create() has handed out again destroys the new owner's: the caller's bug).
   static void destroy(WaitCtx* ctx) noexcept;
   // Any thread: true once destroy() has begun (a callback may stop re-arming).
   [[nodiscard]] bool closed() const noexcept {
@@ -150,7 +152,7 @@ class WaitCtx {
   }
   // False (status unchanged) for a value outside 0..3.
   [[nodiscard]] bool set_status(int status) noexcept {
-    if (status < PN_ASYNC_STATUS_UNSUPPORTED || status > PN_ASYNC_STATUS_EAGAIN) return false;
+    if (!is_status(status)) return false;
     // WC-S1: publishes what the setter wrote before the status; pairs with WC-S2.
     status_.store(status, std::memory_order_release);
     return true;
@@ -187,9 +189,14 @@ class WaitCtx {
   void cancel_pending() noexcept;
   // Poller, exactly once per ticket (completion.ctx must be this context). Sets the status, then
   // invokes the completion callback (with the completion), else the OpenSSL-style callback, else
-  // signals the notify fd. Exceptions thrown by a C++ callback propagate after the ticket's
-  // delivery is counted.
+  // signals the notify fd. A status outside 0..3 is delivered as ERR (the request still ends; the
+  // poller does the same and counts it invalid). Exceptions thrown by a C++ callback propagate
+  // after the ticket's delivery is counted.
   Delivery deliver(const Completion& completion, int* callback_result = nullptr);
+  // Whether `status` is one a completion may carry (PN_ASYNC_STATUS_UNSUPPORTED..EAGAIN).
+  [[nodiscard]] static constexpr bool is_status(int status) noexcept {
+    return status >= PN_ASYNC_STATUS_UNSUPPORTED && status <= PN_ASYNC_STATUS_EAGAIN;
+  }
   // The same, for a caller that holds an internal::DeliverySection (the poller, per drain): no
   // section of its own.
   Delivery deliver_in_section(const Completion& completion, int* callback_result = nullptr);

@@ -8,6 +8,9 @@
 // keeps a marker in the slot the same way; the lap bit spares the consumer its clearing write.)
 // Do not include directly.
 //
+// A completion whose context pointer has bit 0 set (no context's: a C caller's bad pointer) is
+// stored with a null context: the consumer sees it in order and the poller counts it invalid.
+//
 // Threads: one producer calls try_push_burst, one consumer calls drain and has_items_seq_cst;
 // size_approx and capacity from any thread.
 //
@@ -63,7 +66,11 @@ class CompletionSlots {
       return s;
     };
     const auto word = [&](std::size_t i) noexcept {
-      return reinterpret_cast<std::uintptr_t>(items[i].ctx) | lap_bit(tail + i, capacity);
+      const auto ctx = reinterpret_cast<std::uintptr_t>(items[i].ctx);
+      // A pointer with the lap bit set is no context's and would read as "not yet written" in
+      // every other lap, stalling the ring: it goes in as null, which the consumer refuses and
+      // counts (invalid).
+      return ((ctx & kLapBit) == 0 ? ctx : 0) | lap_bit(tail + i, capacity);
     };
     // The first slot is published last: a consumer that sees it sees the whole burst, and in the
     // parking handshake it is the one the consumer checks before it parks.
