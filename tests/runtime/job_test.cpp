@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cfenv>
 #include <cstdint>
 #include <thread>
 
@@ -495,6 +496,86 @@ TEST_F(Jobs, InlineAndExportedSwitchesKeepRegisters) {
     s2 ^= p2;
   }
   EXPECT_EQ(p ^ q ^ r ^ s, p2 ^ q2 ^ r2 ^ s2);
+}
+
+// long double values the compiler keeps on the x87 register stack across an inline pause: each
+// job's stay its own, as around a function call, even with more jobs paused than the stack has
+// registers (a shared stack overflows into NaN past eight entries).
+struct X87Values {
+  long double seed;
+  long double result;
+};
+int pause_with_live_long_doubles(void* arg) {
+  auto* values = *static_cast<X87Values**>(arg);
+  long double a = values->seed * 3.0L, b = values->seed + 0.5L, c = values->seed / 7.0L;
+  for (int i = 0; i < 4; ++i) {
+    PN_ASYNC_pause_job();
+    a = a * 1.25L + b;
+    b = b - c;
+    c = c * 0.75L + a;
+  }
+  values->result = a + b * c;
+  return 1;
+}
+
+TEST_F(Jobs, EveryPausedJobKeepsItsOwnX87Values) {
+  constexpr int kJobs = 12;
+  std::vector<X87Values> expected(kJobs), in_jobs(kJobs);
+  std::vector<X87Values*> pointers(kJobs);
+  std::vector<PN_ASYNC_JOB*> jobs(kJobs, nullptr);
+  for (int j = 0; j < kJobs; ++j) {
+    expected[j].seed = in_jobs[j].seed = 1.0L + j * 0.125L;
+    X87Values* direct = &expected[j];
+    ASSERT_EQ(pause_with_live_long_doubles(&direct), 1);  // no job: no pauses
+    pointers[j] = &in_jobs[j];
+  }
+  std::vector<int> status(kJobs, PN_ASYNC_PAUSE);
+  int ret = 0;
+  for (int j = 0; j < kJobs; ++j) {  // every job paused at once
+    status[j] = PN_ASYNC_start_job(&jobs[j], nullptr, &ret, pause_with_live_long_doubles,
+                                   &pointers[j], sizeof pointers[j]);
+    ASSERT_EQ(status[j], PN_ASYNC_PAUSE);
+  }
+  for (bool running = true; running;) {
+    running = false;
+    for (int j = 0; j < kJobs; ++j) {
+      if (status[j] != PN_ASYNC_PAUSE) continue;
+      status[j] = PN_ASYNC_start_job(&jobs[j], nullptr, &ret, nullptr, nullptr, 0);
+      running = running || status[j] == PN_ASYNC_PAUSE;
+    }
+  }
+  for (int j = 0; j < kJobs; ++j) {
+    ASSERT_EQ(status[j], PN_ASYNC_FINISH);
+    EXPECT_EQ(in_jobs[j].result, expected[j].result) << "job " << j;
+  }
+}
+
+// The MXCSR and x87 control words (rounding mode, exception masks) belong to the thread, not to
+// each job, unless the library is built with PN_FIBER_PRESERVE_FP_CONTROL (async_job.h): a
+// rounding mode a job sets before it pauses is the caller's after the pause.
+int pause_in_upward_rounding(void*) {
+  std::fesetround(FE_UPWARD);
+  PN_ASYNC_pause_job();
+  return std::fegetround() == FE_UPWARD ? 1 : 0;
+}
+
+TEST_F(Jobs, FpControlWordsAreTheThreadsUnlessPreserved) {
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  PN_ASYNC_JOB* job = nullptr;
+  int ret = 0;
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, pause_in_upward_rounding, nullptr, 0),
+            PN_ASYNC_PAUSE);
+  const int after_pause = std::fegetround();
+  std::fesetround(FE_TONEAREST);
+  ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0), PN_ASYNC_FINISH);
+  std::fesetround(FE_TONEAREST);
+#if defined(PN_FIBER_PRESERVE_FP_CONTROL) || defined(PN_TEST_JOBS_ON_UCONTEXT)  // swapcontext saves them
+  EXPECT_EQ(after_pause, FE_TONEAREST) << "the caller's rounding mode came back with the pause";
+  EXPECT_EQ(ret, 1) << "the job's rounding mode came back with the resume";
+#else
+  EXPECT_EQ(after_pause, FE_UPWARD) << "one rounding mode for the thread";
+  EXPECT_EQ(ret, 0) << "the caller's mode was the job's after the resume";
+#endif
 }
 
 #if defined(PN_ASYNC_INLINE_FAST_PATH)

@@ -45,7 +45,12 @@ void PN_ASYNC_cleanup_thread(void);
 int PN_ASYNC_start_job(PN_ASYNC_JOB** job, PN_ASYNC_WAIT_CTX* ctx, int* ret, int (*func)(void*),
                        void* args, size_t size);
 /* Inside a job: returns to the start_job caller; returns 1 when resumed. Outside a job or while
- * pausing is blocked it does nothing and returns 1. */
+ * pausing is blocked it does nothing and returns 1. Like a function call, it keeps the job's
+ * callee-saved registers and every value the compiler holds across it (x87 ones included). One
+ * difference from OpenSSL (whose jobs run on ucontext): the MXCSR and x87 control words (rounding
+ * mode, exception masks) belong to the thread, not to each job, so a job that changes them
+ * restores them before it pauses; a library built with PN_FIBER_PRESERVE_FP_CONTROL switches
+ * them with each job, as OpenSSL does. */
 int PN_ASYNC_pause_job(void);
 /* The job running on this thread, or NULL. */
 PN_ASYNC_JOB* PN_ASYNC_get_current_job(void);

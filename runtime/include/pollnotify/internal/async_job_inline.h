@@ -80,7 +80,9 @@ extern __thread PN_internal_job_thread PN_internal_job_thread_state
  * The frame is the one pn_fiber_switch (runtime/fiber_x86_64.S) pushes and pops: from the saved
  * stack pointer up, 8 bytes of padding, r15 r14 r13 r12 rbx rbp, the resume address. The side
  * that resumes pops the six registers and jumps, so the callee-saved registers come back as
- * pushed; the caller-saved ones are clobbered like a call's. The red zone below the stack pointer
+ * pushed; the caller-saved ones are clobbered like a call's: the vector registers and the x87
+ * register stack (st, mm) too, so that the compiler keeps no value there across the switch (the
+ * ABI has a call leave the x87 stack empty; a long double kept there would be every job's). The red zone below the stack pointer
  * is stepped over first: the code around this may keep data there.
  */
 static __inline__ __attribute__((always_inline)) void pn_internal_switch(void** save_stack_pointer,
@@ -113,7 +115,8 @@ static __inline__ __attribute__((always_inline)) void pn_internal_switch(void** 
       :
       : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0", "xmm1", "xmm2",
         "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-        "xmm14", "xmm15"
+        "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
+        "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7"
 #if defined(__AVX512F__)
         ,
         "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
