@@ -146,7 +146,8 @@ int on_device_completion(void* raw, const PN_COMPLETION* completion) {
 // nonblocking callback), so wait for it without pausing: nothing would resume the job again.
 void wait_until_notified(const Offload& offload) {
   for (unsigned spins = 0;
-       offload.phase.load(std::memory_order_acquire) != Offload::kNotified;  // PROV-A2
+       // PROV-A2: pairs with PROV-R2
+       offload.phase.load(std::memory_order_acquire) != Offload::kNotified;
        ++spins) {
     if (spins < 64) {
       internal::cpu_relax();

@@ -7,6 +7,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/delivery_epoch.hpp"
+#include "pollnotify/internal/wait_ctx_slab.hpp"
 
 namespace pn {
 
@@ -22,38 +23,66 @@ class WaitCtxSlab {
 
   WaitCtx* take() noexcept {
     std::unique_lock lock(mutex_);
-    if (free_.empty() && !deferred_.empty() && !internal::DeliverySection::inside()) {
-      // Contexts destroyed from inside callbacks become reusable once every section open at
-      // their destroy() has closed. Not under the mutex: a callback's destroy() takes it.
-      std::vector<WaitCtx*> ready;
-      ready.swap(deferred_);
-      lock.unlock();
-      internal::synchronize_deliveries();
-      lock.lock();
-      try {
-        free_.insert(free_.end(), ready.begin(), ready.end());
-      } catch (...) {  // no memory to list them: they stay unused, which is safe
-      }
-    }
+    if (free_.empty() && !deferred_.empty()) reclaim_deferred(lock);
     if (free_.empty() && !grow()) return nullptr;
     WaitCtx* ctx = free_.back();
     free_.pop_back();
     return ctx;
   }
 
-  // `waited`: destroy() has waited for every delivery section open when it made the context
-  // stale, so the context may be reused at once; else (destroy() from inside a callback) it
-  // waits for a later synchronisation.
-  void give_back(WaitCtx* ctx, bool waited) noexcept {
+  // A context whose destroy() has waited for every delivery that could still act on it (or
+  // found none in flight): reusable at once.
+  void give_back(WaitCtx* ctx) noexcept {
     std::unique_lock lock(mutex_);
     try {
-      (waited ? free_ : deferred_).push_back(ctx);
+      free_.push_back(ctx);
     } catch (...) {  // no memory to list it: the context stays unused, which is safe
     }
+  }
+  // A context destroyed from inside a callback while deliveries may still act on it: reusable
+  // once every section open at internal::retire_deliveries() (`epoch`) has closed.
+  void defer(WaitCtx* ctx, std::uint64_t epoch) noexcept {
+    std::unique_lock lock(mutex_);
+    try {
+      deferred_.push_back({ctx, epoch});
+    } catch (...) {  // as above
+    }
+  }
+
+  [[nodiscard]] internal::WaitCtxSlabCounts counts() {
+    std::lock_guard lock(mutex_);
+    return {constructed_, free_.size(), deferred_.size()};
   }
 
  private:
   static constexpr std::size_t kPerChunk = 64;
+  struct Deferred {
+    WaitCtx* ctx;
+    std::uint64_t epoch;
+  };
+
+  // Moves the deferred contexts whose grace period has passed to the free list, without waiting
+  // (so also from inside a callback, where a steady destroy-and-create cycle then reuses what
+  // earlier sections destroyed instead of growing). Outside a callback, when none has passed, it
+  // waits for them, off the mutex: a callback's destroy() takes it.
+  void reclaim_deferred(std::unique_lock<std::mutex>& lock) noexcept {
+    const auto passed = [](const Deferred& d) { return internal::deliveries_passed(d.epoch); };
+    const auto moved = [&] {
+      try {
+        for (const Deferred& d : deferred_) {
+          if (passed(d)) free_.push_back(d.ctx);
+        }
+      } catch (...) {  // no memory to list them: they stay unused, which is safe
+      }
+      std::erase_if(deferred_, passed);
+    };
+    moved();
+    if (!free_.empty() || internal::DeliverySection::inside()) return;
+    lock.unlock();
+    internal::synchronize_deliveries();
+    lock.lock();
+    moved();
+  }
 
   bool grow() noexcept {
     try {
@@ -62,6 +91,7 @@ class WaitCtxSlab {
           kPerChunk * sizeof(WaitCtx), std::align_val_t{alignof(WaitCtx)}, std::nothrow));
       if (chunk == nullptr) return false;
       for (std::size_t i = kPerChunk; i > 0; --i) free_.push_back(new (chunk + i - 1) WaitCtx());
+      constructed_ += kPerChunk;
       return true;
     } catch (...) {
       return false;
@@ -70,8 +100,13 @@ class WaitCtxSlab {
 
   std::mutex mutex_;
   std::vector<WaitCtx*> free_;
-  std::vector<WaitCtx*> deferred_;
+  std::vector<Deferred> deferred_;
+  std::size_t constructed_ = 0;
 };
+
+internal::WaitCtxSlabCounts internal::wait_ctx_slab_counts() {
+  return WaitCtxSlab::instance().counts();
+}
 
 WaitCtxPtr WaitCtx::make() {
   WaitCtx* ctx = create();
@@ -110,9 +145,13 @@ void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   const std::uint64_t next = ctx->generation_.load(std::memory_order_relaxed) + 1;
   ctx->generation_.store(next, std::memory_order_relaxed);
   ctx->life_start_.store(next, std::memory_order_relaxed);
-  const bool may_wait = !internal::DeliverySection::inside();
+  // Nothing in flight in this life (in_flight() acquires every finished delivery's count, WC-D3):
+  // no delivery can act on this context any more, so it waits for nobody's callbacks. A
+  // delivery of a live ticket counts itself only when it has finished with the context.
+  const bool idle = ctx->in_flight() == 0;
+  const bool may_wait = !idle && !internal::DeliverySection::inside();
   if (may_wait) internal::synchronize_deliveries();
-  // Waited (or inside a callback, where protocol step 5 applies): no delivery can signal a
+  // Waited, idle, or inside a callback (where protocol step 5 applies): no delivery can signal a
   // notify fd that a cleanup routine below closes, except one already running on another thread.
   for (auto it = ctx->fds_.rbegin(); it != ctx->fds_.rend(); ++it) {
     if (!it->deleted && it->cleanup != nullptr) {
@@ -123,7 +162,11 @@ void WaitCtx::destroy(WaitCtx* ctx) noexcept {
   ctx->fds_.shrink_to_fit();
   ctx->num_added_ = ctx->num_deleted_ = 0;
   ctx->fds_changed_ = false;
-  WaitCtxSlab::instance().give_back(ctx, may_wait);
+  if (idle || may_wait) {
+    WaitCtxSlab::instance().give_back(ctx);
+  } else {
+    WaitCtxSlab::instance().defer(ctx, internal::retire_deliveries());
+  }
 }
 
 bool WaitCtx::set_wait_fd(const void* key, AsyncFd fd, void* custom_data, FdCleanupFn cleanup) {
@@ -200,7 +243,8 @@ void WaitCtx::cancel_pending() noexcept {
   // its reading of the delivery sections (EPOCH-S2), so a delivery either sees the new
   // generation or is waited for.
   generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  if (!internal::DeliverySection::inside()) internal::synchronize_deliveries();
+  // Nothing in flight: no delivery acts on this context, so nobody's callbacks are waited for.
+  if (in_flight() != 0 && !internal::DeliverySection::inside()) internal::synchronize_deliveries();
 }
 
 std::uint32_t WaitCtx::in_flight() const noexcept {

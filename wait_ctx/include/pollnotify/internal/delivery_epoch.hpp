@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace pn::internal {
@@ -31,5 +32,15 @@ class DeliverySection {
 // The owner, after making stale what no delivery may act on any more: returns once every
 // section open at the call has closed. Must not be called from inside a section.
 void synchronize_deliveries() noexcept;
+
+// The same in two halves, for an owner that may not wait (inside a section): retire_deliveries()
+// advances the epoch and returns it; deliveries_passed(epoch) is true, without waiting, once
+// every section open at that retire_deliveries() has closed (the calling thread's own open
+// section included: a section it is still inside has not passed).
+[[nodiscard]] std::uint64_t retire_deliveries() noexcept;
+[[nodiscard]] bool deliveries_passed(std::uint64_t epoch) noexcept;
+
+// Tests: the per-thread records ever made (threads that exited give theirs back for reuse).
+[[nodiscard]] std::size_t delivery_record_count() noexcept;
 
 }  // namespace pn::internal
