@@ -202,7 +202,14 @@ LivePollers& live_pollers() {
 }
 std::atomic<std::uint64_t> next_poller_serial{1};
 
-struct ThreadRingCache {
+// Set when this thread's ring cache has been destroyed (thread exit): a later thread_ring() from
+// another thread-local destructor gets the shared overflow ring instead of the freed cache.
+// Trivially destructible, so it stays readable until the thread is gone.
+constinit thread_local bool tls_ring_cache_gone = false;
+
+}  // namespace
+
+struct internal::ThreadRingCache {
   struct Entry {
     Poller* poller;
     std::uint64_t serial;
@@ -219,16 +226,19 @@ struct ThreadRingCache {
                   [&](const Entry& entry) { return !live.serials.contains(entry.serial); });
   }
   ~ThreadRingCache() {
+    tls_ring_cache_gone = true;
     LivePollers& live = live_pollers();
     std::lock_guard lock(live.mutex);
     for (const Entry& entry : entries) {
       if (live.serials.contains(entry.serial) && !entry.ring->shared()) {
-        entry.poller->release_ring(*entry.ring);
+        entry.poller->release_thread_ring(*entry.ring);
       }
     }
   }
 };
-thread_local ThreadRingCache thread_ring_cache;
+namespace {
+
+thread_local internal::ThreadRingCache thread_ring_cache;
 
 // The pollers whose consumer the calling thread is right now, innermost first: a callback
 // delivered by one poller may poll_once another.
@@ -260,7 +270,20 @@ bool Poller::consuming_on_this_thread() const noexcept {
   return false;
 }
 
+CompletionRing& Poller::overflow_ring_locked() {
+  if (overflow_ring_ == nullptr) {
+    overflow_ring_ = &add_ring_locked(0, kMaxRings + 1, &overflow_push_mutex_);
+  }
+  return *overflow_ring_;
+}
+
 CompletionRing& Poller::thread_ring() {
+  if (tls_ring_cache_gone) [[unlikely]] {
+    // Called from a thread-local destructor after the cache's: nothing would release a ring
+    // taken now, so this thread pushes into the shared ring.
+    std::lock_guard lock(add_ring_mutex_);
+    return overflow_ring_locked();
+  }
   for (const auto& entry : thread_ring_cache.entries) {
     if (entry.poller == this && entry.serial == serial_) return *entry.ring;
   }
@@ -276,11 +299,9 @@ CompletionRing& Poller::thread_ring() {
     } else if (ring_count_.load(std::memory_order_relaxed) < kMaxRings) {
       ring = &add_ring_locked(0, kMaxRings, nullptr);
     } else {
-      if (overflow_ring_ == nullptr) {
-        overflow_ring_ = &add_ring_locked(0, kMaxRings + 1, &overflow_push_mutex_);
-      }
-      ring = overflow_ring_;
+      ring = &overflow_ring_locked();
     }
+    ring->thread_owned_ = !ring->shared();
   }
   thread_ring_cache.entries.push_back({this, serial_, ring});
   return *ring;
@@ -320,7 +341,8 @@ Poller::~Poller() {
   }
   if (running()) stop();
   // Whatever producers pushed after the last stop is still delivered: no request is left behind.
-  while (poll_rings(options_.max_burst, std::numeric_limits<std::size_t>::max()) != 0) {
+  // The rings only: a source's owner may have freed it once the poller stopped.
+  while (drain_rings(options_.max_burst, std::numeric_limits<std::size_t>::max()) != 0) {
   }
 }
 
@@ -363,8 +385,22 @@ void Poller::release_ring(CompletionRing& ring) {
   }
   std::lock_guard lock(add_ring_mutex_);
   if (!ring.held_) throw std::logic_error("Poller::release_ring: the ring was already released");
+  if (ring.thread_owned_) {
+    throw std::logic_error(
+        "Poller::release_ring: a thread_ring() is released by its thread's exit, not by hand");
+  }
   ring.held_ = false;
   free_rings_.push_back(&ring);
+}
+
+void Poller::release_thread_ring(CompletionRing& ring) noexcept {
+  try {
+    std::lock_guard lock(add_ring_mutex_);
+    ring.thread_owned_ = false;
+    ring.held_ = false;
+    free_rings_.push_back(&ring);
+  } catch (...) {  // no memory to list it (or no lock): the ring stays unused, which is safe
+  }
 }
 
 void Poller::add_source(PollSource& source) {
@@ -400,10 +436,14 @@ bool Poller::any_ring_has_items() const noexcept {
 }
 
 std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) {
+  for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
+  return drain_rings(max_per_ring, max_total);
+}
+
+std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total) {
   Counters& counters = *counters_;
   PollTally tally;
   std::size_t total = 0;
-  for (std::size_t i = 0; i < source_count_; ++i) sources_[i]->poll();
   const std::size_t count =
       ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
   // One delivery section for the whole drain, opened at its first completion: a fence per

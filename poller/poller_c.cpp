@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "pollnotify/internal/last_error.hpp"
 #include "pollnotify/poller.h"
@@ -110,7 +111,12 @@ void PN_POLLER_free(PN_POLLER* poller) {
     set_last_error("PN_POLLER_free called from inside one of the poller's callbacks: refused");
     return;
   }
+  const auto added = from_c(poller)->sources();
+  const std::vector<pn::PollSource*> sources(added.begin(), added.end());
   delete from_c(poller);
+  for (pn::PollSource* source : sources) {  // the handles PN_POLLER_add_source made
+    delete dynamic_cast<pn_poll_source_st*>(source);
+  }
 }
 
 int PN_POLLER_start(PN_POLLER* poller) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <thread>
 
 #include "pollnotify/completion.h"
 #include "pollnotify/poller.h"
@@ -123,6 +124,114 @@ TEST(PollerCApi, OptionsFromAnOlderHeaderAndBadInput) {
   EXPECT_EQ(PN_POLLER_get_stats(nullptr, &stats), 0);
   PN_POLLER_notify(nullptr);
   PN_POLLER_free(nullptr);
+}
+
+}  // namespace
+
+namespace {
+
+PN_POLLER* external_poller() {
+  PN_POLLER_OPTIONS options;
+  PN_POLLER_OPTIONS_init(&options);
+  options.policy = PN_POLL_EXTERNAL;
+  return PN_POLLER_new(&options);
+}
+
+// A thread's own ring goes back at the thread's exit, once: releasing it by hand is refused (the
+// exit would release it a second time, maybe while another producer holds it).
+TEST(PollerCApi, ReleasingAThreadRingByHandIsRefused) {
+  PN_POLLER* poller = external_poller();
+  ASSERT_NE(poller, nullptr);
+  PN_RING* first = nullptr;
+  int released = -1;
+  std::string reason;
+  std::thread([&] {
+    first = PN_POLLER_thread_ring(poller);
+    released = PN_POLLER_release_ring(poller, first);
+    reason = PN_get_last_error();
+  }).join();
+  EXPECT_EQ(released, 0);
+  EXPECT_NE(reason.find("thread"), std::string::npos) << reason;
+  // The exit released it once: one producer takes it, the next thread gets another ring.
+  PN_RING* taken = PN_POLLER_acquire_ring(poller);
+  EXPECT_EQ(taken, first);
+  PN_RING* second = nullptr;
+  std::thread([&] { second = PN_POLLER_thread_ring(poller); }).join();
+  EXPECT_NE(second, taken) << "two producers on one single-producer ring";
+  PN_POLLER_free(poller);
+}
+
+// A thread-local destructor that runs after the thread's ring cache is gone still gets a ring
+// (the shared one) and its completion is delivered.
+struct LateProducer {
+  PN_POLLER* poller = nullptr;
+  PN_ASYNC_WAIT_CTX* ctx = nullptr;
+  int pushed = -1;
+  int* result = nullptr;
+  ~LateProducer() {
+    if (poller == nullptr) return;
+    PN_RING* ring = PN_POLLER_thread_ring(poller);
+    const PN_COMPLETION completion{ctx, 5, PN_ASYNC_WAIT_CTX_arm(ctx), PN_ASYNC_STATUS_OK, 0};
+    *result = ring != nullptr ? PN_RING_push(ring, &completion) : 0;
+  }
+};
+thread_local LateProducer late_producer;
+
+TEST(PollerCApi, ThreadRingFromAThreadLocalDestructorWorks) {
+  PN_POLLER* poller = external_poller();
+  ASSERT_NE(poller, nullptr);
+  PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
+  std::uint64_t sum = 0;
+  ASSERT_EQ(PN_ASYNC_WAIT_CTX_set_completion_callback(ctx, count_completion, &sum), 1);
+  int late_pushed = -1;
+  int pushed = -1;
+  std::thread([&] {
+    late_producer.poller = poller;  // constructed first, so destroyed after the ring cache
+    late_producer.ctx = ctx;
+    late_producer.result = &late_pushed;
+    PN_RING* ring = PN_POLLER_thread_ring(poller);
+    const PN_COMPLETION completion{ctx, 1, PN_ASYNC_WAIT_CTX_arm(ctx), PN_ASYNC_STATUS_OK, 0};
+    pushed = PN_RING_push(ring, &completion);
+  }).join();
+  EXPECT_EQ(pushed, 1);
+  EXPECT_EQ(late_pushed, 1);
+  EXPECT_EQ(PN_POLLER_poll(poller, 0), 2U);
+  EXPECT_EQ(sum, 6U);
+  PN_ASYNC_WAIT_CTX_free(ctx);
+  PN_POLLER_free(poller);
+}
+
+// PN_POLLER_free calls no poll function after the poller stopped: the driver may free its state
+// in between (poller.h's teardown order).
+struct DriverState {
+  bool freed = false;
+  int polls_after_free = 0;
+};
+std::size_t poll_driver(void* arg) {
+  auto* state = static_cast<DriverState*>(arg);
+  if (state->freed) ++state->polls_after_free;
+  return 0;
+}
+
+TEST(PollerCApi, FreeCallsNoPollFunctionAfterStop) {
+  for (const int policy : {PN_POLL_ADAPTIVE, PN_POLL_EXTERNAL}) {
+    PN_POLLER_OPTIONS options;
+    PN_POLLER_OPTIONS_init(&options);
+    options.policy = policy;
+    PN_POLLER* poller = PN_POLLER_new(&options);
+    ASSERT_NE(poller, nullptr);
+    DriverState state;
+    ASSERT_NE(PN_POLLER_add_source(poller, poll_driver, nullptr, &state), nullptr);
+    if (policy == PN_POLL_ADAPTIVE) {
+      ASSERT_EQ(PN_POLLER_start(poller), 1);
+      ASSERT_EQ(PN_POLLER_stop(poller), 1);
+    } else {
+      (void)PN_POLLER_poll(poller, 0);
+    }
+    state.freed = true;  // the driver's teardown
+    PN_POLLER_free(poller);
+    EXPECT_EQ(state.polls_after_free, 0) << "policy " << policy;
+  }
 }
 
 }  // namespace

@@ -82,8 +82,14 @@ void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options);
 /* NULL on bad options (PN_get_last_error() says which) or out of memory. NULL options: defaults.
  * A struct_size smaller than this header's takes defaults for the fields past it. */
 PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options);
-/* Stops the thread, delivers what the rings hold, frees. NULL is a no-op. From inside one of the
- * poller's own callbacks it is refused (nothing freed, PN_get_last_error() says so). */
+/* Stops the thread if it runs (its last poll runs the poll sources and drains the rings), then
+ * delivers what the rings still hold without calling any poll function, frees the sources added
+ * with PN_POLLER_add_source, and frees the poller. NULL is a no-op. From inside one of the
+ * poller's own callbacks it is refused (nothing freed, PN_get_last_error() says so).
+ * A driver with a poll source tears down in this order: PN_POLLER_stop (no poll function runs
+ * after it returns), then the driver's own state, then PN_POLLER_free; or PN_POLLER_free first.
+ * Completions still in its rings are delivered, so their wait contexts must still exist or have
+ * been freed with PN_ASYNC_WAIT_CTX_free (a late completion for a freed context is dropped). */
 void PN_POLLER_free(PN_POLLER* poller);
 /* 1 started; 0 if running, external, or the thread could not be created or pinned. */
 int PN_POLLER_start(PN_POLLER* poller);
@@ -98,9 +104,12 @@ int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats);
 
 /* A single-producer ring (released earlier, or new); NULL past 256 rings. Any thread. */
 PN_RING* PN_POLLER_acquire_ring(PN_POLLER* poller);
-/* Gives a ring back to the poller. 0 for a ring of another poller, released twice, or shared. */
+/* Gives a ring back to the poller. 0 for a ring of another poller, released twice, shared, or
+ * one PN_POLLER_thread_ring returned (its thread's exit releases it). */
 int PN_POLLER_release_ring(PN_POLLER* poller, PN_RING* ring);
-/* The calling thread's ring on this poller (released when the thread exits). */
+/* The calling thread's ring on this poller (released when the thread exits, never by hand). From
+ * a thread-local destructor that runs after the thread's ring cache is gone, and past 256 rings:
+ * the poller's shared ring, on which any thread may push. */
 PN_RING* PN_POLLER_thread_ring(PN_POLLER* poller);
 /* Producer: 1 pushed; 0 when the ring is full (back off, or report EAGAIN) or for bad input. */
 int PN_RING_push(PN_RING* ring, const PN_COMPLETION* completion);
@@ -114,7 +123,8 @@ size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_
  * running; at most 16 sources per poller. */
 PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
                                      uint64_t (*pending_ns)(void* arg), void* arg);
-/* While the poller is not running: removes and frees the source. 0 if it was not added here. */
+/* While the poller is not running: removes and frees the source. 0 if it was not added here.
+ * PN_POLLER_free frees the sources still added. */
 int PN_POLLER_remove_source(PN_POLLER* poller, PN_POLL_SOURCE* source);
 /* Any thread, after publishing work to a source: wakes a parked poller. */
 void PN_POLLER_notify(PN_POLLER* poller);

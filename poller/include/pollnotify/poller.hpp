@@ -49,6 +49,10 @@
 
 namespace pn {
 
+namespace internal {
+struct ThreadRingCache;  // poller.cpp: each thread's thread_ring() cache
+}  // namespace internal
+
 enum class PollPolicy : std::uint8_t { kBusy, kSpinYield, kAdaptive, kTimed, kExternal };
 
 [[nodiscard]] const char* to_string(PollPolicy policy) noexcept;
@@ -134,6 +138,7 @@ class CompletionRing {
   Poller& poller_;
   std::mutex* const shared_lock_;  // the overflow ring's producers take it; nullptr: one producer
   bool held_ = true;               // a producer holds it (guarded by the poller's add_ring_mutex_)
+  bool thread_owned_ = false;      // held through thread_ring(): released at the thread's exit
   // Producer-written counters (single writer: relaxed load + store, no RMW).
   std::atomic<std::uint64_t> full_events_{0};
   std::atomic<std::uint64_t> wakes_{0};
@@ -149,7 +154,9 @@ class Poller {
 
   // Throws std::invalid_argument for max_burst 0 or a zero interval with kTimed.
   explicit Poller(PollerOptions options = {});
-  // Stops the thread, then delivers whatever is still in the rings on the calling thread.
+  // Stops the thread (whose last poll runs the sources and drains the rings), then delivers
+  // whatever is still in the rings on the calling thread without calling any source: a driver
+  // may free its source once the poller has stopped.
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -164,18 +171,25 @@ class Poller {
   CompletionRing& acquire_ring();
   // The ring's producer, when done with it: another producer may take it over. Whatever it still
   // holds is delivered as usual. Throws std::invalid_argument for a ring of another poller or
-  // the shared overflow ring, std::logic_error for a ring already released.
+  // the shared overflow ring, std::logic_error for a ring already released or one that
+  // thread_ring() handed out (its thread's exit releases it).
   void release_ring(CompletionRing& ring);
   // While the poller thread is not running. The source lives at least as long as the poller.
   // Throws std::logic_error while running, std::length_error past kMaxSources.
   void add_source(PollSource& source);
   // While the poller thread is not running. False if the source was not added.
   bool remove_source(PollSource& source);
+  // The sources added and not removed (read while the poller thread is not running).
+  [[nodiscard]] std::span<PollSource* const> sources() const noexcept {
+    return {sources_.data(), source_count_};
+  }
   // Any thread, after publishing work to a source with seq_cst: wakes a parked poller.
   void notify() noexcept;
   // A ring the calling thread owns on this poller: taken on first use, released when the thread
-  // exits (if the poller still exists). For producers that complete inline on their own thread.
-  // When all kMaxRings are taken, the shared overflow ring (pushes serialized by a lock).
+  // exits (if the poller still exists; never by release_ring). For producers that complete
+  // inline on their own thread. When all kMaxRings are taken, or when called from a thread-local
+  // destructor after the thread's ring cache is gone, the shared overflow ring (pushes
+  // serialized by a lock).
   CompletionRing& thread_ring();
   // The calling thread's thread_ring() cache: entries for pollers alive now (entries of
   // destroyed pollers are pruned when the thread takes a new ring).
@@ -222,7 +236,11 @@ class Poller {
   void end_thread();  // asks the thread to end, joins it
   void wait_after_empty_poll(std::uint32_t& idle_polls, std::chrono::nanoseconds& sleep);
   CompletionRing& add_ring_locked(std::size_t capacity, std::size_t limit, std::mutex* shared_lock);
-  std::size_t poll_rings(std::size_t max_per_ring, std::size_t max_total);
+  std::size_t poll_rings(std::size_t max_per_ring, std::size_t max_total);  // sources, then rings
+  std::size_t drain_rings(std::size_t max_per_ring, std::size_t max_total);
+  CompletionRing& overflow_ring_locked();  // holds add_ring_mutex_
+  void release_thread_ring(CompletionRing& ring) noexcept;
+  friend struct internal::ThreadRingCache;
   bool park();  // false: the watchdog ended it
   void wake_parked() noexcept;
   [[nodiscard]] bool any_ring_has_items() const noexcept;
