@@ -22,8 +22,6 @@
 namespace pn {
 namespace {
 
-constexpr std::chrono::nanoseconds kShortestPark{50'000};
-
 // Counters with a single writer at a time (the consumer) are bumped with a relaxed load + store:
 // readers get a recent value without the writer paying for an atomic read-modify-write.
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
@@ -320,8 +318,10 @@ Poller::Poller(PollerOptions options)
     throw std::invalid_argument(
         "PollerOptions: the timed policy needs 0 < interval <= max_idle_interval");
   }
-  if (options_.policy == PollPolicy::kAdaptive && options_.watchdog.count() <= 0) {
-    throw std::invalid_argument("PollerOptions::watchdog must be > 0 for the adaptive policy");
+  if (options_.policy == PollPolicy::kAdaptive &&
+      (options_.watchdog.count() <= 0 || options_.max_source_park.count() <= 0)) {
+    throw std::invalid_argument(
+        "PollerOptions::watchdog and max_source_park must be > 0 for the adaptive policy");
   }
   if (options_.default_ring_capacity == 0 ||
       options_.default_ring_capacity > SpscRing<Completion>::kMaxCapacity) {
@@ -553,31 +553,45 @@ void Poller::wake_parked() noexcept {
   if (parked_.exchange(0, std::memory_order_seq_cst) != 0) internal::futex_wake(parked_, 1);
 }
 
-bool Poller::park() {
+Poller::ParkEnd Poller::park() {
   // POLL-P1: the poller half of the handshake: announce, then re-check (POLL-P2) everything a waker
   // publishes with seq_cst.
   parked_.store(1, std::memory_order_seq_cst);
   // POLL-P2: the re-check, seq_cst loads of every ring tail and of the stop flag.
   if (any_ring_has_items() || stop_requested_.load(std::memory_order_seq_cst)) {
     parked_.store(0, std::memory_order_relaxed);
-    return true;
+    return ParkEnd::kWork;
   }
-  std::chrono::nanoseconds timeout = options_.watchdog;
+  // The earliest source event, compared unsigned: any value a source reports is a valid bound.
+  const auto watchdog = static_cast<std::uint64_t>(options_.watchdog.count());
+  std::uint64_t source_bound = watchdog;
   for (std::size_t i = 0; i < source_count_; ++i) {
     const std::uint64_t pending = sources_[i]->pending_ns();  // POLL-P2 for sources
     if (pending == 0) continue;
-    // A futex sleep shorter than this costs more than it saves (and overshoots): keep spinning.
-    if (pending < kShortestPark.count()) {
+    if (pending < kShortestParkNs) {  // the source has work to do now
       parked_.store(0, std::memory_order_relaxed);
-      return true;
+      return ParkEnd::kWork;
     }
-    timeout = std::min(timeout, std::chrono::nanoseconds(static_cast<std::int64_t>(pending)));
+    source_bound = std::min(source_bound, pending);
   }
+  // A source with work in flight and no way to wake us: its bound, stretched by the backoff while
+  // nothing arrives, so that a request waiting in the kernel for an hour costs ~nothing.
+  const bool source_bounded = source_bound < watchdog;
+  const std::uint64_t timeout =
+      source_bounded ? std::min(watchdog, std::max(source_bound, source_park_ns_)) : watchdog;
   bump(counters_->parks, 1);
-  const bool woken = internal::futex_wait(parked_, 1, timeout) || timeout < options_.watchdog;
-  if (!woken) bump(counters_->watchdog_wakes, 1);
+  const bool woken = internal::futex_wait(parked_, 1,
+                                          std::chrono::nanoseconds(static_cast<std::int64_t>(timeout)));
   parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
-  return woken;
+  if (woken) return ParkEnd::kWork;
+  if (source_bounded) {
+    source_park_ns_ = std::min(source_park_ns_ * 2,
+                               std::max<std::uint64_t>(kShortestParkNs, static_cast<std::uint64_t>(
+                                                                            options_.max_source_park.count())));
+    return ParkEnd::kSourceTimeout;
+  }
+  bump(counters_->watchdog_wakes, 1);
+  return ParkEnd::kWatchdog;
 }
 
 void Poller::name_thread() {
@@ -608,9 +622,15 @@ void Poller::wait_after_empty_poll(std::uint32_t& idle_polls, std::chrono::nanos
       break;
     case PollPolicy::kAdaptive:
       if (++idle_polls >= options_.spin_polls) {
-        // Woken by a producer: spin again while work flows. Watchdog timeout with nothing
-        // to do: one poll, then straight back to sleep (an idle poller costs ~nothing).
-        idle_polls = park() ? 0 : options_.spin_polls - 1;
+        // Woken by a producer: spin again while work flows. A timeout (the watchdog, or a
+        // source's bound) with nothing to do: one poll, then straight back to sleep (an idle
+        // poller costs ~nothing whatever is in flight).
+        if (park() == ParkEnd::kWork) {
+          idle_polls = 0;
+          source_park_ns_ = kShortestParkNs;
+        } else {
+          idle_polls = options_.spin_polls - 1;
+        }
       } else {
         internal::cpu_relax();
       }
@@ -636,6 +656,7 @@ void Poller::run() {
     if (poll_rings(options_.max_burst, no_limit) != 0) {
       idle_polls = 0;
       sleep = options_.interval;
+      source_park_ns_ = kShortestParkNs;
       continue;
     }
     // POLL-S2: pairs with POLL-S1: completions pushed before stop() are visible to the final drain.

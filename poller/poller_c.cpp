@@ -73,6 +73,7 @@ bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {
   out.watchdog = ns(in.watchdog_ns);
   out.cpu = in.cpu;
   out.name = in.name != nullptr ? in.name : "";
+  out.max_source_park = ns(in.max_source_park_ns);
   return true;
 }
 
@@ -93,7 +94,8 @@ void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options) {
                                defaults.idle_backoff_polls,
                                static_cast<std::uint64_t>(defaults.watchdog.count()),
                                defaults.cpu,
-                               "pn-poller"};
+                               "pn-poller",
+                               static_cast<std::uint64_t>(defaults.max_source_park.count())};
 }
 
 PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options) {

@@ -93,7 +93,7 @@ constexpr std::uint16_t kPrivateSize =
 constexpr std::uint16_t kSegmentRoom = UINT16_MAX;  // an mbuf's largest buffer
 constexpr unsigned kBurst = 32;
 constexpr unsigned kMaxInFlight = 4096;
-constexpr std::uint64_t kParkBoundNs = 20'000;
+constexpr std::uint64_t kParkBoundNs = Poller::kShortestParkNs;
 
 std::string dpdk_error(const std::string& step) {
   return "CryptodevDevice: " + step + " failed: " + rte_strerror(rte_errno);

@@ -44,9 +44,10 @@ constexpr unsigned kMaxEntries = 4096;
 constexpr unsigned kMaxReadSize = 1U << 20;
 constexpr std::uint64_t kMaxTimeoutNs = 3'600'000'000'000ULL;
 constexpr unsigned kBurst = 64;
-// While requests are in the kernel, an adaptive poller parks at most this long between polls:
-// the CQ has no wakeup without an eventfd, which this device does not use.
-constexpr std::uint64_t kParkBoundNs = 20'000;
+// While requests are in the kernel, an adaptive poller parks this long, then longer while
+// nothing arrives (PollerOptions::max_source_park): the CQ has no wakeup without an eventfd,
+// which this device does not use.
+constexpr std::uint64_t kParkBoundNs = Poller::kShortestParkNs;
 
 std::string describe_setup_error(int error) {
   std::string text = "io_uring_queue_init failed: " + std::string(std::strerror(error));

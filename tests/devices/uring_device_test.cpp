@@ -222,6 +222,53 @@ TEST_F(Uring, TimeoutsCompleteOkAfterTheirTime) {
   ASSERT_TRUE(poller.stop());
 }
 
+// The poller's CPU time over `window` as a fraction of it.
+double poller_load(const pn::Poller& poller, std::chrono::milliseconds window) {
+  const std::uint64_t before = poller.stats().cpu_time_ns;
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);  // the window measured, not a synchronisation
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  return static_cast<double>(poller.stats().cpu_time_ns - before) /
+         static_cast<double>(std::chrono::nanoseconds(elapsed).count());
+}
+
+// Requests that wait in the kernel (an hour-long timeout, a recv on a silent connection) cost an
+// idle adaptive poller ~nothing: it parks, and the recv's completion still arrives when data
+// does. A poller that spins while they wait uses the whole second.
+TEST_F(Uring, AnIdleAdaptivePollerParksWhileRequestsWaitInTheKernel) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  pn::PollerOptions adaptive;
+  adaptive.policy = pn::PollPolicy::kAdaptive;
+  pn::Poller poller(adaptive);
+  {
+    pn::UringDevice device(poller, pn::UringOptions{});
+    ASSERT_TRUE(poller.start());
+    Outcomes outcomes(2);
+    auto ctx = contexts(2, outcomes);
+    char received[8] = {};
+    ASSERT_EQ(device.submit_timeout(*ctx[0], 1h, 0), pn::SubmitResult::kAccepted);
+    ASSERT_EQ(device.submit_recv(*ctx[1], pair[1], received, sizeof received, 0, 1),
+              pn::SubmitResult::kAccepted);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (poller.stats().parks == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    const std::uint64_t parks = poller.stats().parks;
+    EXPECT_GT(parks, 0U) << "the poller never parked with requests in the kernel";
+    const double load = poller_load(poller, 1000ms);
+    EXPECT_LT(load, 0.2) << "an idle poller burnt " << load * 100 << " % of a core";
+    EXPECT_GT(poller.stats().parks, parks) << "it kept parking";
+    EXPECT_EQ(::send(pair[0], "x", 1, 0), 1);
+    ASSERT_TRUE(wait_for(outcomes, 1));
+    EXPECT_EQ(outcomes.calls[1].load(), 1) << "the recv completed once data came";
+    EXPECT_EQ(outcomes.result[1].load(), 1);
+    EXPECT_EQ(outcomes.calls[0].load(), 0);
+  }  // the teardown cancels the hour-long timeout
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
 TEST_F(Uring, FullIsEagainAndTeardownCompletesTheKernelsRequestsWithErr) {
   Outcomes outcomes(8);
   auto ctx = contexts(8, outcomes);

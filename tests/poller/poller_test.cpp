@@ -386,6 +386,39 @@ TEST(PollerParking, NoLostWakeupAcrossIdleGaps) {
   EXPECT_EQ(target.calls.load(std::memory_order_relaxed), expected);
 }
 
+// A source whose pending bound is huge (2^63 and more: no valid futex timeout) or stays short
+// while nothing arrives: the adaptive poller parks (watchdog, or its backoff) instead of spinning.
+struct FixedPending final : pn::PollSource {
+  explicit FixedPending(std::uint64_t ns) : ns_(ns) {}
+  std::size_t poll() override { return 0; }
+  std::uint64_t pending_ns() override { return ns_; }
+  std::uint64_t ns_;
+};
+
+TEST(PollerParking, AnyPendingBoundASourceReportsLetsTheIdlePollerPark) {
+  for (const std::uint64_t ns : {~std::uint64_t{0}, std::uint64_t{1} << 63,
+                                 std::uint64_t{pn::Poller::kShortestParkNs}}) {
+    FixedPending source(ns);
+    pn::Poller poller;  // adaptive
+    poller.add_source(source);
+    ASSERT_TRUE(poller.start());
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (poller.stats().parks < 3 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    const pn::PollerStats before = poller.stats();
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(500ms);  // the window measured, not a synchronisation
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const pn::PollerStats after = poller.stats();
+    ASSERT_TRUE(poller.stop());
+    EXPECT_GT(after.parks, before.parks) << ns;
+    const double load = static_cast<double>(after.cpu_time_ns - before.cpu_time_ns) /
+                        static_cast<double>(std::chrono::nanoseconds(elapsed).count());
+    EXPECT_LT(load, 0.2) << "pending " << ns << ": " << load * 100 << " % of a core";
+  }
+}
+
 TEST(PollerParking, IdleAdaptivePollerSleeps) {
   pn::PollerOptions options;
   options.policy = pn::PollPolicy::kAdaptive;

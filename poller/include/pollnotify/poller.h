@@ -49,6 +49,8 @@ typedef struct {
   uint64_t watchdog_ns;          /* PN_POLL_ADAPTIVE: longest park, default 10000000 */
   int cpu;                       /* pin the poller thread; -1 (default): no affinity */
   const char* name;              /* thread name, default "pn-poller" */
+  uint64_t max_source_park_ns;   /* PN_POLL_ADAPTIVE: longest park while a poll source has work
+                                    in flight that cannot wake the poller, default 4000000 */
 } PN_POLLER_OPTIONS;
 
 /* The poller's counters, defined once: X(name, description). */
@@ -118,9 +120,12 @@ size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_
 
 /* A poll function the poller runs on its thread before each drain of its rings: it returns how
  * many completions it pushed (0: idle). pending_ns (may be NULL) is asked while the poller parks:
- * 0 if nothing is pending, else nanoseconds until the next event (the park is bounded by it);
- * work published to the source must be followed by PN_POLLER_notify. While the poller is not
- * running; at most 16 sources per poller. */
+ * 0 if nothing is pending; below 50000 when the source has work to do now (the poller does not
+ * park); else nanoseconds until the next event, or 50000 for work in flight that finishes at an
+ * unknown time and cannot wake the poller (an adaptive poller parks that long, then doubles the
+ * park while nothing arrives, up to max_source_park_ns). Any value is accepted. Work published
+ * to the source must be followed by PN_POLLER_notify. While the poller is not running; at most
+ * 16 sources per poller. */
 PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
                                      uint64_t (*pending_ns)(void* arg), void* arg);
 /* While the poller is not running: removes and frees the source. 0 if it was not added here.

@@ -66,6 +66,10 @@ struct PollerOptions {
   std::chrono::nanoseconds max_idle_interval{2'000'000};  // kTimed: longest sleep when idle
   std::uint32_t idle_backoff_polls = 100;         // kTimed: empty polls in a row before backing off
   std::chrono::nanoseconds watchdog{10'000'000};  // kAdaptive: longest park without a wake
+  // kAdaptive: while a source has work in flight that cannot wake the poller (pending_ns() in
+  // [kShortestParkNs, watchdog)), parks start at its bound and double while nothing arrives, up
+  // to this: the longest a completion from such a source waits for its poll after a long idle.
+  std::chrono::nanoseconds max_source_park{4'000'000};
   int cpu = -1;  // pin the poller thread (checked when it starts); -1: no affinity
   std::string name = "pn-poller";  // thread name (15 characters kept)
 };
@@ -104,9 +108,13 @@ class PollSource {
   // Does the source's work; returns how many items it produced (0: idle).
   virtual std::size_t poll() = 0;
   // During the parking handshake, after the poller announced it parks (seq_cst): 0 if nothing is
-  // pending, else nanoseconds until the source's next event (the park is bounded by it).
-  // Anything submitted to the source must be visible here through a seq_cst load, and its
-  // submitter must call Poller::notify() afterwards.
+  // pending; below Poller::kShortestParkNs when the source has work to do now (the poller does
+  // not park); else nanoseconds until the source's next event, or kShortestParkNs for work in
+  // flight that completes at an unknown time and cannot wake the poller (the adaptive poller
+  // parks that long, then longer while nothing arrives: PollerOptions::max_source_park). Any
+  // value is accepted (2^64 - 1 parks until the watchdog). Anything submitted to the source must
+  // be visible here through a seq_cst load, and its submitter must call Poller::notify()
+  // afterwards.
   virtual std::uint64_t pending_ns() = 0;
 };
 
@@ -151,6 +159,8 @@ class Poller {
   // thread is never refused for good. Sources: poll functions per poller.
   static constexpr std::size_t kMaxRings = 256;
   static constexpr std::size_t kMaxSources = 16;
+  // The shortest futex park: a shorter sleep costs more than it saves (and overshoots).
+  static constexpr std::uint64_t kShortestParkNs = 50'000;
 
   // Throws std::invalid_argument for max_burst 0 or a zero interval with kTimed.
   explicit Poller(PollerOptions options = {});
@@ -241,7 +251,10 @@ class Poller {
   CompletionRing& overflow_ring_locked();  // holds add_ring_mutex_
   void release_thread_ring(CompletionRing& ring) noexcept;
   friend struct internal::ThreadRingCache;
-  bool park();  // false: the watchdog ended it
+  // What ended a park: work (found before sleeping, or a producer's wake) means spin again;
+  // a timeout means poll once and park again.
+  enum class ParkEnd : std::uint8_t { kWork, kSourceTimeout, kWatchdog };
+  ParkEnd park();
   void wake_parked() noexcept;
   [[nodiscard]] bool any_ring_has_items() const noexcept;
 
@@ -262,6 +275,7 @@ class Poller {
   std::mutex overflow_push_mutex_;           // the overflow ring's producers
   std::array<PollSource*, kMaxSources> sources_{};
   std::size_t source_count_ = 0;  // changed only while no thread consumes
+  std::uint64_t source_park_ns_ = kShortestParkNs;  // the poller thread's backoff (kAdaptive)
 
   std::unique_ptr<Counters> counters_;
   std::thread thread_;
