@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -44,6 +46,8 @@ constexpr unsigned kMaxEntries = 4096;
 constexpr unsigned kMaxReadSize = 1U << 20;
 constexpr std::uint64_t kMaxTimeoutNs = 3'600'000'000'000ULL;
 constexpr unsigned kBurst = 64;
+// How long teardown waits for the kernel to give back what it holds after the cancel.
+constexpr std::chrono::seconds kTeardownLimit{10};
 // While requests are in the kernel, an adaptive poller parks this long, then longer while
 // nothing arrives (PollerOptions::max_source_park): the CQ has no wakeup without an eventfd,
 // which this device does not use.
@@ -95,7 +99,9 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
     }
   }
 
-  ~Impl() override { io_uring_queue_exit(&ring); }
+  ~Impl() override {
+    if (!abandoned_to_kernel) io_uring_queue_exit(&ring);
+  }
 
   // --- the poller thread ---
 
@@ -179,55 +185,84 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
     in_kernel -= count;
   }
 
+  // Hands the SQEs filled and not yet taken by the kernel to it. A failed io_uring_enter leaves
+  // them in the SQ: the next poll submits them again.
+  void submit_ready() noexcept {
+    if (io_uring_sq_ready(&ring) == 0) return;
+    // With SQPOLL this enters the kernel only to wake an idle SQ thread.
+    const int submitted_now = failing_submits != 0 ? (--failing_submits, -EAGAIN)
+                                                   : io_uring_submit(&ring);
+    if (submitted_now < 0) submit_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
   std::size_t poll() override {
     const unsigned filled = fill_sqes();
-    if (filled != 0) {
-      in_kernel += filled;
-      // With SQPOLL this enters the kernel only to wake an idle SQ thread.
-      const int submitted_now = io_uring_submit(&ring);
-      if (submitted_now < 0) submit_errors.fetch_add(1, std::memory_order_relaxed);
-    }
+    in_kernel += filled;
+    submit_ready();
     if (in_kernel == 0) return filled;
     return reap() + filled;
   }
 
   std::uint64_t pending_ns() override {
     if (queued.has_items_seq_cst()) return 1;
-    return in_kernel != 0 ? kParkBoundNs : 0;
+    return in_kernel != 0 ? kParkBoundNs : 0;  // a failed submit is retried after this too
   }
 
-  // Teardown, with the poller stopped: cancel what the kernel holds (queued requests go to the
-  // kernel first, to be cancelled with the rest), reap every CQE and deliver each with ERR.
-  void drain() noexcept {
+  // Ends a request with ERR on the owner's thread (the poller has stopped and drained its rings):
+  // one that never reached the kernel, or whose CQE teardown reaped.
+  void end_with_err(const Request& request, std::int32_t result) noexcept {
+    Completion completion{request.ctx, request.user_data, request.ticket, PN_ASYNC_STATUS_ERR,
+                          result};
+    try {
+      (void)completion.ctx->deliver(completion);
+    } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
+    }
+    count_completed(&completion, 1);
+    accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // Teardown, with the poller stopped: requests still queued never reached the kernel and end at
+  // once; what the kernel holds is cancelled, and each CQE delivered with ERR. Bounded: after
+  // kTeardownLimit the requests the kernel still holds are left to it (their buffers stay the
+  // kernel's, their contexts get no completion) and the ring is not unmapped; returns how many.
+  std::size_t drain() noexcept {
     closed.store(true, std::memory_order_relaxed);
-    (void)fill_sqes();  // queued requests too go to the kernel, to be cancelled with the rest
+    Request request;
+    while (queued.try_pop(request)) end_with_err(request, -ECANCELED);
     in_kernel = slots.size() - free_slots.size();
-    if (in_kernel != 0) {
-      if (io_uring_sqe* sqe = io_uring_get_sqe(&ring)) {
-        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-        io_uring_sqe_set_data64(sqe, kCancelTag);
-      }
-      (void)io_uring_submit(&ring);
-    }
+    const auto deadline = std::chrono::steady_clock::now() + kTeardownLimit;
+    bool cancel_queued = false;
     while (in_kernel != 0) {
-      io_uring_cqe* cqe = nullptr;
-      __kernel_timespec wait{1, 0};
-      if (io_uring_wait_cqe_timeout(&ring, &cqe, &wait) != 0 || cqe == nullptr) continue;
-      if (cqe->user_data != kCancelTag) {
-        // The poller has stopped (and drained its rings): delivered here, on the owner's thread.
-        Completion completion = completion_of(*cqe);
-        completion.status = PN_ASYNC_STATUS_ERR;
-        try {
-          (void)completion.ctx->deliver(completion);
-        } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
+      if (!cancel_queued) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+        if (sqe == nullptr) {  // a full SQ: hand it to the kernel first
+          submit_ready();
+          sqe = io_uring_get_sqe(&ring);
         }
-        release_slot(static_cast<unsigned>(cqe->user_data));
-        count_completed(&completion, 1);
-        accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
-        --in_kernel;
+        if (sqe != nullptr) {
+          io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);  // implies CANCEL_ALL
+          io_uring_sqe_set_data64(sqe, kCancelTag);
+          cancel_queued = true;
+        }
       }
-      io_uring_cqe_seen(&ring, cqe);
+      submit_ready();  // the cancel, and SQEs a failed submit left behind
+      reap_at_teardown();
+      if (std::chrono::steady_clock::now() >= deadline) return in_kernel;
     }
+    return 0;
+  }
+
+  void reap_at_teardown() noexcept {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec wait{0, 50'000'000};
+    if (io_uring_wait_cqe_timeout(&ring, &cqe, &wait) != 0 || cqe == nullptr) return;
+    if (cqe->user_data != kCancelTag) {
+      const auto index = static_cast<unsigned>(cqe->user_data);
+      end_with_err(slots[index].request, cqe->res);
+      release_slot(index);
+      --in_kernel;
+    }
+    io_uring_cqe_seen(&ring, cqe);
   }
 
   static constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};
@@ -238,6 +273,8 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   CompletionRing* ring_out = nullptr;
 
   std::atomic<std::uint64_t> submit_errors{0};
+  unsigned failing_submits = 0;  // tests: the next io_uring_submit calls fail with EAGAIN
+  bool abandoned_to_kernel = false;  // teardown left requests to the kernel: keep its ring
   std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
 
   // Poller thread only.
@@ -284,7 +321,23 @@ UringDevice::~UringDevice() {
   // its rings hold).
   if (impl_->poller.running()) impl_->poller.stop();
   (void)impl_->poller.remove_source(*impl_);
-  impl_->drain();
+  if (const std::size_t left = impl_->drain(); left != 0) {
+    // Never a hang, never freeing what the kernel holds: report, and leave it the ring.
+    impl_->abandoned_to_kernel = true;
+    std::fprintf(stderr,
+                 "pollnotify: UringDevice teardown: the kernel still holds %zu request(s) after "
+                 "%lld s; left to it (their buffers stay the kernel's, their contexts get no "
+                 "completion)\n",
+                 left, static_cast<long long>(kTeardownLimit.count()));
+  }
+}
+
+std::uint64_t UringDevice::submit_errors() const noexcept {
+  return impl_->submit_errors.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
+void internal::fail_next_uring_submits(UringDevice& device, unsigned count) noexcept {
+  device.impl_->failing_submits = count;  // before the poller starts: published by its start
 }
 
 SubmitResult UringDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {

@@ -80,6 +80,12 @@ pn::PollerOptions busy() {
   return options;
 }
 
+pn::PollerOptions external() {
+  pn::PollerOptions options;
+  options.policy = pn::PollPolicy::kExternal;
+  return options;
+}
+
 void nops_from_threads(bool sqpoll) {
   constexpr int kThreads = 3, kPerThread = 3000;
   pn::Poller poller(busy());
@@ -291,6 +297,137 @@ TEST_F(Uring, FullIsEagainAndTeardownCompletesTheKernelsRequestsWithErr) {
     EXPECT_EQ(outcomes.calls[i].load(), 1);
     EXPECT_EQ(outcomes.status[i].load(), PN_ASYNC_STATUS_ERR);
   }
+}
+
+// Destroys `device` on another thread; if it has not returned within 5 s, `unstick` (closing a
+// socket: its recvs complete) lets it finish. True when it returned before that.
+template <class Unstick>
+bool destroyed_in_time(std::unique_ptr<pn::UringDevice>& device, Unstick unstick) {
+  std::atomic<bool> done{false};
+  std::thread destroyer([&] {
+    device.reset();
+    done.store(true, std::memory_order_release);  // UT-R2: pairs with UT-A2
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();  // UT-A2: pairs with UT-R2
+  }
+  const bool in_time = done.load(std::memory_order_acquire);  // UT-A2, as above
+  if (!in_time) unstick();
+  destroyer.join();
+  return in_time;
+}
+
+// Teardown with requests the poller never moved into the kernel, as many as the SQ has entries:
+// they end at once with ERR (moving them in first would fill the SQ and leave no room for the
+// cancel, and recvs on a silent socket would never end).
+TEST_F(Uring, TeardownEndsQueuedRequestsWhenTheyWouldFillTheSubmissionQueue) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  Outcomes outcomes(8);
+  auto ctx = contexts(8, outcomes);
+  char buffers[8][4];
+  pn::Poller poller;  // never started: the requests stay queued
+  pn::UringOptions options;
+  options.entries = 8;
+  options.max_in_flight = 8;
+  auto device = std::make_unique<pn::UringDevice>(poller, options);
+  for (std::size_t i = 0; i < 8; ++i) {
+    ASSERT_EQ(device->submit_recv(*ctx[i], pair[1], buffers[i], sizeof buffers[i], 0, i),
+              pn::SubmitResult::kAccepted);
+  }
+  EXPECT_TRUE(destroyed_in_time(device, [&] { ::shutdown(pair[0], SHUT_RDWR); }));
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 8);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(outcomes.calls[i].load(), 1);
+    EXPECT_EQ(outcomes.status[i].load(), PN_ASYNC_STATUS_ERR);
+  }
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+// The same with the requests in the kernel, with and without SQPOLL.
+TEST_F(Uring, TeardownCancelsWhatTheKernelHoldsWithAndWithoutSqpoll) {
+  for (const bool sqpoll : {false, true}) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    Outcomes outcomes(4);
+    auto ctx = contexts(4, outcomes);
+    char buffers[4][4];
+    pn::Poller poller(busy());
+    pn::UringOptions options;
+    options.entries = 4;
+    options.max_in_flight = 4;
+    options.sqpoll = sqpoll;
+    auto device = std::make_unique<pn::UringDevice>(poller, options);
+    ASSERT_TRUE(poller.start());
+    for (std::size_t i = 0; i < 4; ++i) {
+      ASSERT_EQ(device->submit_recv(*ctx[i], pair[1], buffers[i], sizeof buffers[i], 0, i),
+                pn::SubmitResult::kAccepted);
+    }
+    EXPECT_TRUE(destroyed_in_time(device, [&] { ::shutdown(pair[0], SHUT_RDWR); })) << sqpoll;
+    EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 4) << sqpoll;
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(outcomes.status[i].load(), PN_ASYNC_STATUS_ERR);
+    ::close(pair[0]);
+    ::close(pair[1]);
+  }
+}
+
+// io_uring_submit failing (the kernel cannot take the SQEs now): counted, the SQEs are submitted
+// again at a later poll, and a teardown meanwhile still ends every request.
+TEST_F(Uring, FailedSubmitsAreRetriedAndCounted) {
+  Outcomes outcomes(2);
+  auto ctx = contexts(2, outcomes);
+  {
+    pn::PollerOptions adaptive;
+    adaptive.policy = pn::PollPolicy::kAdaptive;
+    pn::Poller poller(adaptive);
+    pn::UringDevice device(poller, pn::UringOptions{});
+    pn::internal::fail_next_uring_submits(device, 3);
+    ASSERT_TRUE(poller.start());
+    ASSERT_EQ(device.submit_nop(*ctx[0], 0), pn::SubmitResult::kAccepted);
+    ASSERT_TRUE(wait_for(outcomes, 1));
+    EXPECT_EQ(outcomes.status[0].load(), PN_ASYNC_STATUS_OK);
+    EXPECT_EQ(device.submit_errors(), 3U);
+  }
+  {
+    pn::Poller poller(external());
+    auto device = std::make_unique<pn::UringDevice>(poller, pn::UringOptions{});
+    pn::internal::fail_next_uring_submits(*device, 5);
+    ASSERT_EQ(device->submit_nop(*ctx[1], 1), pn::SubmitResult::kAccepted);
+    EXPECT_EQ(poller.poll_once(), 0U);  // into the SQ; the submit fails
+    EXPECT_EQ(device->submit_errors(), 1U);
+    EXPECT_TRUE(destroyed_in_time(device, [] {}));  // four more failures, then it goes through
+  }
+  EXPECT_EQ(outcomes.calls[1].load(), 1);
+  EXPECT_EQ(outcomes.status[1].load(), PN_ASYNC_STATUS_ERR);
+}
+
+// Completions left in the CQ because the poller's ring was full: teardown delivers them, and
+// the poller delivers what its ring holds: every request exactly once.
+TEST_F(Uring, TeardownWithCompletionsLeftInTheQueueBehindAFullRing) {
+  constexpr std::size_t kMax = 400;
+  Outcomes outcomes(kMax);
+  auto ctx = contexts(1, outcomes);
+  std::size_t accepted = 0;
+  {
+    pn::Poller poller(external());
+    {
+      pn::UringOptions options;
+      options.entries = 4;
+      options.max_in_flight = 4;
+      pn::UringDevice device(poller, options);
+      for (int round = 0; round < 100 && accepted < kMax; ++round) {
+        while (accepted < kMax && device.submit_nop(*ctx[0], accepted) == pn::SubmitResult::kAccepted) {
+          ++accepted;
+        }
+        (void)poller.poll_once(1);  // reaps into the ring, delivers one
+      }
+      EXPECT_GT(poller.stats().ring_full, 0U) << "the ring filled and CQEs stayed in the CQ";
+    }  // teardown delivers the CQ's leftovers
+  }  // the poller's destructor delivers its ring
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), static_cast<int>(accepted));
+  for (std::size_t i = 0; i < accepted; ++i) EXPECT_EQ(outcomes.calls[i].load(), 1) << i;
 }
 
 TEST_F(Uring, AContextDestroyedInFlightDropsItsCompletion) {

@@ -12,10 +12,15 @@
 //                        completion each into the poller's ring: status OK with
 //                        Completion::result = the CQE's res (bytes, or 0), or ERR with
 //                        result = -errno. A timeout that expires completes OK (res -ETIME).
-//   teardown             the destructor stops the bound poller if it still runs, cancels what
-//                        the kernel still holds, waits for every CQE and delivers the ones it
-//                        has not delivered with ERR; a context destroyed meanwhile drops its
-//                        completion (stale, as the lifetime protocol says).
+//   teardown             the destructor stops the bound poller if it still runs, ends requests
+//                        still queued (they never reached the kernel) with ERR, cancels what
+//                        the kernel holds, waits for every CQE and delivers each with ERR; a
+//                        context destroyed meanwhile drops its completion (stale, as the
+//                        lifetime protocol says). Bounded: a request the kernel has not given
+//                        back 10 s after the cancel is left to it (its buffer stays the
+//                        kernel's for the life of the process, its context gets no completion,
+//                        a line on stderr says how many); a full SQ, SQPOLL and failed
+//                        io_uring_submit calls are handled.
 // Buffers given to read/write/recv/send belong to the kernel until the completion is delivered
 // (or the device is destroyed), even if the context is destroyed first: io_uring's own rule.
 //
@@ -33,6 +38,13 @@
 #include "pollnotify/poller.hpp"
 
 namespace pn {
+
+class UringDevice;
+namespace internal {
+// Tests: the next `count` io_uring_submit calls of `device` fail with EAGAIN, as a kernel that
+// cannot take the SQEs now does. Before the poller starts.
+void fail_next_uring_submits(UringDevice& device, unsigned count) noexcept;
+}  // namespace internal
 
 // What the generic Device::submit(ctx, user_data) does on this device.
 enum class UringDefaultOp : std::uint8_t {
@@ -86,10 +98,13 @@ class UringDevice final : public Device {
   [[nodiscard]] DeviceStats stats() const noexcept override;
   [[nodiscard]] std::string_view name() const noexcept override;
   [[nodiscard]] bool sqpoll() const noexcept;
+  // io_uring_submit calls that failed; their SQEs stay queued and are submitted at a later poll.
+  [[nodiscard]] std::uint64_t submit_errors() const noexcept;
 
   struct Impl;
 
  private:
+  friend void internal::fail_next_uring_submits(UringDevice& device, unsigned count) noexcept;
   std::unique_ptr<Impl> impl_;
 };
 
