@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -19,6 +21,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pollnotify/internal/cpu.hpp"
@@ -112,6 +115,7 @@ std::map<std::uint8_t, Configured>& configured_devices() {
 }
 
 std::atomic<unsigned> pool_names{0};  // unique mempool names (relaxed: a counter)
+std::atomic<std::uint64_t> requests_left_to_drivers{0};  // by teardowns that hit their deadline
 
 std::string unique_name(const char* prefix) {
   return std::string(prefix) + std::to_string(pool_names.fetch_add(1, std::memory_order_relaxed));
@@ -331,9 +335,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
       backlog.push_back(op);
     }
     if (backlog.empty()) return 0;
-    const std::uint16_t sent =
-        rte_cryptodev_enqueue_burst(device, static_cast<std::uint16_t>(options.queue_pair),
-                                    backlog.data(), static_cast<std::uint16_t>(backlog.size()));
+    const std::uint16_t sent = enqueue(backlog.data(), static_cast<std::uint16_t>(backlog.size()));
     backlog.erase(backlog.begin(), backlog.begin() + sent);
     in_driver += sent;
     if (sent == 0 && in_driver == 0) reject_head();
@@ -392,8 +394,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     }
     if (in_driver == 0) return pushed_before;
     rte_crypto_op* done[kBurst];
-    const std::uint16_t count = rte_cryptodev_dequeue_burst(
-        device, static_cast<std::uint16_t>(options.queue_pair), done, kBurst);
+    const std::uint16_t count = dequeue(done);
     if (count == 0) return 0;
     in_driver -= count;
     batch.clear();
@@ -423,8 +424,9 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     return in_driver != 0 ? kParkBoundNs : 0;
   }
 
-  // Teardown with the poller stopped: every request not yet delivered is delivered with ERR.
-  void drain() noexcept {
+  // Teardown with the poller stopped: every request not yet delivered is delivered with ERR, once
+  // the driver gave its op back. Returns how many the driver still held at the deadline.
+  std::size_t drain() noexcept {
     closed.store(true, std::memory_order_relaxed);
     const auto deliver_err = [this](const Request& r) {
       const Completion completion{r.ctx, r.user_data, r.ticket, PN_ASYNC_STATUS_ERR, -EIO};
@@ -450,11 +452,12 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     unbuilt.clear();
     Request request;
     while (queued.try_pop(request)) deliver_err(request);
-    // Software drivers finish at enqueue; a hardware one may take a moment: bounded.
-    for (int tries = 0; in_driver != 0 && tries < 1'000'000; ++tries) {
+    // Software drivers finish at enqueue; a hardware one may take a while: bounded by a
+    // deadline, after which what the driver holds is left to it (returned: the count).
+    const auto deadline = std::chrono::steady_clock::now() + faults.teardown_limit;
+    while (in_driver != 0) {
       rte_crypto_op* done[kBurst];
-      const std::uint16_t count = rte_cryptodev_dequeue_burst(
-          device, static_cast<std::uint16_t>(options.queue_pair), done, kBurst);
+      const std::uint16_t count = dequeue(done);
       for (std::uint16_t i = 0; i < count; ++i) {
         std::uint32_t slot = 0;
         std::memcpy(&slot, rte_crypto_op_ctod_offset(done[i], std::uint8_t*, kSlotOffset),
@@ -464,9 +467,36 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
         rte_crypto_op_free(done[i]);
       }
       in_driver -= count;
-      if (count == 0) internal::cpu_relax();
+      if (count != 0) continue;
+      if (std::chrono::steady_clock::now() >= deadline) return in_driver;
+      std::this_thread::yield();
     }
+    return 0;
   }
+
+  // The driver's calls, through the test faults (internal::CryptodevFaults).
+  std::uint16_t enqueue(rte_crypto_op** burst, std::uint16_t count) noexcept {
+    if (faults.refuse_enqueues != 0) {
+      --faults.refuse_enqueues;
+      return 0;
+    }
+    const std::uint16_t sent = rte_cryptodev_enqueue_burst(
+        device, static_cast<std::uint16_t>(options.queue_pair), burst, count);
+    if (sent != 0 && faults.hold_completions.count() != 0) {
+      held_until = std::chrono::steady_clock::now() + faults.hold_completions;
+    }
+    return sent;
+  }
+  std::uint16_t dequeue(rte_crypto_op** done) noexcept {
+    if (faults.hold_completions.count() != 0 && std::chrono::steady_clock::now() < held_until) {
+      return 0;  // a slow driver: nothing finished yet
+    }
+    return rte_cryptodev_dequeue_burst(device, static_cast<std::uint16_t>(options.queue_pair),
+                                       done, kBurst);
+  }
+
+  internal::CryptodevFaults faults;
+  std::chrono::steady_clock::time_point held_until{};
 
   const CryptodevOptions options;
   Poller& poller;
@@ -594,11 +624,37 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
 CryptodevDevice::~CryptodevDevice() {
   if (impl_->poller.running()) impl_->poller.stop();
   (void)impl_->poller.remove_source(*impl_);
-  impl_->drain();
+  if (const std::size_t left = impl_->drain(); left != 0) {
+    // Never a hang, never freeing what the driver holds: its ops, mbufs, sessions and queue pair
+    // stay allocated for the life of the process, and their requests get no completion (the
+    // driver may still write their buffers).
+    requests_left_to_drivers.fetch_add(left, std::memory_order_relaxed);  // relaxed: a count
+    std::fprintf(stderr,
+                 "pollnotify: CryptodevDevice teardown: the driver still holds %zu request(s) "
+                 "after %lld ms; left to it with the device's memory and queue pair\n",
+                 left,
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            impl_->faults.teardown_limit)
+                                            .count()));
+    (void)impl_.release();
+    return;
+  }
   const std::uint8_t device = impl_->device;
   const unsigned queue_pair = impl_->options.queue_pair;
   impl_.reset();
   release_queue_pair(device, queue_pair);
+}
+
+std::uint64_t CryptodevDevice::refused_by_driver() const noexcept {
+  return impl_->refused_by_driver.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
+void internal::set_cryptodev_faults(CryptodevDevice& device, const CryptodevFaults& faults) {
+  device.impl_->faults = faults;  // before the poller starts: published by its start
+}
+
+std::uint64_t internal::cryptodev_requests_left_to_drivers() noexcept {
+  return requests_left_to_drivers.load(std::memory_order_relaxed);
 }
 
 const CryptodevDevice::Session& CryptodevDevice::aes_gcm_session(

@@ -26,7 +26,8 @@ using Bytes = std::vector<std::uint8_t>;
 const std::string& eal_outcome() {
   static const std::string outcome = [] {
     pn::CryptodevEalOptions options;
-    options.vdevs = {"crypto_aesni_mb", "crypto_openssl"};
+    // The third is the teardown test's alone: it leaves that device's queue pair to the driver.
+    options.vdevs = {"crypto_aesni_mb", "crypto_openssl", "crypto_openssl_left_to_driver"};
     return pn::cryptodev_eal_init(options);
   }();
   return outcome;
@@ -353,6 +354,102 @@ TEST_P(Cryptodev, FullIsEagainAndTeardownDeliversQueuedRequestsWithErr) {
     EXPECT_EQ(outcomes[i].status, PN_ASYNC_STATUS_ERR);
   }
   EXPECT_EQ(outcomes[3].calls.load(), 0);
+}
+
+pn::PollerOptions external() {
+  pn::PollerOptions poller_options;
+  poller_options.policy = pn::PollPolicy::kExternal;
+  return poller_options;
+}
+
+// A slow (hardware-latency) driver: teardown waits for the ops it holds, delivers each with ERR,
+// and frees the device's memory only then (the queue pair is free again afterwards).
+TEST_P(Cryptodev, TeardownWaitsForASlowDriver) {
+  std::vector<Outcome> outcomes(3);
+  std::vector<Bytes> digests(3, Bytes(32));
+  const Bytes data(64, 1);
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_completion_callback(record, outcomes.data());
+  const std::uint64_t left_before = pn::internal::cryptodev_requests_left_to_drivers();
+  pn::Poller poller(external());
+  {
+    pn::CryptodevDevice device(poller, options());
+    pn::internal::CryptodevFaults faults;
+    faults.hold_completions = std::chrono::milliseconds(300);
+    pn::internal::set_cryptodev_faults(device, faults);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
+                pn::SubmitResult::kAccepted);
+    }
+    EXPECT_EQ(poller.poll_once(), 0U) << "enqueued; the driver has finished nothing yet";
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(outcomes[i].calls.load(std::memory_order_acquire), 1);  // CDT-A1
+    EXPECT_EQ(outcomes[i].status, PN_ASYNC_STATUS_ERR);
+  }
+  EXPECT_EQ(pn::internal::cryptodev_requests_left_to_drivers(), left_before);
+  EXPECT_NO_THROW(pn::CryptodevDevice(poller, options())) << "the queue pair was given back";
+}
+
+// A driver that refuses an op with its queue pair empty: that request ends with ERR (counted)
+// and the ones behind it go through.
+TEST_P(Cryptodev, AnOpTheDriverRefusesEndsWithErr) {
+  std::vector<Outcome> outcomes(2);
+  std::vector<Bytes> digests(2, Bytes(32));
+  const Bytes data(64, 1);
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_completion_callback(record, outcomes.data());
+  pn::Poller poller(external());
+  pn::CryptodevDevice device(poller, options());
+  pn::internal::CryptodevFaults faults;
+  faults.refuse_enqueues = 1;
+  pn::internal::set_cryptodev_faults(device, faults);
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
+              pn::SubmitResult::kAccepted);
+  }
+  for (int polls = 0; polls < 1000 && outcomes[1].calls.load() == 0; ++polls) {
+    (void)poller.poll_once();
+  }
+  ASSERT_TRUE(wait_all(outcomes));
+  EXPECT_EQ(outcomes[0].status, PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(outcomes[0].result, -EIO);
+  EXPECT_EQ(outcomes[1].status, PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(device.refused_by_driver(), 1U);
+  EXPECT_EQ(device.stats().completed_err, 1U);
+}
+
+TEST(CryptodevTeardown, ADriverThatNeverGivesBackKeepsItsMemoryAndTeardownEnds) {
+  if (!eal_outcome().empty()) GTEST_SKIP() << "DPDK EAL unavailable here: " << eal_outcome();
+  std::vector<Outcome> outcomes(2);
+  std::vector<Bytes> digests(2, Bytes(32));
+  const Bytes data(64, 1);
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_completion_callback(record, outcomes.data());
+  const std::uint64_t left_before = pn::internal::cryptodev_requests_left_to_drivers();
+  pn::Poller poller(external());
+  pn::CryptodevOptions device_options;
+  device_options.device = "crypto_openssl_left_to_driver";
+  const auto start = std::chrono::steady_clock::now();
+  {
+    pn::CryptodevDevice device(poller, device_options);
+    pn::internal::CryptodevFaults faults;
+    faults.hold_completions = std::chrono::hours(1);
+    faults.teardown_limit = std::chrono::milliseconds(100);
+    pn::internal::set_cryptodev_faults(device, faults);
+    for (std::uint64_t i = 0; i < 2; ++i) {
+      ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
+                pn::SubmitResult::kAccepted);
+    }
+    EXPECT_EQ(poller.poll_once(), 0U);
+  }  // the deadline passes: left to the driver, never freed under it
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(pn::internal::cryptodev_requests_left_to_drivers(), left_before + 2);
+  EXPECT_EQ(outcomes[0].calls.load(), 0) << "the driver may still write this request's output";
+  EXPECT_EQ(ctx->in_flight(), 2U);
+  EXPECT_THROW(pn::CryptodevDevice(poller, device_options), std::invalid_argument)
+      << "its queue pair stays the driver's";
+  ctx->cancel_pending();
 }
 
 TEST_P(Cryptodev, BadArgumentsAndOptions) {

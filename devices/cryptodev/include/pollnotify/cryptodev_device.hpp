@@ -17,10 +17,15 @@
 //   teardown               the destructor stops the bound poller if it still runs, takes back
 //                          every op the driver holds and delivers each request not yet delivered
 //                          with ERR; a context destroyed meanwhile drops its completion (stale).
+//                          Bounded: what the driver still holds 10 s later is left to it, with
+//                          the device's pools, sessions and queue pair (never freed under the
+//                          driver; a line on stderr says how many), and those requests get no
+//                          completion (the driver may still use their buffers).
 // The caller's buffers (input, output, IV, AAD, tag, digest) must stay valid until the completion
 // is delivered, even if the context is destroyed first.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -32,6 +37,20 @@
 #include "pollnotify/poller.hpp"
 
 namespace pn {
+
+class CryptodevDevice;
+namespace internal {
+// Tests: a driver that refuses, or is slow, and a teardown deadline.
+struct CryptodevFaults {
+  unsigned refuse_enqueues = 0;  // the next enqueue calls take nothing
+  std::chrono::nanoseconds hold_completions{0};  // nothing dequeues until this after an enqueue
+  std::chrono::nanoseconds teardown_limit{std::chrono::seconds(10)};
+};
+// Before the poller starts.
+void set_cryptodev_faults(CryptodevDevice& device, const CryptodevFaults& faults);
+// Requests teardowns left to their driver at the deadline, in this process.
+[[nodiscard]] std::uint64_t cryptodev_requests_left_to_drivers() noexcept;
+}  // namespace internal
 
 struct CryptodevEalOptions {
   // DPDK EAL arguments. --no-huge runs without hugepages; it implies DPDK's legacy memory mode,
@@ -107,10 +126,14 @@ class CryptodevDevice final : public Device {
   [[nodiscard]] std::string_view name() const noexcept override;
   // Whether the driver offers the operation (from its capabilities).
   [[nodiscard]] bool supports(CryptoOpKind op) const noexcept;
+  // Ops the driver refused for good with its queue pair empty (each completed with ERR).
+  [[nodiscard]] std::uint64_t refused_by_driver() const noexcept;
 
   struct Impl;
 
  private:
+  friend void internal::set_cryptodev_faults(CryptodevDevice& device,
+                                             const internal::CryptodevFaults& faults);
   std::unique_ptr<Impl> impl_;
 };
 
