@@ -365,15 +365,31 @@ CompletionRing& Poller::add_ring(std::size_t capacity) {
   return add_ring_locked(capacity, kMaxRings, nullptr);
 }
 
-CompletionRing& Poller::acquire_ring() {
+CompletionRing& Poller::acquire_ring(std::size_t capacity) {
+  const std::size_t wanted = capacity == 0 ? options_.default_ring_capacity : capacity;
   std::lock_guard lock(add_ring_mutex_);  // hands the ring's producer state over
-  if (!free_rings_.empty()) {
-    CompletionRing* ring = free_rings_.back();
-    free_rings_.pop_back();
+  const auto fits = std::find_if(free_rings_.begin(), free_rings_.end(),
+                                 [&](const CompletionRing* ring) { return ring->capacity() >= wanted; });
+  if (fits != free_rings_.end()) {
+    CompletionRing* ring = *fits;
+    free_rings_.erase(fits);
     ring->held_ = true;
     return *ring;
   }
-  return add_ring_locked(0, kMaxRings, nullptr);
+  if (ring_count_.load(std::memory_order_relaxed) >= kMaxRings && !free_rings_.empty()) {
+    // Every ring exists and none released fits: replace a released one with a larger ring
+    // once it is empty, or refuse.
+    throw std::length_error("Poller: all " + std::to_string(kMaxRings) +
+                            " rings (Poller::kMaxRings) exist and no released one holds " +
+                            std::to_string(wanted) + " completions");
+  }
+  return add_ring_locked(wanted, kMaxRings, nullptr);
+}
+
+std::size_t Poller::ring_room() const {
+  std::lock_guard lock(add_ring_mutex_);
+  const std::size_t made = std::min(ring_count_.load(std::memory_order_relaxed), kMaxRings);
+  return kMaxRings - made + free_rings_.size();
 }
 
 void Poller::release_ring(CompletionRing& ring) {

@@ -612,9 +612,10 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
       impl.default_session =
           &aes_gcm_session(key, options.default_op == CryptoOpKind::kAesGcmEncrypt, 0);
     }
-    impl.ring_out = &poller.add_ring(std::max<std::size_t>(options.max_in_flight, kBurst));
+    impl.ring_out = &poller.acquire_ring(std::max<std::size_t>(options.max_in_flight, kBurst));
     poller.add_source(impl);
   } catch (...) {
+    if (impl_->ring_out != nullptr) poller.release_ring(*impl_->ring_out);
     impl_.reset();
     release_queue_pair(device, options.queue_pair);
     throw;
@@ -624,7 +625,9 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
 CryptodevDevice::~CryptodevDevice() {
   if (impl_->poller.running()) impl_->poller.stop();
   (void)impl_->poller.remove_source(*impl_);
-  if (const std::size_t left = impl_->drain(); left != 0) {
+  const std::size_t left = impl_->drain();
+  impl_->poller.release_ring(*impl_->ring_out);  // what it still holds is delivered as usual
+  if (left != 0) {
     // Never a hang, never freeing what the driver holds: its ops, mbufs, sessions and queue pair
     // stay allocated for the life of the process, and their requests get no completion (the
     // driver may still write their buffers).

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <queue>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "pollnotify/clock.hpp"
 #include "pollnotify/internal/cpu.hpp"
@@ -309,7 +311,15 @@ struct SimDevice::Instance final : PollSource {
       Completion completion = timeline.top().completion;
       timeline.pop();
       completion.status = PN_ASYNC_STATUS_ERR;
-      if (ring == nullptr || !ring->try_push(completion)) {
+      // One deliverer per context at a time (WaitCtx::in_flight() counts without
+      // read-modify-writes): while the poller runs, the completion goes through its ring, waiting
+      // for room; a stopped poller delivers nothing, so the owner delivers it here.
+      bool pushed = ring != nullptr && ring->try_push(completion);
+      while (!pushed && ring != nullptr && poller.running() && !poller.consuming_on_this_thread()) {
+        std::this_thread::yield();
+        pushed = ring->try_push(completion);
+      }
+      if (!pushed) {
         try {
           (void)completion.ctx->deliver(completion);  // with its user_data
         } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
@@ -376,6 +386,21 @@ SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
         throw std::invalid_argument("SimDevice: fault rates must be in [0, 1]");
     }
   }
+  // Each instance that does not complete inline takes a ring on its poller: all must fit now.
+  std::map<Poller*, std::size_t> rings_needed;
+  for (std::size_t i = 0; i < options_.instances.size(); ++i) {
+    if (options_.instances[i].latency.kind != LatencyKind::kZero) {
+      ++rings_needed[pollers[i % pollers.size()]];
+    }
+  }
+  for (const auto& [poller, needed] : rings_needed) {
+    if (const std::size_t room = poller->ring_room(); needed > room) {
+      throw std::length_error("SimDevice: " + std::to_string(needed) +
+                              " instances need a ring each on one poller, which has room for " +
+                              std::to_string(room) + " (Poller::kMaxRings = " +
+                              std::to_string(Poller::kMaxRings) + "): spread them over pollers");
+    }
+  }
   std::vector<Instance*> registered;  // sources a poller accepted, to undo on failure
   try {
     for (std::size_t i = 0; i < options_.instances.size(); ++i) {
@@ -385,15 +410,20 @@ SimDevice::SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers)
       Instance& created = *instances_.back();
       created.batch.reserve(Instance::kBatch);
       if (created.inline_completion()) continue;  // completes on the submitter's own ring
-      created.ring = &poller.add_ring(std::max<std::size_t>(instance.capacity, Instance::kBatch));
+      created.ring =
+          &poller.acquire_ring(std::max<std::size_t>(instance.capacity, Instance::kBatch));
       if (options_.timing == DeviceTiming::kPolled) {
         poller.add_source(created);
         registered.push_back(&created);
       }
     }
   } catch (...) {
-    // A poller that runs, or has no room left: no poller may keep a source that is going away.
+    // A poller that runs, or has no room left: no poller may keep a source that is going away,
+    // nor a ring for it.
     for (Instance* instance : registered) (void)instance->poller.remove_source(*instance);
+    for (auto& instance : instances_) {
+      if (instance->ring != nullptr) instance->poller.release_ring(*instance->ring);
+    }
     throw;
   }
   if (options_.clock == nullptr) CheapClock::calibrate();
@@ -409,6 +439,7 @@ SimDevice::~SimDevice() {
       (void)instance->poller.remove_source(*instance);
     }
     instance->cancel_all();
+    if (instance->ring != nullptr) instance->poller.release_ring(*instance->ring);
   }
 }
 

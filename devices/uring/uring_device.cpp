@@ -312,8 +312,13 @@ UringDevice::UringDevice(Poller& poller, const UringOptions& options) {
   }
   impl_ = std::make_unique<Impl>(poller, options);
   impl_->batch.reserve(kBurst);
-  impl_->ring_out = &poller.add_ring(std::max<std::size_t>(options.max_in_flight, kBurst));
-  poller.add_source(*impl_);
+  impl_->ring_out = &poller.acquire_ring(std::max<std::size_t>(options.max_in_flight, kBurst));
+  try {
+    poller.add_source(*impl_);
+  } catch (...) {
+    poller.release_ring(*impl_->ring_out);
+    throw;
+  }
 }
 
 UringDevice::~UringDevice() {
@@ -321,7 +326,9 @@ UringDevice::~UringDevice() {
   // its rings hold).
   if (impl_->poller.running()) impl_->poller.stop();
   (void)impl_->poller.remove_source(*impl_);
-  if (const std::size_t left = impl_->drain(); left != 0) {
+  const std::size_t left = impl_->drain();
+  impl_->poller.release_ring(*impl_->ring_out);  // what it still holds is delivered as usual
+  if (left != 0) {
     // Never a hang, never freeing what the kernel holds: report, and leave it the ring.
     impl_->abandoned_to_kernel = true;
     std::fprintf(stderr,

@@ -4,9 +4,12 @@
 #include <sys/epoll.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -496,10 +499,128 @@ TEST(SimDevice, RefusesARunningPollerAndLeavesItClean) {
   pn::SimDeviceOptions options;
   options.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
   pn::Poller* pollers[] = {&poller};
+  const std::size_t room = poller.ring_room();
   EXPECT_THROW(pn::SimDevice(options, pollers), std::logic_error)
       << "a polled device needs a stopped poller";
+  EXPECT_EQ(poller.ring_room(), room) << "no ring kept for it";
   ASSERT_TRUE(poller.stop());
   EXPECT_EQ(poller.poll_once(), 0U) << "no dangling source left behind";
+}
+
+// A long-lived poller serves devices created and destroyed one after another, far past
+// Poller::kMaxRings: each gives its ring back.
+TEST(SimDevice, DevicesGiveTheirRingsBackToALongLivedPoller) {
+  pn::Poller poller;
+  pn::Poller* pollers[] = {&poller};
+  pn::SimDeviceOptions options;
+  options.instances[0].latency = pn::LatencyModel::parse("fixed:1000");
+  const std::size_t room = poller.ring_room();
+  for (std::size_t i = 0; i < 2 * pn::Poller::kMaxRings + 10; ++i) {
+    options.timing = i % 2 == 0 ? pn::DeviceTiming::kPolled : pn::DeviceTiming::kThread;
+    ASSERT_NO_THROW(pn::SimDevice(options, pollers)) << "device " << i;
+  }
+  EXPECT_EQ(poller.ring_room(), room);
+}
+
+// More instances on one poller than it has rings: refused up front, naming the limit, with
+// nothing created.
+TEST(SimDevice, InstancesBeyondAPollersRingsAreRefusedUpFront) {
+  pn::Poller poller;
+  pn::Poller* pollers[] = {&poller};
+  pn::SimDeviceOptions options;
+  options.instances.resize(pn::Poller::kMaxRings + 1);
+  for (auto& instance : options.instances) instance.latency = pn::LatencyModel::parse("fixed:1000");
+  try {
+    pn::SimDevice device(options, pollers);
+    ADD_FAILURE() << "accepted " << options.instances.size() << " instances on one poller";
+  } catch (const std::length_error& error) {
+    EXPECT_NE(std::string(error.what()).find("kMaxRings"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(poller.ring_room(), pn::Poller::kMaxRings);
+}
+
+// Teardown beside a running poller whose ring for the device is full: the cancelled requests
+// still reach their context through the poller only (one deliverer per context, so in_flight()
+// stays exact), never from the destroying thread.
+TEST(SimDevice, TeardownBesideARunningPollerDeliversThroughItOnly) {
+  struct Seen {
+    std::atomic<std::thread::id> poller_thread{};
+    std::atomic<int> off_poller{0};
+    std::atomic<int> calls{0};
+    std::atomic<bool> hold{true};
+  } seen;
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_completion_callback(
+      [](void* raw, const PN_COMPLETION*) {
+        auto* s = static_cast<Seen*>(raw);
+        if (s->poller_thread.load() != std::this_thread::get_id()) s->off_poller.fetch_add(1);
+        // The first callback holds the poller, so the ring fills.
+        // SDT-A1: pairs with SDT-R1.
+        while (s->hold.load(std::memory_order_acquire)) std::this_thread::yield();
+        s->calls.fetch_add(1);
+        return 1;
+      },
+      &seen);
+  pn::Poller poller;
+  struct Release {  // whatever ends the test, the held callback returns (no hang)
+    Seen& held;
+    ~Release() { held.hold.store(false, std::memory_order_release); }  // SDT-R1, as below
+  } release{seen};
+  pn::SimDeviceOptions options;
+  options.timing = pn::DeviceTiming::kThread;
+  options.instances[0].latency = pn::LatencyModel::parse("fixed:1000000");
+  options.instances[0].capacity = 200;  // its ring holds 256
+  pn::Poller* pollers[] = {&poller};
+  auto device = std::make_unique<pn::SimDevice>(options, pollers);
+  device->start();  // its thread completes into the ring
+  ASSERT_TRUE(poller.start());
+  // Learn the poller's thread id from a first completion pushed by hand.
+  {
+    auto& ring = poller.acquire_ring();
+    auto probe = pn::WaitCtx::make();
+    std::atomic<std::thread::id> where{};
+    probe->set_completion_callback(
+        [](void* raw, const PN_COMPLETION*) {
+          static_cast<std::atomic<std::thread::id>*>(raw)->store(std::this_thread::get_id());
+          return 1;
+        },
+        &where);
+    ASSERT_TRUE(ring.try_push(pn::Completion{probe.get(), 0, probe->arm(), PN_ASYNC_STATUS_OK}));
+    while (probe->in_flight() != 0) std::this_thread::yield();
+    seen.poller_thread.store(where.load());
+    poller.release_ring(ring);
+  }
+  // 200 complete after 1 ms: the poller holds in the first callback, 199 stay in the ring.
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    ASSERT_EQ(device->submit(*ctx, i), pn::SubmitResult::kAccepted);
+  }
+  const auto filled = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (poller.stats().in_flight < 199 && std::chrono::steady_clock::now() < filled) {
+    std::this_thread::yield();
+  }
+  ASSERT_GE(poller.stats().in_flight, 199U) << "the ring did not fill";
+  // 200 more, cancelled by the teardown: more than the ring has room for.
+  for (std::uint64_t i = 200; i < 400; ++i) {
+    ASSERT_EQ(device->submit(*ctx, i), pn::SubmitResult::kAccepted);
+  }
+  std::atomic<bool> destroyed{false};
+  std::thread owner([&] {
+    device.reset();  // cancels the 200 hour-long requests
+    destroyed.store(true, std::memory_order_release);  // SDT-R2: pairs with SDT-A2
+  });
+  // The poller holds in the first callback; a teardown that delivered beside it would deliver
+  // the ones the full ring cannot take from this thread. Watched for a bounded time.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (seen.off_poller.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  seen.hold.store(false, std::memory_order_release);  // SDT-R1: pairs with SDT-A1
+  owner.join();
+  EXPECT_TRUE(destroyed.load(std::memory_order_acquire));  // SDT-A2: pairs with SDT-R2
+  ASSERT_TRUE(poller.stop());  // delivers what its rings hold
+  EXPECT_EQ(seen.off_poller.load(), 0) << "delivered by the destroying thread";
+  EXPECT_EQ(seen.calls.load(), 400);
+  EXPECT_EQ(ctx->in_flight(), 0U);
 }
 
 }  // namespace

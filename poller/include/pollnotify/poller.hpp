@@ -176,9 +176,13 @@ class Poller {
   // Any thread. A new ring for one producer; capacity 0 takes the default. Throws
   // std::length_error past kMaxRings, std::invalid_argument for a capacity above 2^32.
   CompletionRing& add_ring(std::size_t capacity = 0);
-  // Any thread. A ring released earlier (with its default capacity) or a new one. Throws
-  // std::length_error past kMaxRings.
-  CompletionRing& acquire_ring();
+  // Any thread. A ring released earlier that holds at least `capacity` (0: the default), or a
+  // new one. Throws std::length_error past kMaxRings, std::invalid_argument for a capacity above
+  // 2^32. A device acquires its ring and releases it when it goes, so a long-lived poller serves
+  // any number of devices over time, kMaxRings at once.
+  CompletionRing& acquire_ring(std::size_t capacity = 0);
+  // Any thread: how many more rings acquire_ring() can hand out now (released ones included).
+  [[nodiscard]] std::size_t ring_room() const;
   // The ring's producer, when done with it: another producer may take it over. Whatever it still
   // holds is delivered as usual. Throws std::invalid_argument for a ring of another poller or
   // the shared overflow ring, std::logic_error for a ring already released or one that
@@ -269,7 +273,8 @@ class Poller {
   alignas(internal::kFalseSharingRange)
       std::array<std::unique_ptr<CompletionRing>, kMaxRings + 1> rings_{};
   std::atomic<std::size_t> ring_count_{0};
-  std::mutex add_ring_mutex_;  // serializes add_ring and the free list; the poller never takes it
+  mutable std::mutex add_ring_mutex_;  // serializes add_ring and the free list; the poller never
+                                       // takes it
   std::vector<CompletionRing*> free_rings_;
   CompletionRing* overflow_ring_ = nullptr;  // guarded by add_ring_mutex_
   std::mutex overflow_push_mutex_;           // the overflow ring's producers

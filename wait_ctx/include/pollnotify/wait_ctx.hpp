@@ -211,9 +211,11 @@ class WaitCtx {
     return notify_fd_.load(std::memory_order_relaxed);
   }
   // Requests armed in this context's life and not yet delivered (stale deliveries of this life
-  // included). Any thread; a snapshot. Exact when one thread at a time arms and one thread at a
-  // time delivers for this context (one poller per context, as every pollnotify device does):
-  // the counts are kept without read-modify-writes.
+  // included). Any thread; a snapshot. The counts are kept without read-modify-writes, so the
+  // rule is one thread at a time arms and one thread at a time delivers for this context: a
+  // context's completions go through one poller, and pollnotify's devices deliver from their
+  // teardown only once that poller has stopped (while it runs, through its ring). Two threads
+  // delivering at once may lose counts.
   [[nodiscard]] std::uint32_t in_flight() const noexcept;
 
   // C handle conversions (the C type is this class under an opaque name).

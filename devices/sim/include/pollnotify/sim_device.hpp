@@ -93,12 +93,15 @@ struct SimDeviceOptions {
 class SimDevice final : public Device {
  public:
   // Instance i completes into pollers[i % pollers.size()]; kPolled instances register as its
-  // PollSource, so the pollers must not be running yet. Throws std::invalid_argument on bad
-  // options (no instance, capacity 0, a rate outside [0, 1], no poller).
+  // PollSource, so the pollers must not be running yet. Each instance that is not zero-latency
+  // takes a ring on its poller (given back by the destructor). Throws std::invalid_argument on
+  // bad options (no instance, capacity 0, a rate outside [0, 1], no poller), std::length_error,
+  // before anything is created, when a poller has no room for the rings (Poller::kMaxRings).
   SimDevice(SimDeviceOptions options, std::span<Poller* const> pollers);
   // Stops device threads, and (kPolled) any bound poller still running, since it would poll this
-  // device. Requests still in the device complete with ERR (cancelled), pushed to the rings if
-  // there is room, else delivered here; the pollers must outlive the device.
+  // device. Requests still in the device complete with ERR (cancelled): through the rings while
+  // their poller runs (waiting for room: a context has one deliverer at a time), else delivered
+  // here. Gives the rings back; the pollers must outlive the device.
   ~SimDevice() override;
   SimDevice(const SimDevice&) = delete;
   SimDevice& operator=(const SimDevice&) = delete;
