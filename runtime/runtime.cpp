@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -12,6 +13,9 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
   if (options_.pollers == 0 || options_.pollers > kMaxPollers) {
     throw std::invalid_argument("RuntimeOptions::pollers must be in [1, " +
                                 std::to_string(kMaxPollers) + "] (Runtime::kMaxPollers)");
+  }
+  if (options_.stop_timeout.count() <= 0) {
+    throw std::invalid_argument("RuntimeOptions::stop_timeout must be > 0");
   }
   for (std::size_t i = 0; i < options_.pollers; ++i) {
     PollerOptions poller_options = options_.poller;
@@ -66,9 +70,20 @@ bool Runtime::stop() {
     throw std::logic_error(
         "Runtime::stop called from inside one of the runtime's callbacks would wait for itself");
   }
-  // Drain: every accepted request reaches its callback before the threads end. Not in a forked
-  // child, where no thread would deliver the requests inherited from the parent.
+  // Drain: every accepted request reaches its callback before the threads end, within the
+  // timeout. Not in a forked child, where no thread would deliver the requests inherited from
+  // the parent.
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  const auto deadline = options_.stop_timeout >= Clock::time_point::max() - now
+                            ? Clock::time_point::max()
+                            : now + std::chrono::duration_cast<Clock::duration>(options_.stop_timeout);
+  stop_left_in_flight_ = 0;
   while (::getpid() == started_pid_ && in_flight() != 0) {
+    if (Clock::now() >= deadline) {
+      stop_left_in_flight_ = in_flight();
+      break;
+    }
     if (options_.poller.policy == PollPolicy::kExternal) {
       if (poll_once() == 0) std::this_thread::yield();
     } else {

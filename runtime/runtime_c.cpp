@@ -1,6 +1,7 @@
 // The runtime's C API: NULL checks and exception-to-error boundaries over pn::Runtime.
 #include <memory>
 #include <new>
+#include <string>
 
 #include "pollnotify/c_device.hpp"
 #include "pollnotify/internal/last_error.hpp"
@@ -64,7 +65,18 @@ int PN_RUNTIME_start(PN_RUNTIME* runtime) {
 
 int PN_RUNTIME_stop(PN_RUNTIME* runtime) {
   if (runtime == nullptr) return 0;
-  return c_boundary(0, [&] { return runtime->runtime->stop() ? 1 : 0; });
+  return c_boundary(0, [&] {
+    if (!runtime->runtime->stop()) return 0;
+    if (const std::uint64_t left = runtime->runtime->stop_left_in_flight(); left != 0) {
+      const std::string message =
+          "PN_RUNTIME_stop: " + std::to_string(left) +
+          " request(s) still in flight after the stop timeout: left to the devices, cancelled "
+          "with ERR by PN_RUNTIME_free";
+      set_last_error(message.c_str());
+      return 0;
+    }
+    return 1;
+  });
 }
 
 PN_RUNTIME* PN_RUNTIME_new_with_pollers(unsigned pollers, const PN_POLLER_OPTIONS* options) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
+#include <chrono>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -134,6 +136,66 @@ int c_submit(void* raw, PN_ASYNC_WAIT_CTX*, uint64_t) {
 uint64_t c_capacity(void*) { return 1; }
 uint64_t c_in_flight(void*) { return 0; }
 void c_destroy(void* raw) { ++static_cast<CCounts*>(raw)->destroyed; }
+
+// A device whose requests never finish (its in_flight() stays 1 until the test says otherwise).
+class StuckDevice final : public pn::Device {
+ public:
+  explicit StuckDevice(std::atomic<std::uint64_t>& in_flight) : in_flight_(in_flight) {}
+  pn::SubmitResult submit(pn::WaitCtx& ctx, std::uint64_t) noexcept override {
+    ctx.set_status(pn::AsyncStatus::kErr);
+    return pn::SubmitResult::kFailed;
+  }
+  [[nodiscard]] std::uint64_t capacity() const noexcept override { return 1; }
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override {
+    return in_flight_.load(std::memory_order_relaxed);  // relaxed: a test's flag
+  }
+  [[nodiscard]] pn::DeviceStats stats() const noexcept override { return {}; }
+  [[nodiscard]] std::string_view name() const noexcept override { return "stuck"; }
+
+ private:
+  std::atomic<std::uint64_t>& in_flight_;
+};
+
+// stop() waits at most stop_timeout for a device that never drains, then reports what it left;
+// the C API says so with 0 and the reason. If stop() does not return within 10 s the device is
+// made to drain, so a broken stop fails here instead of hanging.
+TEST(Device, StopIsBoundedWhenADeviceNeverDrains) {
+  std::atomic<std::uint64_t> stuck{1};
+  pn::RuntimeOptions options;
+  options.stop_timeout = std::chrono::milliseconds(200);
+  auto runtime = std::make_unique<pn::Runtime>(options);
+  runtime->add_device(std::make_unique<StuckDevice>(stuck));
+  ASSERT_TRUE(runtime->start());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    EXPECT_TRUE(runtime->stop());
+    stopped.store(true, std::memory_order_release);  // DVT-R1: pairs with DVT-A1
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // DVT-A1: pairs with DVT-R1.
+  while (!stopped.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  const bool bounded = stopped.load(std::memory_order_acquire);  // DVT-A1, as above
+  stuck.store(0, std::memory_order_relaxed);
+  stopper.join();
+  ASSERT_TRUE(bounded) << "stop() waited past its timeout";
+  EXPECT_EQ(runtime->stop_left_in_flight(), 1U);
+
+  stuck.store(1, std::memory_order_relaxed);
+  PN_RUNTIME* handle = pn::to_c_handle(std::move(runtime));
+  ASSERT_NE(handle, nullptr);
+  ASSERT_EQ(PN_RUNTIME_start(handle), 1);
+  EXPECT_EQ(PN_RUNTIME_stop(handle), 0);
+  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("still in flight"), std::string::npos)
+      << PN_RUNTIME_last_error();
+  stuck.store(0, std::memory_order_relaxed);
+  PN_RUNTIME_free(handle);
+
+  pn::RuntimeOptions bad;
+  bad.stop_timeout = std::chrono::nanoseconds(0);
+  EXPECT_THROW(pn::Runtime{bad}, std::invalid_argument);
+}
 
 TEST(Device, CTableThroughTheCRuntime) {
   PN_POLLER_OPTIONS options;

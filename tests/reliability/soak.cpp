@@ -77,6 +77,7 @@ struct Totals {
   std::atomic<std::uint64_t> callbacks{0}, duplicated{0};
   std::atomic<std::uint64_t> progress{0};     // requests ended so far (progress lines)
   std::atomic<unsigned> finished_threads{0};  // application threads done
+  std::atomic<bool> stalled{false};           // a thread saw no completion for 10 s
 };
 
 void application(const Options& options, unsigned index, pn::SimRuntime& runtime, Totals& totals,
@@ -140,6 +141,7 @@ void application(const Options& options, unsigned index, pn::SimRuntime& runtime
     Session* done = nullptr;
     if (!ready.pop_wait(done, std::chrono::seconds(10))) {
       std::fprintf(stderr, "pollnotify-soak: no completion for 10 s\n");
+      totals.stalled.store(true, std::memory_order_relaxed);  // relaxed: read after the joins
       break;
     }
     std::uint64_t ended = 0;
@@ -151,8 +153,10 @@ void application(const Options& options, unsigned index, pn::SimRuntime& runtime
     } while (ready.try_pop(done));
     totals.progress.fetch_add(ended, std::memory_order_relaxed);  // relaxed: progress report
   }
-  // Drain: wait for the completions of every request still waited for.
-  std::size_t outstanding = sessions.size() - to_submit.size();
+  // Drain: wait for the completions of every request still waited for (not after a stall: the
+  // runtime's bounded stop and teardown end them).
+  std::size_t outstanding =
+      totals.stalled.load(std::memory_order_relaxed) ? 0 : sessions.size() - to_submit.size();
   while (outstanding != 0) {
     Session* done = nullptr;
     if (!ready.pop_wait(done, std::chrono::seconds(10))) break;
@@ -203,6 +207,7 @@ int run(const Options& options) {
   pn::SimRuntimeOptions runtime_options;
   runtime_options.pollers = options.pollers;
   runtime_options.poller.policy = pn::PollPolicy::kAdaptive;
+  runtime_options.stop_timeout = std::chrono::seconds(5);  // then the teardown cancels (ERR)
   pn::DeviceInstanceOptions instance;
   instance.latency = pn::LatencyModel::parse(options.latency);
   instance.capacity = 256;
@@ -243,7 +248,8 @@ int run(const Options& options) {
       static_cast<unsigned long long>(totals.refused.load(std::memory_order_relaxed)),
       static_cast<unsigned long long>(lost),
       static_cast<unsigned long long>(duplicated + (ended > accepted ? ended - accepted : 0)));
-  return lost == 0 && duplicated == 0 && ended == accepted ? 0 : 1;
+  const bool stalled = totals.stalled.load(std::memory_order_relaxed);
+  return !stalled && lost == 0 && duplicated == 0 && ended == accepted ? 0 : 1;
 }
 
 constexpr const char* kUsage = R"(usage: pollnotify-soak [OPTION]...

@@ -43,5 +43,13 @@ for args in "--help" "--duration=0.1 --threads 1 --sessions=2 --progress 0"; do
     failures=$((failures + 1))
   fi
 done
-echo "soak_cli_test: $((18 - failures)) passed, $failures failed"
+# Requests that never complete (an hour each): the run still ends, bounded, with exit 1.
+started=$(date +%s)
+check 1 "no completion for 10 s" --duration=0.5 --threads 1 --sessions=2 --progress 0 \
+  --latency fixed:3600000000000
+if (( $(date +%s) - started > 60 )); then
+  echo "FAIL: a run whose requests never complete took $(( $(date +%s) - started )) s"
+  failures=$((failures + 1))
+fi
+echo "soak_cli_test: $((20 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

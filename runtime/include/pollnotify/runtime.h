@@ -46,9 +46,12 @@ void PN_RUNTIME_free(PN_RUNTIME* runtime);
 /* 1 started; 0 if already started, NULL, or a thread could not be created (then nothing was left
  * running; PN_RUNTIME_last_error() says why). */
 int PN_RUNTIME_start(PN_RUNTIME* runtime);
-/* Waits for every accepted request to be delivered, stops. 1 stopped; 0 if not started, NULL, or
- * called from inside one of the runtime's own callbacks (with PN_RUNTIME_last_error()). In a child
- * process after fork() it only marks the inherited runtime stopped. */
+/* Waits for every accepted request to be delivered (at most 10 s), stops. 1 stopped and drained;
+ * 0 if not started, NULL, or called from inside one of the runtime's own callbacks, and 0 after
+ * stopping when requests were still in flight at the timeout (a device that never completes
+ * them): they stay in their devices and PN_RUNTIME_free cancels them with ERR; the reason is in
+ * PN_RUNTIME_last_error(). In a child process after fork() it only marks the inherited runtime
+ * stopped. */
 int PN_RUNTIME_stop(PN_RUNTIME* runtime);
 /* Submits a request for ctx to the runtime's first device. Returns the status it set:
  * PN_ASYNC_STATUS_OK (a completion will follow), PN_ASYNC_STATUS_EAGAIN (retry) or

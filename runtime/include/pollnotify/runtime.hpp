@@ -14,6 +14,7 @@
 // ReadyQueue, say) is visible to the thread that takes it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,9 @@ namespace pn {
 
 struct RuntimeOptions {
   std::size_t pollers = 1;
+  // stop() waits at most this long for the requests in flight (> 0; nanoseconds::max(): no
+  // bound); past it, what is still in flight is left to the devices and reported.
+  std::chrono::nanoseconds stop_timeout{std::chrono::seconds(10)};
   PollerOptions poller;          // policy, burst, intervals; cpu is taken from poller_cpus
   std::vector<int> poller_cpus;  // poller i is pinned to poller_cpus[i % size]; empty: no pinning
 };
@@ -69,12 +73,18 @@ class Runtime {
   // if already started. If a thread cannot be created or pinned, what was started is stopped
   // again and the exception propagates: the runtime is left as before.
   bool start();
-  // Waits until every accepted request has been delivered, then stops the threads. False if not
-  // started. With the external policy it polls on the calling thread until drained. Throws
-  // std::logic_error from inside one of this runtime's callbacks (it would wait for itself). In
-  // a child process after fork() it only marks the runtime stopped: the threads that would
-  // deliver the inherited requests do not exist there.
+  // Waits until every accepted request has been delivered, at most options().stop_timeout, then
+  // stops the threads. False if not started. With the external policy it polls on the calling
+  // thread until drained. Requests still in flight at the timeout (a device that never
+  // completes them) stay in their devices, counted by stop_left_in_flight(); the devices'
+  // teardown (this runtime's destructor) cancels them with ERR. Throws std::logic_error from
+  // inside one of this runtime's callbacks (it would wait for itself). In a child process after
+  // fork() it only marks the runtime stopped: the threads that would deliver the inherited
+  // requests do not exist there.
   bool stop();
+  // Requests still in flight when the last stop() gave up waiting; 0 when it drained.
+  [[nodiscard]] std::uint64_t stop_left_in_flight() const noexcept { return stop_left_in_flight_; }
+  [[nodiscard]] const RuntimeOptions& options() const noexcept { return options_; }
 
   // Any thread; never blocks. Submits to the first device (kFailed, status ERR, if there is
   // none); Device::submit on device_at(i) reaches the others.
@@ -98,6 +108,7 @@ class Runtime {
   std::vector<std::unique_ptr<Device>> devices_;  // destroyed before the pollers
   bool started_ = false;
   int started_pid_ = 0;  // the process that started the threads (fork detection)
+  std::uint64_t stop_left_in_flight_ = 0;
 };
 
 // The C handle of a runtime built in C++ (PN_RUNTIME_free destroys it): a C++ engine may hand

@@ -48,7 +48,12 @@ typedef void (*PN_ASYNC_fd_cleanup_fn)(PN_ASYNC_WAIT_CTX*, const void* key, PN_A
 PN_ASYNC_WAIT_CTX* PN_ASYNC_WAIT_CTX_new(void);
 /* Runs the cleanup routine of every fd entry not marked deleted, then frees. NULL is a no-op, and
  * so is a second free of a context not handed out again by PN_ASYNC_WAIT_CTX_new since.
- * Safe while a request for ctx is still in flight: the late completion is dropped and counted. */
+ * Safe while a request for ctx is still in flight: the late completion is dropped and counted.
+ * With a request in flight it first waits for the deliveries in progress on every poller (a
+ * grace period: after it returns no callback of ctx runs): do not call it while holding a lock
+ * that any callback takes, or it may deadlock. With nothing in flight it waits for nobody. From
+ * inside a callback it never waits (a callback of ctx running on another thread may then still
+ * run: free what it uses from outside callbacks). */
 void PN_ASYNC_WAIT_CTX_free(PN_ASYNC_WAIT_CTX* ctx);
 /* Adds an entry (a second one if key is already present; the newest wins). 1 ok, 0 error. */
 int PN_ASYNC_WAIT_CTX_set_wait_fd(PN_ASYNC_WAIT_CTX* ctx, const void* key, PN_ASYNC_FD fd,

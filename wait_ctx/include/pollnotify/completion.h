@@ -51,7 +51,9 @@ void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket);
 /* Poller, exactly once per ticket: returns a PN_DELIVERY_* value. A status outside
  * PN_ASYNC_STATUS_UNSUPPORTED..PN_ASYNC_STATUS_EAGAIN is delivered as PN_ASYNC_STATUS_ERR. */
 int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion);
-/* Owner: completions armed before this call become stale. */
+/* Owner: completions armed before this call become stale. With a request in flight it waits for
+ * the deliveries in progress (as PN_ASYNC_WAIT_CTX_free does: not while holding a lock a callback
+ * takes); with nothing in flight, or from inside a callback, it never waits. */
 void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx);
 /* Owner (any thread): the completion callback; it takes precedence over the callback set with
  * PN_ASYNC_WAIT_CTX_set_callback, which OpenSSL-style code keeps reading unchanged. NULL fn
