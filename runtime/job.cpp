@@ -1,4 +1,6 @@
 // OpenSSL's job semantics (crypto/async/async.c) on pollnotify fibers.
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -48,7 +50,7 @@ struct Job : PN_internal_job {
   int ret = 0;
   std::uint64_t pool_epoch = 0;
 
-  Job() : PN_internal_job{nullptr, nullptr, PN_INTERNAL_JOB_IDLE, 0} {}
+  Job() : PN_internal_job{nullptr, nullptr, PN_INTERNAL_JOB_IDLE, 0, nullptr} {}
   [[nodiscard]] JobState job_state() const noexcept { return static_cast<JobState>(state); }
   void set_state(JobState next) noexcept { state = static_cast<unsigned char>(next); }
   // Another thread may pass the handle to start_job, which must refuse it without touching the
@@ -164,6 +166,7 @@ struct ThreadJobs {
   void release(Job* job) noexcept {
     job->set_state(JobState::kIdle);
     job->wait_ctx = nullptr;
+    job->libctx = nullptr;
     job->func = nullptr;
     if (job->pool_epoch != epoch) {  // started under a pool that cleanup_thread freed
       delete_job(job);
@@ -200,6 +203,20 @@ std::uint64_t this_thread_token() noexcept {
   return state.token;
 }
 
+// OpenSSL 3's OSSL_LIB_CTX_set0_default when libcrypto is loaded in the process (looked up, not
+// linked: the job library does not depend on libcrypto). Looked up again by each new thread
+// until found, so a libcrypto loaded later is seen by the threads that start jobs after it.
+PN_internal_set_default_libctx find_set_default_libctx() noexcept {
+  static std::atomic<PN_internal_set_default_libctx> found{nullptr};
+  // Relaxed: a function's address, the same whichever thread finds it.
+  PN_internal_set_default_libctx known = found.load(std::memory_order_relaxed);
+  if (known != nullptr) return known;
+  known = reinterpret_cast<PN_internal_set_default_libctx>(
+      ::dlsym(RTLD_DEFAULT, "OSSL_LIB_CTX_set0_default"));
+  found.store(known, std::memory_order_relaxed);
+  return known;
+}
+
 [[gnu::noinline]] ThreadJobs* create_thread_jobs() noexcept {
   static thread_local ThreadExitHook exit_hook;
   (void)&exit_hook;
@@ -208,6 +225,7 @@ std::uint64_t this_thread_token() noexcept {
     fiber_init_thread(dispatcher_fiber);
     thread_state().pool = jobs;
     thread_state().inline_switch = kInlineSwitchCompatible;
+    thread_state().set_default_libctx = find_set_default_libctx();
   }
   return jobs;
 }
@@ -246,7 +264,12 @@ int run_job(Job* job, PN_ASYNC_JOB** job_handle, int* ret) noexcept {
   PN_internal_job_thread& state = thread_state();
   job->set_state(JobState::kRunning);
   state.current = job;
+  // As OpenSSL: the job runs with its own default library context (the caller's when it is
+  // new), and the caller gets its own back at every pause.
+  const PN_internal_set_default_libctx swap_libctx = state.set_default_libctx;
+  void* const caller_libctx = swap_libctx != nullptr ? swap_libctx(job->libctx) : nullptr;
   fiber_switch(&state.dispatcher_stack_pointer, dispatcher_fiber, job->stack_pointer, job->fiber);
+  if (swap_libctx != nullptr) job->libctx = swap_libctx(caller_libctx);
   state.current = nullptr;
   if (job->job_state() == JobState::kStopping) return PN_internal_job_finish(job, job_handle, ret);
   job->set_state(JobState::kPaused);

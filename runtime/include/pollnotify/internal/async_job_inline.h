@@ -36,7 +36,12 @@ typedef struct PN_internal_job {
   void* wait_ctx;              /* pn::WaitCtx* the job was started with, or NULL */
   unsigned char state;         /* PN_INTERNAL_JOB_*: the owner thread only */
   PN_INTERNAL_U64 owner_token; /* the owning thread; read by others with a relaxed load */
+  void* libctx;                /* the job's default OSSL_LIB_CTX while it is paused, or NULL */
 } PN_internal_job;
+
+/* OpenSSL's OSSL_LIB_CTX_set0_default when libcrypto is in the process, else NULL: a job keeps
+ * its own default library context, as OpenSSL's jobs do. */
+typedef void* (*PN_internal_set_default_libctx)(void* libctx);
 
 #define PN_INTERNAL_JOB_IDLE 0
 #define PN_INTERNAL_JOB_RUNNING 1
@@ -52,6 +57,7 @@ typedef struct PN_internal_job_thread {
   PN_INTERNAL_U64 token;          /* identifies the OS thread; 0 until it owns a job */
   unsigned blocked;               /* PN_ASYNC_block_pause nesting */
   int inline_switch;              /* 1: the library's switch frame matches the inline one */
+  PN_internal_set_default_libctx set_default_libctx; /* found at the thread's first job */
 } PN_internal_job_thread;
 
 /* The library's side of a resume: what OpenSSL does to the wait context on resume. */
@@ -151,7 +157,13 @@ static __inline__ __attribute__((always_inline)) int pn_internal_start_job(
   if (job->wait_ctx != NULL) PN_internal_job_reset_wait_ctx(job);
   job->state = PN_INTERNAL_JOB_RUNNING;
   thread->current = job;
-  pn_internal_switch(&thread->dispatcher_stack_pointer, job->stack_pointer);
+  {
+    /* The job runs with its own default library context and gives the caller's back. */
+    PN_internal_set_default_libctx swap_libctx = thread->set_default_libctx;
+    void* caller_libctx = swap_libctx != NULL ? swap_libctx(job->libctx) : NULL;
+    pn_internal_switch(&thread->dispatcher_stack_pointer, job->stack_pointer);
+    if (swap_libctx != NULL) job->libctx = swap_libctx(caller_libctx);
+  }
   thread->current = NULL;
   if (job->state == PN_INTERNAL_JOB_STOPPING) return PN_internal_job_finish(job, job_handle, ret);
   job->state = PN_INTERNAL_JOB_PAUSED;
