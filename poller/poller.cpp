@@ -368,8 +368,9 @@ CompletionRing& Poller::add_ring(std::size_t capacity) {
 CompletionRing& Poller::acquire_ring(std::size_t capacity) {
   const std::size_t wanted = capacity == 0 ? options_.default_ring_capacity : capacity;
   std::lock_guard lock(add_ring_mutex_);  // hands the ring's producer state over
-  const auto fits = std::find_if(free_rings_.begin(), free_rings_.end(),
-                                 [&](const CompletionRing* ring) { return ring->capacity() >= wanted; });
+  const auto fits =
+      std::find_if(free_rings_.begin(), free_rings_.end(),
+                   [&](const CompletionRing* ring) { return ring->capacity() >= wanted; });
   if (fits != free_rings_.end()) {
     CompletionRing* ring = *fits;
     free_rings_.erase(fits);
@@ -596,14 +597,15 @@ Poller::ParkEnd Poller::park() {
   const std::uint64_t timeout =
       source_bounded ? std::min(watchdog, std::max(source_bound, source_park_ns_)) : watchdog;
   bump(counters_->parks, 1);
-  const bool woken = internal::futex_wait(parked_, 1,
-                                          std::chrono::nanoseconds(static_cast<std::int64_t>(timeout)));
+  const bool woken = internal::futex_wait(
+      parked_, 1, std::chrono::nanoseconds(static_cast<std::int64_t>(timeout)));
   parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
   if (woken) return ParkEnd::kWork;
   if (source_bounded) {
-    source_park_ns_ = std::min(source_park_ns_ * 2,
-                               std::max<std::uint64_t>(kShortestParkNs, static_cast<std::uint64_t>(
-                                                                            options_.max_source_park.count())));
+    source_park_ns_ = std::min(
+        source_park_ns_ * 2,
+        std::max<std::uint64_t>(kShortestParkNs,
+                                static_cast<std::uint64_t>(options_.max_source_park.count())));
     return ParkEnd::kSourceTimeout;
   }
   bump(counters_->watchdog_wakes, 1);

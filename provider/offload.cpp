@@ -147,8 +147,7 @@ int on_device_completion(void* raw, const PN_COMPLETION* completion) {
 void wait_until_notified(const Offload& offload) {
   for (unsigned spins = 0;
        // PROV-A2: pairs with PROV-R2
-       offload.phase.load(std::memory_order_acquire) != Offload::kNotified;
-       ++spins) {
+       offload.phase.load(std::memory_order_acquire) != Offload::kNotified; ++spins) {
     if (spins < 64) {
       internal::cpu_relax();
     } else {

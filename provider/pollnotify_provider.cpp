@@ -118,7 +118,8 @@ void read_configuration(Provider& provider, const OSSL_DISPATCH* in) {
   }
   if (const char* env = std::getenv("PN_PROVIDER_TEST_NOTIFY_DELAY_US")) {
     const long value = std::strtol(env, nullptr, 10);
-    if (value > 0 && value <= 1'000'000) provider.test_notify_delay_us = static_cast<std::uint32_t>(value);
+    if (value > 0 && value <= 1'000'000)
+      provider.test_notify_delay_us = static_cast<std::uint32_t>(value);
   }
 }
 

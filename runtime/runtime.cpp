@@ -75,9 +75,10 @@ bool Runtime::stop() {
   // the parent.
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
-  const auto deadline = options_.stop_timeout >= Clock::time_point::max() - now
-                            ? Clock::time_point::max()
-                            : now + std::chrono::duration_cast<Clock::duration>(options_.stop_timeout);
+  const auto deadline =
+      options_.stop_timeout >= Clock::time_point::max() - now
+          ? Clock::time_point::max()
+          : now + std::chrono::duration_cast<Clock::duration>(options_.stop_timeout);
   stop_left_in_flight_ = 0;
   while (::getpid() == started_pid_ && in_flight() != 0) {
     if (Clock::now() >= deadline) {

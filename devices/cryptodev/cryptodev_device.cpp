@@ -491,8 +491,8 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     if (faults.hold_completions.count() != 0 && std::chrono::steady_clock::now() < held_until) {
       return 0;  // a slow driver: nothing finished yet
     }
-    return rte_cryptodev_dequeue_burst(device, static_cast<std::uint16_t>(options.queue_pair),
-                                       done, kBurst);
+    return rte_cryptodev_dequeue_burst(device, static_cast<std::uint16_t>(options.queue_pair), done,
+                                       kBurst);
   }
 
   internal::CryptodevFaults faults;

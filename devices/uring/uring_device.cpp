@@ -190,8 +190,8 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   void submit_ready() noexcept {
     if (io_uring_sq_ready(&ring) == 0) return;
     // With SQPOLL this enters the kernel only to wake an idle SQ thread.
-    const int submitted_now = failing_submits != 0 ? (--failing_submits, -EAGAIN)
-                                                   : io_uring_submit(&ring);
+    const int submitted_now =
+        failing_submits != 0 ? (--failing_submits, -EAGAIN) : io_uring_submit(&ring);
     if (submitted_now < 0) submit_errors.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -273,7 +273,7 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   CompletionRing* ring_out = nullptr;
 
   std::atomic<std::uint64_t> submit_errors{0};
-  unsigned failing_submits = 0;  // tests: the next io_uring_submit calls fail with EAGAIN
+  unsigned failing_submits = 0;      // tests: the next io_uring_submit calls fail with EAGAIN
   bool abandoned_to_kernel = false;  // teardown left requests to the kernel: keep its ring
   std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
 

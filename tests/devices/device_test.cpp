@@ -3,13 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <thread>
 #include <chrono>
 #include <deque>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "pollnotify/c_device.hpp"
 #include "pollnotify/device.h"

@@ -418,14 +418,15 @@ TEST_F(Uring, TeardownWithCompletionsLeftInTheQueueBehindAFullRing) {
       options.max_in_flight = 4;
       pn::UringDevice device(poller, options);
       for (int round = 0; round < 100 && accepted < kMax; ++round) {
-        while (accepted < kMax && device.submit_nop(*ctx[0], accepted) == pn::SubmitResult::kAccepted) {
+        while (accepted < kMax &&
+               device.submit_nop(*ctx[0], accepted) == pn::SubmitResult::kAccepted) {
           ++accepted;
         }
         (void)poller.poll_once(1);  // reaps into the ring, delivers one
       }
       EXPECT_GT(poller.stats().ring_full, 0U) << "the ring filled and CQEs stayed in the CQ";
     }  // teardown delivers the CQ's leftovers
-  }  // the poller's destructor delivers its ring
+  }    // the poller's destructor delivers its ring
   EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), static_cast<int>(accepted));
   for (std::size_t i = 0; i < accepted; ++i) EXPECT_EQ(outcomes.calls[i].load(), 1) << i;
 }

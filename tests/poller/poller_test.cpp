@@ -396,8 +396,8 @@ struct FixedPending final : pn::PollSource {
 };
 
 TEST(PollerParking, AnyPendingBoundASourceReportsLetsTheIdlePollerPark) {
-  for (const std::uint64_t ns : {~std::uint64_t{0}, std::uint64_t{1} << 63,
-                                 std::uint64_t{pn::Poller::kShortestParkNs}}) {
+  for (const std::uint64_t ns :
+       {~std::uint64_t{0}, std::uint64_t{1} << 63, std::uint64_t{pn::Poller::kShortestParkNs}}) {
     FixedPending source(ns);
     pn::Poller poller;  // adaptive
     poller.add_source(source);

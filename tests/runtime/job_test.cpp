@@ -569,7 +569,8 @@ TEST_F(Jobs, FpControlWordsAreTheThreadsUnlessPreserved) {
   std::fesetround(FE_TONEAREST);
   ASSERT_EQ(PN_ASYNC_start_job(&job, nullptr, &ret, nullptr, nullptr, 0), PN_ASYNC_FINISH);
   std::fesetround(FE_TONEAREST);
-#if defined(PN_FIBER_PRESERVE_FP_CONTROL) || defined(PN_TEST_JOBS_ON_UCONTEXT)  // swapcontext saves them
+#if defined(PN_FIBER_PRESERVE_FP_CONTROL) || \
+    defined(PN_TEST_JOBS_ON_UCONTEXT)  // swapcontext saves them
   EXPECT_EQ(after_pause, FE_TONEAREST) << "the caller's rounding mode came back with the pause";
   EXPECT_EQ(ret, 1) << "the job's rounding mode came back with the resume";
 #else

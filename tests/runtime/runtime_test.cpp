@@ -605,7 +605,7 @@ TEST(SimDevice, TeardownBesideARunningPollerDeliversThroughItOnly) {
   }
   std::atomic<bool> destroyed{false};
   std::thread owner([&] {
-    device.reset();  // cancels the 200 hour-long requests
+    device.reset();                                    // cancels the 200 hour-long requests
     destroyed.store(true, std::memory_order_release);  // SDT-R2: pairs with SDT-A2
   });
   // The poller holds in the first callback; a teardown that delivered beside it would deliver
@@ -617,7 +617,7 @@ TEST(SimDevice, TeardownBesideARunningPollerDeliversThroughItOnly) {
   seen.hold.store(false, std::memory_order_release);  // SDT-R1: pairs with SDT-A1
   owner.join();
   EXPECT_TRUE(destroyed.load(std::memory_order_acquire));  // SDT-A2: pairs with SDT-R2
-  ASSERT_TRUE(poller.stop());  // delivers what its rings hold
+  ASSERT_TRUE(poller.stop());                              // delivers what its rings hold
   EXPECT_EQ(seen.off_poller.load(), 0) << "delivered by the destroying thread";
   EXPECT_EQ(seen.calls.load(), 400);
   EXPECT_EQ(ctx->in_flight(), 0U);

@@ -36,9 +36,11 @@ TEST(DeliveryEpoch, ARecycledRecordsNewOwnerIsWaitedFor) {
   std::thread owner([&] {
     const DeliverySection section;
     inside.store(1, std::memory_order_release);  // DET-R1: pairs with DET-A1
-    while (!leave.load(std::memory_order_acquire)) std::this_thread::yield();  // DET-A2: pairs with DET-R2
+    while (!leave.load(std::memory_order_acquire))
+      std::this_thread::yield();  // DET-A2: pairs with DET-R2
   });
-  while (inside.load(std::memory_order_acquire) == 0) std::this_thread::yield();  // DET-A1: pairs with DET-R1
+  while (inside.load(std::memory_order_acquire) == 0)
+    std::this_thread::yield();  // DET-A1: pairs with DET-R1
   const std::uint64_t epoch = pn::internal::retire_deliveries();
   EXPECT_FALSE(pn::internal::deliveries_passed(epoch)) << "a section open at the retire";
   leave.store(true, std::memory_order_release);  // DET-R2: pairs with DET-A2
@@ -170,13 +172,15 @@ TEST(WaitCtxSlab, AnIdleContextIsFreedWhileAnotherCallbackRuns) {
       [](void* raw) {
         auto* s = static_cast<Stuck*>(raw);
         s->entered.store(1, std::memory_order_release);  // DET-R3: pairs with DET-A3
-        while (!s->release.load(std::memory_order_acquire)) std::this_thread::yield();  // DET-A4: pairs with DET-R4
+        while (!s->release.load(std::memory_order_acquire))
+          std::this_thread::yield();  // DET-A4: pairs with DET-R4
         return 1;
       },
       &stuck);
   const pn::RequestTicket ticket = busy->arm();
   std::thread poller([&] { (void)busy->deliver(ticket, pn::AsyncStatus::kOk); });
-  while (stuck.entered.load(std::memory_order_acquire) == 0) std::this_thread::yield();  // DET-A3: pairs with DET-R3
+  while (stuck.entered.load(std::memory_order_acquire) == 0)
+    std::this_thread::yield();  // DET-A3: pairs with DET-R3
   pn::WaitCtx* idle = pn::WaitCtx::create();
   std::atomic<bool> freed{false};
   std::thread owner([&] {

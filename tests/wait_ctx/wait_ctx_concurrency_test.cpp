@@ -39,7 +39,8 @@ TEST(WaitCtxConcurrency, CallbackPairIsNeverTorn) {
       // A missing pair counts as torn (no assertion here: it would only end this thread, and
       // the writer waits for reads). The callback returns its own tag only when called with the
       // argument set beside it.
-      if (!pair.has_value() || pair->fn(pair->arg) < 0) torn.fetch_add(1, std::memory_order_relaxed);
+      if (!pair.has_value() || pair->fn(pair->arg) < 0)
+        torn.fetch_add(1, std::memory_order_relaxed);
       reads.fetch_add(1, std::memory_order_relaxed);
     }
   };

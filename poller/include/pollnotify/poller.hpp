@@ -279,7 +279,7 @@ class Poller {
   CompletionRing* overflow_ring_ = nullptr;  // guarded by add_ring_mutex_
   std::mutex overflow_push_mutex_;           // the overflow ring's producers
   std::array<PollSource*, kMaxSources> sources_{};
-  std::size_t source_count_ = 0;  // changed only while no thread consumes
+  std::size_t source_count_ = 0;                    // changed only while no thread consumes
   std::uint64_t source_park_ns_ = kShortestParkNs;  // the poller thread's backoff (kAdaptive)
 
   std::unique_ptr<Counters> counters_;

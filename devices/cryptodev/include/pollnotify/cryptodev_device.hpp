@@ -42,7 +42,7 @@ class CryptodevDevice;
 namespace internal {
 // Tests: a driver that refuses, or is slow, and a teardown deadline.
 struct CryptodevFaults {
-  unsigned refuse_enqueues = 0;  // the next enqueue calls take nothing
+  unsigned refuse_enqueues = 0;                  // the next enqueue calls take nothing
   std::chrono::nanoseconds hold_completions{0};  // nothing dequeues until this after an enqueue
   std::chrono::nanoseconds teardown_limit{std::chrono::seconds(10)};
 };

@@ -88,8 +88,8 @@ extern __thread PN_internal_job_thread PN_internal_job_thread_state
  * that resumes pops the six registers and jumps, so the callee-saved registers come back as
  * pushed; the caller-saved ones are clobbered like a call's: the vector registers and the x87
  * register stack (st, mm) too, so that the compiler keeps no value there across the switch (the
- * ABI has a call leave the x87 stack empty; a long double kept there would be every job's). The red zone below the stack pointer
- * is stepped over first: the code around this may keep data there.
+ * ABI has a call leave the x87 stack empty; a long double kept there would be every job's). The red
+ * zone below the stack pointer is stepped over first: the code around this may keep data there.
  */
 static __inline__ __attribute__((always_inline)) void pn_internal_switch(void** save_stack_pointer,
                                                                          void* to_stack_pointer) {
