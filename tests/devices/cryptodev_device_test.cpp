@@ -362,14 +362,32 @@ pn::PollerOptions external() {
   return poller_options;
 }
 
+// `count` SHA-256 requests of 64 bytes on one context, each recorded in `outcomes`.
+struct Sha256Requests {
+  explicit Sha256Requests(std::size_t count) : outcomes(count), digests(count, Bytes(32)) {
+    ctx->set_completion_callback(record, outcomes.data());
+  }
+  // Submits them all; false at the first one the device does not accept.
+  bool submit_all(pn::CryptodevDevice& device) {
+    for (std::uint64_t i = 0; i < outcomes.size(); ++i) {
+      if (device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i) !=
+          pn::SubmitResult::kAccepted) {
+        return false;
+      }
+    }
+    return true;
+  }
+  std::vector<Outcome> outcomes;
+  std::vector<Bytes> digests;
+  const Bytes data = Bytes(64, 1);
+  pn::WaitCtxPtr ctx = pn::WaitCtx::make();
+};
+
 // A slow (hardware-latency) driver: teardown waits for the ops it holds, delivers each with ERR,
 // and frees the device's memory only then (the queue pair is free again afterwards).
 TEST_P(Cryptodev, TeardownWaitsForASlowDriver) {
-  std::vector<Outcome> outcomes(3);
-  std::vector<Bytes> digests(3, Bytes(32));
-  const Bytes data(64, 1);
-  auto ctx = pn::WaitCtx::make();
-  ctx->set_completion_callback(record, outcomes.data());
+  Sha256Requests requests(3);
+  auto& outcomes = requests.outcomes;
   const std::uint64_t left_before = pn::internal::cryptodev_requests_left_to_drivers();
   pn::Poller poller(external());
   {
@@ -377,10 +395,7 @@ TEST_P(Cryptodev, TeardownWaitsForASlowDriver) {
     pn::internal::CryptodevFaults faults;
     faults.hold_completions = std::chrono::milliseconds(300);
     pn::internal::set_cryptodev_faults(device, faults);
-    for (std::uint64_t i = 0; i < 3; ++i) {
-      ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
-                pn::SubmitResult::kAccepted);
-    }
+    ASSERT_TRUE(requests.submit_all(device));
     EXPECT_EQ(poller.poll_once(), 0U) << "enqueued; the driver has finished nothing yet";
   }
   for (std::size_t i = 0; i < 3; ++i) {
@@ -394,20 +409,14 @@ TEST_P(Cryptodev, TeardownWaitsForASlowDriver) {
 // A driver that refuses an op with its queue pair empty: that request ends with ERR (counted)
 // and the ones behind it go through.
 TEST_P(Cryptodev, AnOpTheDriverRefusesEndsWithErr) {
-  std::vector<Outcome> outcomes(2);
-  std::vector<Bytes> digests(2, Bytes(32));
-  const Bytes data(64, 1);
-  auto ctx = pn::WaitCtx::make();
-  ctx->set_completion_callback(record, outcomes.data());
+  Sha256Requests requests(2);
+  auto& outcomes = requests.outcomes;
   pn::Poller poller(external());
   pn::CryptodevDevice device(poller, options());
   pn::internal::CryptodevFaults faults;
   faults.refuse_enqueues = 1;
   pn::internal::set_cryptodev_faults(device, faults);
-  for (std::uint64_t i = 0; i < 2; ++i) {
-    ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
-              pn::SubmitResult::kAccepted);
-  }
+  ASSERT_TRUE(requests.submit_all(device));
   for (int polls = 0; polls < 1000 && outcomes[1].calls.load() == 0; ++polls) {
     (void)poller.poll_once();
   }
@@ -421,11 +430,8 @@ TEST_P(Cryptodev, AnOpTheDriverRefusesEndsWithErr) {
 
 TEST(CryptodevTeardown, ADriverThatNeverGivesBackKeepsItsMemoryAndTeardownEnds) {
   if (!eal_outcome().empty()) GTEST_SKIP() << "DPDK EAL unavailable here: " << eal_outcome();
-  std::vector<Outcome> outcomes(2);
-  std::vector<Bytes> digests(2, Bytes(32));
-  const Bytes data(64, 1);
-  auto ctx = pn::WaitCtx::make();
-  ctx->set_completion_callback(record, outcomes.data());
+  Sha256Requests requests(2);
+  auto& outcomes = requests.outcomes;
   const std::uint64_t left_before = pn::internal::cryptodev_requests_left_to_drivers();
   pn::Poller poller(external());
   pn::CryptodevOptions device_options;
@@ -437,19 +443,16 @@ TEST(CryptodevTeardown, ADriverThatNeverGivesBackKeepsItsMemoryAndTeardownEnds) 
     faults.hold_completions = std::chrono::hours(1);
     faults.teardown_limit = std::chrono::milliseconds(100);
     pn::internal::set_cryptodev_faults(device, faults);
-    for (std::uint64_t i = 0; i < 2; ++i) {
-      ASSERT_EQ(device.submit_sha256(*ctx, data.data(), 64, digests[i].data(), i),
-                pn::SubmitResult::kAccepted);
-    }
+    ASSERT_TRUE(requests.submit_all(device));
     EXPECT_EQ(poller.poll_once(), 0U);
   }  // the deadline passes: left to the driver, never freed under it
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(pn::internal::cryptodev_requests_left_to_drivers(), left_before + 2);
   EXPECT_EQ(outcomes[0].calls.load(), 0) << "the driver may still write this request's output";
-  EXPECT_EQ(ctx->in_flight(), 2U);
+  EXPECT_EQ(requests.ctx->in_flight(), 2U);
   EXPECT_THROW(pn::CryptodevDevice(poller, device_options), std::invalid_argument)
       << "its queue pair stays the driver's";
-  ctx->cancel_pending();
+  requests.ctx->cancel_pending();
 }
 
 TEST_P(Cryptodev, BadArgumentsAndOptions) {
