@@ -114,6 +114,14 @@ std::map<std::uint8_t, Configured>& configured_devices() {
   return *devices;
 }
 
+// Devices whose teardown left requests to their driver: their memory stays for the life of the
+// process (the driver may still use it), listed here so that it stays reachable. Guarded by
+// eal_mutex().
+std::vector<void*>& left_to_drivers() {
+  static auto* devices = new std::vector<void*>;  // used until exit
+  return *devices;
+}
+
 std::atomic<unsigned> pool_names{0};  // unique mempool names (relaxed: a counter)
 std::atomic<std::uint64_t> requests_left_to_drivers{0};  // by teardowns that hit their deadline
 
@@ -639,7 +647,8 @@ CryptodevDevice::~CryptodevDevice() {
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             impl_->faults.teardown_limit)
                                             .count()));
-    (void)impl_.release();
+    std::lock_guard lock(eal_mutex());
+    left_to_drivers().push_back(impl_.release());  // kept reachable: never freed
     return;
   }
   const std::uint8_t device = impl_->device;

@@ -27,7 +27,7 @@ const std::string& eal_outcome() {
   static const std::string outcome = [] {
     pn::CryptodevEalOptions options;
     // The third is the teardown test's alone: it leaves that device's queue pair to the driver.
-    options.vdevs = {"crypto_aesni_mb", "crypto_openssl", "crypto_openssl_left_to_driver"};
+    options.vdevs = {"crypto_aesni_mb", "crypto_openssl", "crypto_aesni_mb_left_to_driver"};
     return pn::cryptodev_eal_init(options);
   }();
   return outcome;
@@ -435,7 +435,7 @@ TEST(CryptodevTeardown, ADriverThatNeverGivesBackKeepsItsMemoryAndTeardownEnds) 
   const std::uint64_t left_before = pn::internal::cryptodev_requests_left_to_drivers();
   pn::Poller poller(external());
   pn::CryptodevOptions device_options;
-  device_options.device = "crypto_openssl_left_to_driver";
+  device_options.device = "crypto_aesni_mb_left_to_driver";
   const auto start = std::chrono::steady_clock::now();
   {
     pn::CryptodevDevice device(poller, device_options);

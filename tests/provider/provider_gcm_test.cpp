@@ -71,7 +71,7 @@ Outcome run(const EVP_CIPHER* cipher, const Message& m) {
   const bool encrypt = m.tag.empty();
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   Bytes buffer(m.offset + m.payload.size() + 16);
-  std::memcpy(buffer.data() + m.offset, m.payload.data(), m.payload.size());
+  if (!m.payload.empty()) std::memcpy(buffer.data() + m.offset, m.payload.data(), m.payload.size());
   Bytes separate(m.offset + m.payload.size() + 16);
   unsigned char* in = buffer.data() + m.offset;
   unsigned char* out = m.in_place ? in : separate.data() + m.offset;
