@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <new>
 
@@ -66,15 +67,16 @@ class WaitCtxSlab {
   // earlier sections destroyed instead of growing). Outside a callback, when none has passed, it
   // waits for them, off the mutex: a callback's destroy() takes it.
   void reclaim_deferred(std::unique_lock<std::mutex>& lock) noexcept {
-    const auto passed = [](const Deferred& d) { return internal::deliveries_passed(d.epoch); };
     const auto moved = [&] {
+      // One decision per context: the ones that passed move, the rest stay deferred.
+      const auto waiting = std::stable_partition(
+          deferred_.begin(), deferred_.end(),
+          [](const Deferred& d) { return !internal::deliveries_passed(d.epoch); });
       try {
-        for (const Deferred& d : deferred_) {
-          if (passed(d)) free_.push_back(d.ctx);
-        }
+        for (auto it = waiting; it != deferred_.end(); ++it) free_.push_back(it->ctx);
       } catch (...) {  // no memory to list them: they stay unused, which is safe
       }
-      std::erase_if(deferred_, passed);
+      deferred_.erase(waiting, deferred_.end());
     };
     moved();
     if (!free_.empty() || internal::DeliverySection::inside()) return;
