@@ -47,7 +47,7 @@ static int toy_submit(void* raw, PN_ASYNC_WAIT_CTX* ctx, uint64_t user_data) {
   }
   toy_request* request = &device->slots[tail % kQueueSize];
   request->ctx = ctx;
-  request->ticket = PN_ASYNC_WAIT_CTX_arm(ctx); /* keeps ctx alive until its completion */
+  request->ticket = PN_ASYNC_WAIT_CTX_arm(ctx); /* a completion after a free is recognised */
   request->user_data = user_data;
   atomic_fetch_add_explicit(&device->in_flight, 1, memory_order_relaxed); /* a gauge */
   /* TOY-R2 (seq_cst): publishes the request to TOY-A2, and orders it before the poller's parked

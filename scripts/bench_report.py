@@ -144,7 +144,7 @@ def tool_section(tool, context, poller, w):
     w("### Targets, per device model\n")
     w("A ratio of two p50s gets a verdict only when both rest on enough samples.\n")
     w("| device | busy vs eventfd p50 (>= 50x) | busy vs eventfd throughput (>= 10x) | "
-      "adaptive p50 / busy p50 (<= 2x) | busy p50 / floor (<= 2x, issue 14) | lost + dup (0) |")
+      "adaptive p50 / busy p50 (<= 2x) | busy p50 / floor (<= 2x) | lost + dup (0) |")
     w("|---|---:|---:|---:|---:|---:|")
     for model in o["devices"]:
         runs = {r["mechanism"]: r for r in tool["runs"] if r["device"] == model}
@@ -206,7 +206,7 @@ def main():
               f"{row['boost'] / 1e6:,.0f} M | {row['moodycamel'] / 1e6:,.0f} M | {row['tbb'] / 1e6:,.1f} M | "
               f"{row['pollnotify'] / max(1, row['spsc']):.2f}x | {row['pollnotify'] / max(1, row['boost']):.2f}x | "
               f"{row['pollnotify'] / max(1, row['tbb']):.0f}x |")
-        w("\nTargets (issue 14): at burst 1 at least 1.5x ReaderWriterQueue, at burst 32 at least 2x boost.\n")
+        w("\nTargets: at burst 1 at least 1.5x ReaderWriterQueue, at burst 32 at least 2x boost.\n")
         w("## Handoff round trip (poller_benchmark)\n")
         w("Thread A publishes, thread B is notified and answers through an atomic A spins on; mean round trip.\n")
         w("| mechanism | round trip | vs cache-line ping-pong |")
@@ -217,7 +217,7 @@ def main():
             entry = poller.get(f"BM_Handoff_RoundTrip/{name}/real_time")
             if entry and base:
                 w(f"| {name} | {fmt_ns(ns(entry))} | {ns(entry) / ns(base):.2f}x |")
-        w("\nTargets: busy within 1.2x of ping-pong (issue 14), adaptive within 2x.\n")
+        w("\nTargets: busy within 1.2x of ping-pong, adaptive within 2x.\n")
         w("## Callback dispatch and idle cost (poller_benchmark)\n")
         w("| benchmark | figure |")
         w("|---|---:|")
@@ -234,7 +234,7 @@ def main():
             if entry:
                 w(f"| idle poller CPU, {policy} | {entry['poller_cpu_percent']:.2f}% of a core |")
         w("\nThe bare loop: an SPSC ring of {function, argument} entries, popped and called (no wait context, "
-          "ticket or status). Targets (issue 14): >= 100 M callbacks/s with bursts of 32 and at most 1.25x the "
+          "ticket or status). Targets: >= 100 M callbacks/s with bursts of 32 and at most 1.25x the "
           "bare loop, with no locked read-modify-write in arm or deliver; idle adaptive and timed below 1%.\n")
     if wait_ctx or runtime:
         w("## Wait context and jobs against OpenSSL (wait_ctx_benchmark, runtime_benchmark)\n")
@@ -258,7 +258,7 @@ def main():
         w("|---:|---:|---:|---:|")
         for i, r in enumerate(switch["rounds"], 1):
             w(f"| {i} | {fmt_ns(r['openssl_ns'])} | {fmt_ns(r['pollnotify_ns'])} | {r['ratio']:.2f}x |")
-        w(f"\nMedian: pollnotify {switch['median_ratio']:.2f}x faster. Target (issue 14): at least 7x.\n")
+        w(f"\nMedian: pollnotify {switch['median_ratio']:.2f}x faster. Target: at least 7x.\n")
     if tbb:
         w("## Offload from oneTBB tasks (tbb_benchmark)\n")
         w("20 000 offloads, 2 arena threads, device exp:5000 with at most 64 requests in flight. suspend: "
@@ -297,7 +297,7 @@ def main():
             if raw and ours:
                 per_raw, per_ours = 1e9 / raw["items_per_second"], 1e9 / ours["items_per_second"]
                 w(f"| {name.lower()} | {fmt_ns(per_raw)} | {fmt_ns(per_ours)} | {per_ours / per_raw:.2f}x |")
-        w("\nTarget (issue 12): at most 1.10x.\n")
+        w("\nTarget: at most 1.10x.\n")
     print("\n".join(out))
 
 
