@@ -23,6 +23,7 @@
 #include <type_traits>
 
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/ring_room.hpp"
 
 namespace pn {
 namespace internal {
@@ -37,7 +38,7 @@ class ReadyQueue {
  public:
   // Capacity rounds up to a power of two; throws std::invalid_argument for 0 or above 2^32.
   explicit ReadyQueue(std::size_t capacity)
-      : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
+      : capacity_(internal::ring_capacity(capacity, "ReadyQueue")), mask_(capacity_ - 1) {
     // Every slot's sequence starts at 0: position p is full when its slot holds p + 1.
     slots_ = std::make_unique<Slot[]>(capacity_);
   }
@@ -156,15 +157,6 @@ class ReadyQueue {
     const auto room = std::chrono::steady_clock::time_point::max() - now;
     if (timeout >= room) return std::chrono::steady_clock::time_point::max();
     return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  }
-
-  static std::size_t round_up_pow2(std::size_t capacity) {
-    if (capacity == 0 || capacity > (std::size_t{1} << 32)) {
-      throw std::invalid_argument("ReadyQueue capacity must be between 1 and 2^32");
-    }
-    std::size_t rounded = 2;
-    while (rounded < capacity) rounded <<= 1;
-    return rounded;
   }
 
   struct Slot {

@@ -41,7 +41,7 @@ class SpscRing {
 
   // Capacity rounds up to a power of two. Throws std::invalid_argument for 0 or above kMaxCapacity.
   explicit SpscRing(std::size_t capacity)
-      : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1) {
+      : capacity_(internal::ring_capacity(capacity, "SpscRing")), mask_(capacity_ - 1) {
     slots_ = static_cast<T*>(
         ::operator new (capacity_ * sizeof(T), std::align_val_t{internal::kFalseSharingRange}));
   }
@@ -131,15 +131,6 @@ class SpscRing {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  static std::size_t round_up_pow2(std::size_t capacity) {
-    if (capacity == 0 || capacity > kMaxCapacity) {
-      throw std::invalid_argument("SpscRing capacity must be between 1 and 2^32");
-    }
-    std::size_t rounded = 2;
-    while (rounded < capacity) rounded <<= 1;
-    return rounded;
-  }
-
   struct alignas(internal::kFalseSharingRange) ProducerState {
     std::atomic<std::uint64_t> tail{0};
     std::uint64_t cached_head = 0;

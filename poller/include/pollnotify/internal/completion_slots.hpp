@@ -41,7 +41,7 @@ class CompletionSlots {
   // Capacity rounds up to a power of two (at least 2). Throws std::invalid_argument for 0 or
   // above kMaxCapacity.
   explicit CompletionSlots(std::size_t capacity)
-      : capacity_(round_up_pow2(capacity)), mask_(capacity_ - 1), slots_(new Slot[capacity_]) {}
+      : capacity_(ring_capacity(capacity, "CompletionRing")), mask_(capacity_ - 1), slots_(new Slot[capacity_]) {}
   CompletionSlots(const CompletionSlots&) = delete;
   CompletionSlots& operator=(const CompletionSlots&) = delete;
 
@@ -160,15 +160,6 @@ class CompletionSlots {
   }
 
   Slot& slot(std::uint64_t index) const noexcept { return slots_[index & mask_]; }
-
-  static std::size_t round_up_pow2(std::size_t capacity) {
-    if (capacity == 0 || capacity > kMaxCapacity) {
-      throw std::invalid_argument("CompletionRing capacity must be between 1 and 2^32");
-    }
-    std::size_t rounded = 2;
-    while (rounded < capacity) rounded <<= 1;
-    return rounded;
-  }
 
   struct alignas(kFalseSharingRange) ProducerState {
     std::uint64_t tail = 0;
