@@ -85,29 +85,29 @@ const char* to_string(PollPolicy policy) noexcept {
   return "unknown";
 }
 
+constexpr std::size_t index(PollerCounter counter) noexcept {
+  return static_cast<std::size_t>(counter);
+}
+
 struct Poller::Counters {
-  // Written by the consumer only (the poller thread, or the poll_once caller holding `consuming`).
-  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> delivered{0};
-  std::atomic<std::uint64_t> callbacks{0};
-  std::atomic<std::uint64_t> callback_failures{0};
-  std::atomic<std::uint64_t> callback_exceptions{0};
-  std::atomic<std::uint64_t> fd_signals{0};
-  std::atomic<std::uint64_t> status_only{0};
-  std::atomic<std::uint64_t> stale{0};
-  std::atomic<std::uint64_t> invalid{0};
-  std::atomic<std::uint64_t> polls{0};
-  std::atomic<std::uint64_t> empty_polls{0};
-  std::atomic<std::uint64_t> parks{0};
-  std::atomic<std::uint64_t> watchdog_wakes{0};
+  // One per table entry (PN_POLLER_COUNTERS), written by the consumer only (the poller thread, or
+  // the poll_once caller holding `consuming`); ring_full, wakes and in_flight are the rings' own
+  // and are added by stats().
+  alignas(internal::kFalseSharingRange)
+      std::array<std::atomic<std::uint64_t>, kPollerCounters> values{};
   std::array<std::atomic<std::uint64_t>, kBurstBuckets> bursts{};
   // The consumer role: taken by the poller thread for its whole run, by poll_once per call.
   alignas(internal::kFalseSharingRange) std::atomic<bool> consuming{false};
+
+  std::atomic<std::uint64_t>& operator[](PollerCounter counter) noexcept {
+    return values[index(counter)];
+  }
 };
 
 // Tallies of one poll, kept in registers and published once per poll.
 struct PollTally {
-  std::uint64_t callbacks = 0, callback_failures = 0, callback_exceptions = 0, fd_signals = 0,
-                status_only = 0, stale = 0, invalid = 0;
+  std::array<std::uint64_t, kPollerCounters> values{};
+  std::uint64_t& operator[](PollerCounter counter) noexcept { return values[index(counter)]; }
 };
 
 namespace {
@@ -117,7 +117,7 @@ namespace {
 
 // A completion with a status outside 0..3 is still delivered, as ERR: the request must end.
 [[gnu::noinline]] void deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
-  ++tally.invalid;
+  ++tally[PollerCounter::invalid];
   Completion with_err = completion;
   with_err.status = PN_ASYNC_STATUS_ERR;
   deliver_checked(with_err, tally);
@@ -125,7 +125,7 @@ namespace {
 
 void deliver_one(const Completion& completion, PollTally& tally) noexcept {
   if (completion.ctx == nullptr) {
-    ++tally.invalid;
+    ++tally[PollerCounter::invalid];
     return;
   }
   if (!WaitCtx::is_status(completion.status)) [[unlikely]] {
@@ -141,22 +141,22 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
     int result = 1;
     switch (checked.ctx->deliver_in_section(checked, &result)) {
       case Delivery::kCallback:
-        ++tally.callbacks;
-        tally.callback_failures += result == 0;
+        ++tally[PollerCounter::callbacks];
+        tally[PollerCounter::callback_failures] += result == 0;
         break;
       case Delivery::kFdSignaled:
-        ++tally.fd_signals;
+        ++tally[PollerCounter::fd_signals];
         break;
       case Delivery::kStatusOnly:
-        ++tally.status_only;
+        ++tally[PollerCounter::status_only];
         break;
       case Delivery::kStale:
-        ++tally.stale;
+        ++tally[PollerCounter::stale];
         break;
     }
   } catch (...) {
-    ++tally.callbacks;
-    ++tally.callback_exceptions;
+    ++tally[PollerCounter::callbacks];
+    ++tally[PollerCounter::callback_exceptions];
   }
 }
 
@@ -479,19 +479,15 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
       total += drained;
     }
   }
-  bump(counters.polls, 1);
+  bump(counters[PollerCounter::polls], 1);
   if (total == 0) {
-    bump(counters.empty_polls, 1);
+    bump(counters[PollerCounter::empty_polls], 1);
     return 0;
   }
-  bump(counters.delivered, total);
-  if (tally.callbacks) bump(counters.callbacks, tally.callbacks);
-  if (tally.callback_failures) bump(counters.callback_failures, tally.callback_failures);
-  if (tally.callback_exceptions) bump(counters.callback_exceptions, tally.callback_exceptions);
-  if (tally.fd_signals) bump(counters.fd_signals, tally.fd_signals);
-  if (tally.status_only) bump(counters.status_only, tally.status_only);
-  if (tally.stale) bump(counters.stale, tally.stale);
-  if (tally.invalid) bump(counters.invalid, tally.invalid);
+  tally[PollerCounter::delivered] = total;
+  for (std::size_t i = 0; i < kPollerCounters; ++i) {
+    if (tally.values[i] != 0) bump(counters.values[i], tally.values[i]);
+  }
   return total;
 }
 
@@ -596,7 +592,7 @@ Poller::ParkEnd Poller::park() {
   const bool source_bounded = source_bound < watchdog;
   const std::uint64_t timeout =
       source_bounded ? std::min(watchdog, std::max(source_bound, source_park_ns_)) : watchdog;
-  bump(counters_->parks, 1);
+  bump((*counters_)[PollerCounter::parks], 1);
   const bool woken = internal::futex_wait(
       parked_, 1, std::chrono::nanoseconds(static_cast<std::int64_t>(timeout)));
   parked_.store(0, std::memory_order_relaxed);  // awake: producers need not wake us
@@ -608,7 +604,7 @@ Poller::ParkEnd Poller::park() {
                                 static_cast<std::uint64_t>(options_.max_source_park.count())));
     return ParkEnd::kSourceTimeout;
   }
-  bump(counters_->watchdog_wakes, 1);
+  bump((*counters_)[PollerCounter::watchdog_wakes], 1);
   return ParkEnd::kWatchdog;
 }
 
@@ -689,7 +685,7 @@ void Poller::run() {
   if (::pthread_getcpuclockid(::pthread_self(), &clock) == 0) {
     // First hide the live clock, then add this run's time: a reader never counts it twice.
     live_cpu_clock_.store(kNoClock, std::memory_order_release);  // POLL-K1
-    bump(finished_cpu_time_ns_, thread_cpu_time_ns(clock));
+    bump((*counters_)[PollerCounter::cpu_time_ns], thread_cpu_time_ns(clock));
   }
 }
 
@@ -702,32 +698,23 @@ std::uint64_t Poller::in_flight() const noexcept {
 
 PollerStats Poller::stats() const {
   const Counters& c = *counters_;
-  PollerStats s;
   const auto read = [](const std::atomic<std::uint64_t>& counter) {
     return counter.load(std::memory_order_relaxed);  // statistics: a recent value is enough
   };
-  s.delivered = read(c.delivered);
-  s.callbacks = read(c.callbacks);
-  s.callback_failures = read(c.callback_failures);
-  s.callback_exceptions = read(c.callback_exceptions);
-  s.fd_signals = read(c.fd_signals);
-  s.status_only = read(c.status_only);
-  s.stale = read(c.stale);
-  s.invalid = read(c.invalid);
-  s.polls = read(c.polls);
-  s.empty_polls = read(c.empty_polls);
-  s.parks = read(c.parks);
-  s.watchdog_wakes = read(c.watchdog_wakes);
+  PollerStats s;
+#define PN_POLLER_STATS_READ(name, description) s.name = read(c.values[index(PollerCounter::name)]);
+  PN_POLLER_COUNTERS(PN_POLLER_STATS_READ)
+#undef PN_POLLER_STATS_READ
   for (std::size_t i = 0; i < kBurstBuckets; ++i) s.bursts[i] = read(c.bursts[i]);
+  // The rings' own counters and contents.
   const std::size_t count = ring_count_.load(std::memory_order_acquire);  // POLL-A3
   for (std::size_t i = 0; i < count; ++i) {
     s.ring_full += read(rings_[i]->full_events_);
     s.wakes += read(rings_[i]->wakes_);
     s.in_flight += rings_[i]->size_approx();
   }
-  // Finished runs first, then the live thread's clock: no run is counted twice. No lock, so a
-  // callback may read the stats while stop() waits for the poller thread.
-  s.cpu_time_ns = read(finished_cpu_time_ns_);
+  // cpu_time_ns holds the finished runs; the live thread's clock is added: no run is counted
+  // twice. No lock, so a callback may read the stats while stop() waits for the poller thread.
   // POLL-K2: pairs with POLL-K1: the clock id belongs to a thread that is running.
   const std::int64_t clock = live_cpu_clock_.load(std::memory_order_acquire);
   if (clock != kNoClock) s.cpu_time_ns += thread_cpu_time_ns(static_cast<clockid_t>(clock));

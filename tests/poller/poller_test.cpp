@@ -2,6 +2,8 @@
 // policy, the park/wake handshake, stop/restart and the fd bridge.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -417,6 +419,66 @@ TEST(PollerParking, AnyPendingBoundASourceReportsLetsTheIdlePollerPark) {
                         static_cast<double>(std::chrono::nanoseconds(elapsed).count());
     EXPECT_LT(load, 0.2) << "pending " << ns << ": " << load * 100 << " % of a core";
   }
+}
+
+// Every counter of the table (PN_POLLER_COUNTERS) is reported non-zero after work that bumps it:
+// a counter added to the table but never kept fails here, with its name. Nothing below lists the
+// counters by hand.
+TEST(PollerCounters, EveryCounterOfTheTableIsKept) {
+  pn::PollerOptions options;  // adaptive
+  options.spin_polls = 16;
+  options.watchdog = 1ms;
+  pn::Poller poller(options);
+  auto& ring = poller.add_ring(4);
+  Counted ok, failing, throwing, cancelled;
+  failing.ctx->set_callback([](void*) { return 0; }, nullptr);
+  throwing.ctx->set_callback([](void*) -> int { throw std::runtime_error("thrown"); }, nullptr);
+  auto status_only = pn::WaitCtx::make();
+  auto fd_owner = pn::WaitCtx::make();
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  fd_owner->set_notify_fd(fd);
+  const pn::Completion stale = cancelled.completion();
+  cancelled.ctx->cancel_pending();
+  const std::vector<pn::Completion> work = {
+      ok.completion(),
+      failing.completion(),
+      throwing.completion(),
+      stale,
+      pn::Completion{nullptr, 0, {0}, PN_ASYNC_STATUS_OK},
+      pn::Completion{status_only.get(), 0, status_only->arm(), PN_ASYNC_STATUS_OK},
+      pn::Completion{fd_owner.get(), 0, fd_owner->arm(), PN_ASYNC_STATUS_OK}};
+  ASSERT_TRUE(poller.start());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const auto until = [&](auto done) {
+    while (!done(poller.stats()) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  };
+  for (const pn::Completion& completion : work) {
+    while (!ring.try_push(completion) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  }
+  until([&](const pn::PollerStats& s) { return s.delivered >= work.size(); });
+  // Idle: parks, watchdog wakes; then a push to the parked poller: a producer's wake.
+  until([](const pn::PollerStats& s) { return s.watchdog_wakes != 0; });
+  while (poller.stats().wakes == 0 && std::chrono::steady_clock::now() < deadline) {
+    const std::uint64_t parks = poller.stats().parks;
+    until([&](const pn::PollerStats& s) { return s.parks > parks; });  // it parked again
+    ASSERT_TRUE(ring.try_push(ok.completion()));
+    const std::uint64_t delivered = poller.stats().delivered;
+    until([&](const pn::PollerStats& s) { return s.delivered > delivered; });
+  }
+  ASSERT_TRUE(poller.stop());
+  // Stopped: pushes stay in flight, and the ring fills.
+  while (ring.try_push(ok.completion())) {
+  }
+  const pn::PollerStats stats = poller.stats();
+  pn::for_each_counter(stats, [](const char* name, const char*, std::uint64_t value) {
+    EXPECT_NE(value, 0U) << name << " was never kept";
+  });
+  ::close(fd);
 }
 
 TEST(PollerParking, IdleAdaptivePollerSleeps) {

@@ -88,6 +88,19 @@ struct PollerStats {
   PollerStats& operator+=(const PollerStats& other) noexcept;
 };
 
+// Each counter of the table, as an index: the poller keeps its counters in an array indexed by
+// it, so a counter added to the table is stored, summed and reported with no other change.
+enum class PollerCounter : std::size_t {
+#define PN_POLLER_COUNTER_ID(name, description) name,
+  PN_POLLER_COUNTERS(PN_POLLER_COUNTER_ID)
+#undef PN_POLLER_COUNTER_ID
+};
+inline constexpr std::size_t kPollerCounters = 0
+#define PN_POLLER_COUNTER_ONE(name, description) +1
+    PN_POLLER_COUNTERS(PN_POLLER_COUNTER_ONE)
+#undef PN_POLLER_COUNTER_ONE
+    ;
+
 // Calls visit(name, description, value) for each counter in the table's order: one list for
 // reports, JSON and printing.
 template <class Visit>
@@ -288,7 +301,6 @@ class Poller {
   std::atomic<bool> running_{false};
   int thread_pid_ = 0;  // the process that started the thread (fork detection)
   std::atomic<bool> stop_requested_{false};
-  std::atomic<std::uint64_t> finished_cpu_time_ns_{0};  // runs that ended (poller thread writes)
   static constexpr std::int64_t kNoClock = std::numeric_limits<std::int64_t>::min();
   std::atomic<std::int64_t> live_cpu_clock_{kNoClock};  // the running thread's CPU clock id
 };
