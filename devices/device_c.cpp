@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pollnotify/c_device.hpp"
+#include "pollnotify/internal/device_counters.hpp"
 
 namespace pn {
 namespace {
@@ -35,21 +36,18 @@ class CDevice final : public Device {
   void adopt() noexcept { owns_state_ = true; }
 
   SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override {
-    bump(submitted_);
+    using internal::DeviceCounters;
+    DeviceCounters::add(counters_.submitted);
     const int status = method_.submit(device_, ctx.c_handle(), user_data);
     switch (status) {
       case PN_ASYNC_STATUS_OK:
         ctx.ensure_status(AsyncStatus::kOk);
-        bump(accepted_);
+        DeviceCounters::add(counters_.accepted);
         return SubmitResult::kAccepted;
       case PN_ASYNC_STATUS_EAGAIN:
-        ctx.set_status(AsyncStatus::kEagain);
-        bump(refused_);
-        return SubmitResult::kRetry;
+        return DeviceCounters::refuse(ctx, SubmitResult::kRetry, counters_.refused_other);
       default:
-        ctx.set_status(AsyncStatus::kErr);
-        bump(failed_);
-        return SubmitResult::kFailed;
+        return DeviceCounters::refuse(ctx, SubmitResult::kFailed, counters_.failed);
     }
   }
   [[nodiscard]] std::uint64_t capacity() const noexcept override {
@@ -59,19 +57,19 @@ class CDevice final : public Device {
     return method_.in_flight(device_);
   }
   [[nodiscard]] DeviceStats stats() const noexcept override {
+    // What the table's counters the library keeps say, then the device's own (get_stats fills
+    // what only it knows: completions), then its in-flight count.
+    DeviceStats stats = counters_.snapshot(0);
     PN_DEVICE_STATS c_stats{};
     c_stats.struct_size = sizeof c_stats;
-    // Relaxed: statistics.
-    c_stats.submitted = submitted_.load(std::memory_order_relaxed);
-    c_stats.accepted = accepted_.load(std::memory_order_relaxed);
-    c_stats.refused_other = refused_.load(std::memory_order_relaxed);
-    c_stats.failed = failed_.load(std::memory_order_relaxed);
+#define PN_DEVICE_STATS_TO_C(name, description) c_stats.name = stats.name;
+    PN_DEVICE_COUNTERS(PN_DEVICE_STATS_TO_C)
+#undef PN_DEVICE_STATS_TO_C
     if (method_.get_stats != nullptr) method_.get_stats(device_, &c_stats);
     c_stats.in_flight = method_.in_flight(device_);
-    DeviceStats stats;
-#define PN_DEVICE_STATS_COPY(name, description) stats.name = c_stats.name;
-    PN_DEVICE_COUNTERS(PN_DEVICE_STATS_COPY)
-#undef PN_DEVICE_STATS_COPY
+#define PN_DEVICE_STATS_FROM_C(name, description) stats.name = c_stats.name;
+    PN_DEVICE_COUNTERS(PN_DEVICE_STATS_FROM_C)
+#undef PN_DEVICE_STATS_FROM_C
     return stats;
   }
   [[nodiscard]] std::string_view name() const noexcept override { return name_; }
@@ -126,17 +124,12 @@ class CDevice final : public Device {
     sources_.clear();
   }
 
-  // Submitting threads count their results: relaxed adds (statistics).
-  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
-    counter.fetch_add(1, std::memory_order_relaxed);
-  }
-
   const PN_DEVICE_METHOD method_;
   void* const device_;
   const std::string name_;
   std::vector<std::unique_ptr<Source>> sources_;
-  bool owns_state_ = false;  // method.destroy runs only for a device a runtime accepted
-  std::atomic<std::uint64_t> submitted_{0}, accepted_{0}, refused_{0}, failed_{0};
+  bool owns_state_ = false;            // method.destroy runs only for a device a runtime accepted
+  internal::DeviceCounters counters_;  // what submit() sees; the device reports the rest
 };
 
 }  // namespace

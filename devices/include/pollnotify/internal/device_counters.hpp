@@ -12,9 +12,12 @@
 namespace pn::internal {
 
 // Every update and read is relaxed: statistics, published by nothing and ordering nothing.
+// One atomic per counter of the table (PN_DEVICE_COUNTERS), under its name; `in_flight` is the
+// device's own figure, passed to snapshot().
 struct DeviceCounters {
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_other{0},
-      failed{0}, completed{0}, completed_err{0};
+#define PN_DEVICE_COUNTER_ATOMIC(name, description) std::atomic<std::uint64_t> name{0};
+  PN_DEVICE_COUNTERS(PN_DEVICE_COUNTER_ATOMIC)
+#undef PN_DEVICE_COUNTER_ATOMIC
 
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -35,16 +38,12 @@ struct DeviceCounters {
     if (errors != 0) add(completed_err, errors);
   }
 
-  [[nodiscard]] DeviceStats snapshot(std::uint64_t in_flight) const noexcept {
+  [[nodiscard]] DeviceStats snapshot(std::uint64_t in_flight_now) const noexcept {
     DeviceStats stats;
-    stats.submitted = submitted.load(std::memory_order_relaxed);
-    stats.accepted = accepted.load(std::memory_order_relaxed);
-    stats.refused_full = refused_full.load(std::memory_order_relaxed);
-    stats.refused_other = refused_other.load(std::memory_order_relaxed);
-    stats.failed = failed.load(std::memory_order_relaxed);
-    stats.completed = completed.load(std::memory_order_relaxed);
-    stats.completed_err = completed_err.load(std::memory_order_relaxed);
-    stats.in_flight = in_flight;
+#define PN_DEVICE_COUNTER_READ(name, description) stats.name = name.load(std::memory_order_relaxed);
+    PN_DEVICE_COUNTERS(PN_DEVICE_COUNTER_READ)
+#undef PN_DEVICE_COUNTER_READ
+    stats.in_flight = in_flight_now;
     return stats;
   }
 };
