@@ -249,6 +249,17 @@ void WaitCtx::cancel_pending() noexcept {
   if (in_flight() != 0 && !internal::DeliverySection::inside()) internal::synchronize_deliveries();
 }
 
+void WaitCtx::set_notify_fd(AsyncFd fd) noexcept {
+  const AsyncFd previous = notify_fd_.load(std::memory_order_relaxed);
+  // Relaxed: synchronize_deliveries orders the store before reading the sections (EPOCH-S2), so
+  // a delivery either loads the new fd or is waited for.
+  notify_fd_.store(fd, std::memory_order_relaxed);
+  if (previous != kBadAsyncFd && previous != fd && in_flight() != 0 &&
+      !internal::DeliverySection::inside()) {
+    internal::synchronize_deliveries();
+  }
+}
+
 std::uint32_t WaitCtx::in_flight() const noexcept {
   // WC-D3: pairs with WC-D2.
   const std::uint32_t delivered = delivered_.load(std::memory_order_acquire);

@@ -202,4 +202,42 @@ TEST(WaitCtxSlab, AnIdleContextIsFreedWhileAnotherCallbackRuns) {
   EXPECT_TRUE(freed_while_stuck) << "freeing an idle context waited for another's callback";
 }
 
+// Turning a notify fd off while a delivery that loaded it is in progress waits for that delivery,
+// so the owner may close the fd when it returns. The delivery is held inside its section; the
+// switch must not return until it is released (watched for a bounded time).
+TEST(WaitCtxNotifyFd, TurningItOffWaitsForADeliveryThatLoadedIt) {
+  auto ctx = pn::WaitCtx::make();
+  ctx->set_notify_fd(42);  // never written: the delivery below only loads it
+  const pn::RequestTicket ticket = ctx->arm();
+  std::atomic<int> loaded{-1};
+  std::atomic<bool> release{false};
+  std::thread delivery([&] {
+    const DeliverySection section;
+    // DET-R6: pairs with DET-A6 (the fd the held delivery loaded).
+    loaded.store(ctx->notify_fd(), std::memory_order_release);
+    // DET-A7: pairs with DET-R7.
+    while (!release.load(std::memory_order_acquire)) std::this_thread::yield();
+  });
+  // DET-A6: pairs with DET-R6.
+  while (loaded.load(std::memory_order_acquire) < 0) std::this_thread::yield();
+  std::atomic<bool> switched{false};
+  std::thread owner([&] {
+    ctx->set_notify_fd(pn::kBadAsyncFd);
+    switched.store(true, std::memory_order_release);  // DET-R8: pairs with DET-A8
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  bool early = false;
+  while (std::chrono::steady_clock::now() < until && !early) {
+    early = switched.load(std::memory_order_acquire);  // DET-A8: pairs with DET-R8
+    std::this_thread::yield();
+  }
+  release.store(true, std::memory_order_release);  // DET-R7: pairs with DET-A7
+  delivery.join();
+  owner.join();
+  EXPECT_EQ(loaded.load(), 42);
+  EXPECT_FALSE(early) << "the fd was switched off while a delivery that loaded it ran";
+  EXPECT_EQ(ctx->notify_fd(), pn::kBadAsyncFd);
+  (void)ctx->deliver(ticket, pn::AsyncStatus::kOk);  // status only now
+}
+
 }  // namespace

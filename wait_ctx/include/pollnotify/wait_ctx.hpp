@@ -205,8 +205,10 @@ class WaitCtx {
     return deliver(Completion{this, 0, ticket, static_cast<std::int32_t>(status)}, callback_result);
   }
   // For an owner that waits on a file descriptor: deliver() makes this eventfd readable when no
-  // callback is set. kBadAsyncFd turns it off. Any thread.
-  void set_notify_fd(AsyncFd fd) noexcept { notify_fd_.store(fd, std::memory_order_relaxed); }
+  // callback is set. kBadAsyncFd turns it off. Any thread. Replacing or turning off an fd while a
+  // request is in flight waits for the deliveries in progress (a grace period, as destroy()),
+  // so the old fd may be closed once it returns; from inside a callback it does not wait.
+  void set_notify_fd(AsyncFd fd) noexcept;
   [[nodiscard]] AsyncFd notify_fd() const noexcept {
     return notify_fd_.load(std::memory_order_relaxed);
   }
