@@ -41,7 +41,9 @@ class CompletionSlots {
   // Capacity rounds up to a power of two (at least 2). Throws std::invalid_argument for 0 or
   // above kMaxCapacity.
   explicit CompletionSlots(std::size_t capacity)
-      : capacity_(ring_capacity(capacity, "CompletionRing")), mask_(capacity_ - 1), slots_(new Slot[capacity_]) {}
+      : capacity_(ring_capacity(capacity, "CompletionRing")),
+        mask_(capacity_ - 1),
+        slots_(new Slot[capacity_]) {}
   CompletionSlots(const CompletionSlots&) = delete;
   CompletionSlots& operator=(const CompletionSlots&) = delete;
 
