@@ -378,8 +378,8 @@ CompletionRing& Poller::acquire_ring(std::size_t capacity) {
     return *ring;
   }
   if (ring_count_.load(std::memory_order_relaxed) >= kMaxRings && !free_rings_.empty()) {
-    // Every ring exists and none released fits: replace a released one with a larger ring
-    // once it is empty, or refuse.
+    // Every ring exists and the released ones are all too small for this producer: refused
+    // (rings are never replaced, their consumer state lives as long as the poller).
     throw std::length_error("Poller: all " + std::to_string(kMaxRings) +
                             " rings (Poller::kMaxRings) exist and no released one holds " +
                             std::to_string(wanted) + " completions");
