@@ -1,8 +1,10 @@
 // The adapter from a C device table to pn::Device.
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "pollnotify/c_device.hpp"
@@ -38,17 +40,15 @@ class CDevice final : public Device {
   SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override {
     using internal::DeviceCounters;
     DeviceCounters::add(counters_.submitted);
-    const int status = method_.submit(device_, ctx.c_handle(), user_data);
-    switch (status) {
-      case PN_ASYNC_STATUS_OK:
-        ctx.ensure_status(AsyncStatus::kOk);
-        DeviceCounters::add(counters_.accepted);
-        return SubmitResult::kAccepted;
-      case PN_ASYNC_STATUS_EAGAIN:
-        return DeviceCounters::refuse(ctx, SubmitResult::kRetry, counters_.refused_other);
-      default:
-        return DeviceCounters::refuse(ctx, SubmitResult::kFailed, counters_.failed);
+    const int result = method_.submit(device_, ctx.c_handle(), user_data);
+    if (result == 0) {
+      ctx.ensure_status(AsyncStatus::kOk);
+      DeviceCounters::add(counters_.accepted);
+      return SubmitResult::kAccepted;
     }
+    if (result == -EAGAIN)
+      return DeviceCounters::refuse(ctx, SubmitResult::kRetry, counters_.refused_other);
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, counters_.failed);
   }
   [[nodiscard]] std::uint64_t capacity() const noexcept override {
     return method_.capacity(device_);
@@ -74,8 +74,11 @@ class CDevice final : public Device {
   }
   [[nodiscard]] std::string_view name() const noexcept override { return name_; }
   void start() override {
-    if (method_.start != nullptr && method_.start(device_) != 1) {
-      throw std::runtime_error("device '" + name_ + "' failed to start");
+    if (method_.start == nullptr) return;
+    if (const int result = method_.start(device_); result != 0) {
+      // The device's own negative errno value travels to PN_RUNTIME_start.
+      throw std::system_error(result < 0 ? -result : EIO, std::generic_category(),
+                              "device '" + name_ + "' failed to start");
     }
   }
   void stop() override {

@@ -43,7 +43,7 @@ static int toy_submit(void* raw, PN_ASYNC_WAIT_CTX* ctx, uint64_t user_data) {
   const size_t tail = atomic_load_explicit(&device->tail, memory_order_relaxed);
   /* TOY-A1: pairs with TOY-R1: the poller is done with the slot we are about to reuse. */
   if (tail - atomic_load_explicit(&device->head, memory_order_acquire) == kQueueSize) {
-    return PN_ASYNC_STATUS_EAGAIN;
+    return -EAGAIN; /* full: the runtime sets the status to EAGAIN */
   }
   toy_request* request = &device->slots[tail % kQueueSize];
   request->ctx = ctx;
@@ -54,7 +54,7 @@ static int toy_submit(void* raw, PN_ASYNC_WAIT_CTX* ctx, uint64_t user_data) {
    * check in PN_POLLER_notify (the producer half of its parking handshake). */
   atomic_store_explicit(&device->tail, tail + 1, memory_order_seq_cst);
   PN_POLLER_notify(device->poller);
-  return PN_ASYNC_STATUS_OK;
+  return 0;
 }
 
 /* The "hardware" answers at once: user_data's low 32 bits are the input, the result is twice. */
@@ -71,7 +71,8 @@ static size_t toy_poll(void* raw, size_t poller_index) {
     done[count] = (PN_COMPLETION){request->ctx, request->user_data, request->ticket,
                                   PN_ASYNC_STATUS_OK, (int32_t)(2 * (uint32_t)request->user_data)};
   }
-  const size_t pushed = PN_RING_push_burst(device->ring, done, count); /* the rest: next poll */
+  const int result = PN_RING_push_burst(device->ring, done, count); /* the rest: next poll */
+  const size_t pushed = result > 0 ? (size_t)result : 0;
   /* TOY-R1: frees the drained slots for the submitter; pairs with TOY-A1. */
   atomic_store_explicit(&device->head, head + pushed, memory_order_release);
   atomic_fetch_sub_explicit(&device->in_flight, pushed, memory_order_relaxed);
@@ -135,12 +136,11 @@ static int job_body(void* args) {
   job_slot* slot = *(job_slot**)args;
   for (uint32_t i = 0; i < kRequestsPerJob; ++i) {
     const uint64_t user_data = ((uint64_t)slot->id << 32) | (slot->id * 100 + i);
-    int status;
-    while ((status = PN_RUNTIME_submit(slot->runtime, slot->ctx, user_data)) ==
-           PN_ASYNC_STATUS_EAGAIN) {
+    int result;
+    while ((result = PN_RUNTIME_submit(slot->runtime, slot->ctx, user_data)) == -EAGAIN) {
       PN_ASYNC_pause_job(); /* full: the application resumes us to retry */
     }
-    if (status != PN_ASYNC_STATUS_OK) return 0;
+    if (result != 0) return 0;
     PN_ASYNC_pause_job(); /* until the completion callback marks us ready */
     slot->right +=
         slot->user_data == user_data && slot->result == (int32_t)(2 * (uint32_t)user_data);
@@ -152,7 +152,7 @@ int main(void) {
   PN_POLLER_OPTIONS poller_options;
   PN_POLLER_OPTIONS_init(&poller_options);
   poller_options.policy = PN_POLL_ADAPTIVE;
-  PN_RUNTIME* runtime = PN_RUNTIME_new_with_pollers(1, &poller_options);
+  PN_RUNTIME* runtime = PN_RUNTIME_new(1, &poller_options);
   if (runtime == NULL) {
     fprintf(stderr, "c_engine: %s\n", PN_get_last_error());
     return 1;
@@ -160,8 +160,8 @@ int main(void) {
   static toy_device device;
   device.poller = PN_RUNTIME_get_poller(runtime, 0);
   device.ring = PN_POLLER_acquire_ring(device.poller);
-  if (device.ring == NULL || PN_RUNTIME_add_device(runtime, &toy_method, &device) != 1 ||
-      PN_RUNTIME_start(runtime) != 1) {
+  if (device.ring == NULL || PN_RUNTIME_add_device(runtime, &toy_method, &device) < 0 ||
+      PN_RUNTIME_start(runtime) < 0) {
     fprintf(stderr, "c_engine: %s\n", PN_get_last_error());
     return 1;
   }

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "pollnotify/openssl_names.h"
-#include "pollnotify/sim.h"
+#include "pollnotify/sim_runtime.h"
 
 static PN_RUNTIME* device;
 static int resumed_by_callback;
@@ -14,10 +14,10 @@ static int engine_digest(void* args) {
   (void)args;
   ASYNC_WAIT_CTX* ctx = ASYNC_get_wait_ctx(ASYNC_get_current_job());
   for (;;) {
-    const int status = PN_RUNTIME_submit(device, ctx, 42);
-    if (status == ASYNC_STATUS_ERR) return 0;
-    ASYNC_pause_job();  // OK: wait for the callback; EAGAIN: the application resumes us to retry
-    if (status == ASYNC_STATUS_OK) break;
+    const int result = PN_RUNTIME_submit(device, ctx, 42);  // 0, -EAGAIN, or another failure
+    if (result < 0 && result != -EAGAIN) return 0;
+    ASYNC_pause_job();  // accepted: wait for the callback; -EAGAIN: the application resumes us
+    if (result == 0) break;
   }
   return ASYNC_WAIT_CTX_get_status(ctx) == ASYNC_STATUS_OK ? 1 : 0;
 }
@@ -29,12 +29,12 @@ static int on_ready(void* arg) {
 }
 
 int main() {
-  PN_RUNTIME_OPTIONS options;
-  PN_RUNTIME_OPTIONS_init(&options);
+  PN_SIM_RUNTIME_OPTIONS options;
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.latency = "exp:5000";  // hardware taking 5 us on average
-  device = PN_RUNTIME_new(&options);
-  if (device == nullptr || !PN_RUNTIME_start(device)) {
-    std::fprintf(stderr, "runtime: %s\n", PN_RUNTIME_last_error());
+  device = PN_SIM_RUNTIME_new(&options);
+  if (device == nullptr || PN_RUNTIME_start(device) < 0) {
+    std::fprintf(stderr, "runtime: %s\n", PN_get_last_error());
     return 1;
   }
   ASYNC_WAIT_CTX* ctx = ASYNC_WAIT_CTX_new();

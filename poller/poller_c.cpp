@@ -1,17 +1,21 @@
 // The poller's C API: option translation, NULL checks and exception-to-error boundaries.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <vector>
 
 #include "pollnotify/internal/last_error.hpp"
+#include "pollnotify/internal/poller_options_c.hpp"
 #include "pollnotify/poller.h"
 #include "pollnotify/poller.hpp"
 
-using pn::internal::c_boundary;
-using pn::internal::set_last_error;
+using pn::internal::c_call;
+using pn::internal::c_call_pointer;
+using pn::internal::fail_static;
 
 // A C poll function as a PollSource; the handle the C API returns.
 struct pn_poll_source_st final : pn::PollSource {
@@ -38,15 +42,17 @@ pn::CompletionRing* from_c(PN_RING* ring) noexcept {
 }
 PN_RING* to_c(pn::CompletionRing* ring) noexcept { return reinterpret_cast<PN_RING*>(ring); }
 
+int null_argument(const char* message) noexcept { return fail_static(-EINVAL, message); }
+
 // The options a caller's struct holds: its struct_size says how many fields it has.
-bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) {
+bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) noexcept {
   PN_POLLER_OPTIONS_init(&out);
   if (in == nullptr) return true;
   if (in->struct_size < offsetof(PN_POLLER_OPTIONS, policy) + sizeof in->policy ||
       in->struct_size > sizeof(PN_POLLER_OPTIONS)) {
-    set_last_error(
-        "PN_POLLER_OPTIONS.struct_size is not a size this library knows "
-        "(call PN_POLLER_OPTIONS_init first)");
+    fail_static(-EINVAL,
+                "PN_POLLER_OPTIONS.struct_size is not a size this library knows "
+                "(call PN_POLLER_OPTIONS_init first)");
     return false;
   }
   std::memcpy(&out, in, in->struct_size);
@@ -55,7 +61,7 @@ bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) {
 
 bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {
   if (in.policy < PN_POLL_BUSY || in.policy > PN_POLL_EXTERNAL) {
-    set_last_error("PN_POLLER_OPTIONS.policy is not a PN_POLL_* value");
+    fail_static(-EINVAL, "PN_POLLER_OPTIONS.policy is not a PN_POLL_* value");
     return false;
   }
   out.policy = static_cast<pn::PollPolicy>(in.policy);
@@ -79,6 +85,16 @@ bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {
 
 }  // namespace
 
+namespace pn::internal {
+
+int poller_options_from_c(const PN_POLLER_OPTIONS* options, PollerOptions& out) {
+  PN_POLLER_OPTIONS given;
+  if (!read_options(options, given) || !translate(given, out)) return -EINVAL;
+  return 0;
+}
+
+}  // namespace pn::internal
+
 extern "C" {
 
 void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options) {
@@ -99,10 +115,9 @@ void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options) {
 }
 
 PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options) {
-  return c_boundary<PN_POLLER*>(nullptr, [&]() -> PN_POLLER* {
-    PN_POLLER_OPTIONS given;
+  return c_call_pointer<PN_POLLER>([&]() -> PN_POLLER* {
     pn::PollerOptions translated;
-    if (!read_options(options, given) || !translate(given, translated)) return nullptr;
+    if (pn::internal::poller_options_from_c(options, translated) != 0) return nullptr;
     return to_c(new pn::Poller(std::move(translated)));
   });
 }
@@ -110,7 +125,7 @@ PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options) {
 void PN_POLLER_free(PN_POLLER* poller) {
   if (poller == nullptr) return;
   if (from_c(poller)->consuming_on_this_thread()) {
-    set_last_error("PN_POLLER_free called from inside one of the poller's callbacks: refused");
+    fail_static(-EBUSY, "PN_POLLER_free called from inside one of the poller's callbacks: refused");
     return;
   }
   const auto added = from_c(poller)->sources();
@@ -122,27 +137,37 @@ void PN_POLLER_free(PN_POLLER* poller) {
 }
 
 int PN_POLLER_start(PN_POLLER* poller) {
-  if (poller == nullptr) return 0;
-  return c_boundary(0, [&] { return from_c(poller)->start() ? 1 : 0; });
+  if (poller == nullptr) return null_argument("PN_POLLER_start: NULL poller");
+  if (from_c(poller)->options().policy == pn::PollPolicy::kExternal)
+    return fail_static(-EINVAL, "PN_POLLER_start: the external policy runs no thread");
+  return c_call([&] {
+    if (!from_c(poller)->start()) return fail_static(-EBUSY, "PN_POLLER_start: already running");
+    return 0;
+  });
 }
 
 int PN_POLLER_stop(PN_POLLER* poller) {
-  if (poller == nullptr) return 0;
-  return c_boundary(0, [&] { return from_c(poller)->stop() ? 1 : 0; });
+  if (poller == nullptr) return null_argument("PN_POLLER_stop: NULL poller");
+  return c_call([&] {
+    if (!from_c(poller)->stop()) return fail_static(-EBUSY, "PN_POLLER_stop: not running");
+    return 0;
+  });
 }
 
-size_t PN_POLLER_poll(PN_POLLER* poller, size_t max) {
-  if (poller == nullptr) return 0;
-  return c_boundary<size_t>(0, [&] { return from_c(poller)->poll_once(max); });
+int PN_POLLER_poll(PN_POLLER* poller, size_t max) {
+  if (poller == nullptr) return null_argument("PN_POLLER_poll: NULL poller");
+  return c_call([&] {
+    const size_t delivered = from_c(poller)->poll_once(std::min<size_t>(max, INT_MAX));
+    return static_cast<int>(std::min<size_t>(delivered, INT_MAX));
+  });
 }
 
 int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats) {
   if (poller == nullptr || stats == nullptr || stats->struct_size < sizeof(std::size_t) ||
       stats->struct_size > sizeof(PN_POLLER_STATS)) {
-    set_last_error("PN_POLLER_get_stats: NULL, or stats->struct_size not set");
-    return 0;
+    return null_argument("PN_POLLER_get_stats: NULL, or stats->struct_size not set");
   }
-  return c_boundary(0, [&] {
+  return c_call([&] {
     const pn::PollerStats source = from_c(poller)->stats();
     PN_POLLER_STATS full{};
     full.struct_size = stats->struct_size;
@@ -150,46 +175,68 @@ int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats) {
     PN_POLLER_COUNTERS(PN_POLLER_STATS_COPY)
 #undef PN_POLLER_STATS_COPY
     std::memcpy(stats, &full, stats->struct_size);
-    return 1;
+    return 0;
   });
 }
 
 PN_RING* PN_POLLER_acquire_ring(PN_POLLER* poller) {
-  if (poller == nullptr) return nullptr;
-  return c_boundary<PN_RING*>(nullptr, [&] { return to_c(&from_c(poller)->acquire_ring()); });
+  if (poller == nullptr) {
+    null_argument("PN_POLLER_acquire_ring: NULL poller");
+    return nullptr;
+  }
+  return c_call_pointer<PN_RING>([&] { return to_c(&from_c(poller)->acquire_ring()); });
 }
 
 int PN_POLLER_release_ring(PN_POLLER* poller, PN_RING* ring) {
-  if (poller == nullptr || ring == nullptr) return 0;
-  return c_boundary(0, [&] {
+  if (poller == nullptr || ring == nullptr)
+    return null_argument("PN_POLLER_release_ring: NULL poller or ring");
+  return c_call([&] {
     from_c(poller)->release_ring(*from_c(ring));
-    return 1;
+    return 0;
   });
 }
 
 PN_RING* PN_POLLER_thread_ring(PN_POLLER* poller) {
-  if (poller == nullptr) return nullptr;
-  return c_boundary<PN_RING*>(nullptr, [&] { return to_c(&from_c(poller)->thread_ring()); });
+  if (poller == nullptr) {
+    null_argument("PN_POLLER_thread_ring: NULL poller");
+    return nullptr;
+  }
+  return c_call_pointer<PN_RING>([&] { return to_c(&from_c(poller)->thread_ring()); });
 }
 
 int PN_RING_push(PN_RING* ring, const PN_COMPLETION* completion) {
-  if (ring == nullptr || completion == nullptr) return 0;
-  return from_c(ring)->try_push(*reinterpret_cast<const pn::Completion*>(completion)) ? 1 : 0;
+  if (ring == nullptr || completion == nullptr)
+    return null_argument("PN_RING_push: NULL ring or completion");
+  if (!from_c(ring)->try_push(pn::from_c_completion(*completion)))
+    return fail_static(-EAGAIN, "PN_RING_push: the ring is full");
+  return 0;
 }
 
-size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count) {
-  if (ring == nullptr || (completions == nullptr && count != 0)) return 0;
-  return from_c(ring)->try_push_burst(
-      {reinterpret_cast<const pn::Completion*>(completions), count});
+int PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count) {
+  if (ring == nullptr || (completions == nullptr && count != 0))
+    return null_argument("PN_RING_push_burst: NULL ring, or NULL completions with a count");
+  // Converted by copy in chunks (no reading one type as the other); each chunk one publication.
+  constexpr size_t kChunk = 32;
+  pn::Completion chunk[kChunk];
+  const size_t limit = std::min<size_t>(count, INT_MAX);
+  size_t pushed = 0;
+  while (pushed < limit) {
+    const size_t take = std::min(kChunk, limit - pushed);
+    for (size_t i = 0; i < take; ++i) chunk[i] = pn::from_c_completion(completions[pushed + i]);
+    const size_t accepted = from_c(ring)->try_push_burst({chunk, take});
+    pushed += accepted;
+    if (accepted < take) break;
+  }
+  return static_cast<int>(pushed);
 }
 
 PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
                                      uint64_t (*pending_ns)(void* arg), void* arg) {
   if (poller == nullptr || poll == nullptr) {
-    set_last_error("PN_POLLER_add_source: NULL poller or poll function");
+    null_argument("PN_POLLER_add_source: NULL poller or poll function");
     return nullptr;
   }
-  return c_boundary<PN_POLL_SOURCE*>(nullptr, [&] {
+  return c_call_pointer<PN_POLL_SOURCE>([&] {
     auto source = std::make_unique<pn_poll_source_st>(poll, pending_ns, arg);
     from_c(poller)->add_source(*source);
     return source.release();
@@ -197,14 +244,14 @@ PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg
 }
 
 int PN_POLLER_remove_source(PN_POLLER* poller, PN_POLL_SOURCE* source) {
-  if (poller == nullptr || source == nullptr) return 0;
-  return c_boundary(0, [&] {
-    if (!from_c(poller)->remove_source(*source)) {
-      set_last_error("PN_POLLER_remove_source: the source was not added to this poller");
-      return 0;
-    }
+  if (poller == nullptr || source == nullptr)
+    return null_argument("PN_POLLER_remove_source: NULL poller or source");
+  return c_call([&] {
+    if (!from_c(poller)->remove_source(*source))
+      return fail_static(-ENOENT,
+                         "PN_POLLER_remove_source: the source was not added to this poller");
     delete source;
-    return 1;
+    return 0;
   });
 }
 

@@ -2,6 +2,7 @@
 #include "pollnotify/async_wait.h"
 #include "pollnotify/completion.h"
 
+#include "pollnotify/internal/last_error.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
 using pn::WaitCtx;
@@ -81,7 +82,11 @@ int PN_ASYNC_WAIT_CTX_mark_resumed(PN_ASYNC_WAIT_CTX* ctx) {
 }
 
 uint64_t PN_ASYNC_WAIT_CTX_arm(PN_ASYNC_WAIT_CTX* ctx) {
-  return ctx == nullptr ? 0 : WaitCtx::from_c(ctx)->arm().generation;
+  if (ctx == nullptr) {
+    pn::internal::fail_static(-EINVAL, "PN_ASYNC_WAIT_CTX_arm: NULL context");
+    return 0;
+  }
+  return WaitCtx::from_c(ctx)->arm().generation;
 }
 
 void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket) {
@@ -89,8 +94,10 @@ void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket) {
 }
 
 int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion) {
-  if (completion == nullptr || completion->ctx == nullptr) return PN_DELIVERY_INVALID;
-  const auto& entry = *reinterpret_cast<const pn::Completion*>(completion);
+  if (completion == nullptr || completion->ctx == nullptr)
+    return pn::internal::fail_static(-EINVAL,
+                                     "PN_ASYNC_WAIT_CTX_deliver: NULL completion or context");
+  const pn::Completion entry = pn::from_c_completion(*completion);
   try {
     switch (entry.ctx->deliver(entry)) {
       case pn::Delivery::kCallback:
@@ -105,7 +112,7 @@ int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion) {
   } catch (...) {  // a C++ callback threw: it ran, and the ticket was released
     return PN_DELIVERY_CALLBACK;
   }
-  return PN_DELIVERY_INVALID;
+  return PN_DELIVERY_CALLBACK;  // not reached: every Delivery is handled above
 }
 
 void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx) {
@@ -114,9 +121,11 @@ void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx) {
 
 int PN_ASYNC_WAIT_CTX_set_completion_callback(PN_ASYNC_WAIT_CTX* ctx, PN_COMPLETION_callback_fn fn,
                                               void* arg) {
-  if (ctx == nullptr) return 0;
+  if (ctx == nullptr)
+    return pn::internal::fail_static(-EINVAL,
+                                     "PN_ASYNC_WAIT_CTX_set_completion_callback: NULL context");
   WaitCtx::from_c(ctx)->set_completion_callback(fn, arg);
-  return 1;
+  return 0;
 }
 
 }  // extern "C"

@@ -3,7 +3,7 @@
 #include <pollnotify/async_job.h>
 #include <pollnotify/async_wait.h>
 #include <pollnotify/completion.h>
-#include <pollnotify/sim.h>
+#include <pollnotify/sim_runtime.h>
 #include <pollnotify/version.h>
 #include <stdio.h>
 
@@ -16,7 +16,7 @@ static int body(void* arg) {
 }
 
 static int remember(void* arg, const PN_COMPLETION* completion) {
-  *(unsigned long long*)arg = completion->user_data;
+  *(uint64_t*)arg = completion->user_data;
   return 1;
 }
 
@@ -32,14 +32,14 @@ int main(void) {
   if (PN_ASYNC_start_job(&job, ctx, &ret, body, NULL, 0) != PN_ASYNC_FINISH || ret != 5) return 4;
 
   /* The simulated runtime, polled by this thread: the user data comes back whole. */
-  PN_RUNTIME_OPTIONS options;
-  PN_RUNTIME_OPTIONS_init(&options);
+  PN_SIM_RUNTIME_OPTIONS options;
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.policy = PN_POLL_EXTERNAL;
-  PN_RUNTIME* runtime = PN_RUNTIME_new(&options);
-  unsigned long long seen = 0;
+  PN_RUNTIME* runtime = PN_SIM_RUNTIME_new(&options);
+  uint64_t seen = 0;
   if (runtime == NULL) return 5;
   PN_ASYNC_WAIT_CTX_set_completion_callback(ctx, remember, &seen);
-  if (PN_RUNTIME_submit(runtime, ctx, 1234) != PN_ASYNC_STATUS_OK) return 6;
+  if (PN_RUNTIME_submit(runtime, ctx, 1234) != 0) return 6;
   if (PN_RUNTIME_poll(runtime, 0) != 1 || seen != 1234) return 7;
   PN_RUNTIME_free(runtime);
 

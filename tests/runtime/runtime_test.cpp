@@ -16,7 +16,7 @@
 #include "pollnotify/coro.hpp"
 #include "pollnotify/fd_bridge.hpp"
 #include "pollnotify/job_driver.hpp"
-#include "pollnotify/sim.h"
+#include "pollnotify/sim_runtime.h"
 #include "pollnotify/sim_runtime.hpp"
 
 namespace {
@@ -485,35 +485,33 @@ TEST(RuntimeFdMode, EpollOwnerSeesEveryCompletion) {
 }
 
 TEST(RuntimeCApi, LifecycleAndBadInput) {
-  PN_RUNTIME_OPTIONS options;
-  PN_RUNTIME_OPTIONS_init(&options);
+  PN_SIM_RUNTIME_OPTIONS options;
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.policy = 99;
-  EXPECT_EQ(PN_RUNTIME_new(&options), nullptr);
-  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("policy"), std::string::npos);
-  PN_RUNTIME_OPTIONS_init(&options);
+  EXPECT_EQ(PN_SIM_RUNTIME_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_get_last_error()).find("policy"), std::string::npos);
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.latency = "warp-speed";
-  EXPECT_EQ(PN_RUNTIME_new(&options), nullptr);
-  EXPECT_NE(std::string(PN_RUNTIME_last_error()).find("latency"), std::string::npos);
+  EXPECT_EQ(PN_SIM_RUNTIME_new(&options), nullptr);
+  EXPECT_NE(std::string(PN_get_last_error()).find("latency"), std::string::npos);
 
-  PN_RUNTIME_OPTIONS_init(&options);
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.policy = PN_POLL_EXTERNAL;
-  PN_RUNTIME* runtime = PN_RUNTIME_new(&options);
+  PN_RUNTIME* runtime = PN_SIM_RUNTIME_new(&options);
   ASSERT_NE(runtime, nullptr);
   PN_ASYNC_WAIT_CTX* ctx = PN_ASYNC_WAIT_CTX_new();
   std::atomic<int> calls{0};
   PN_ASYNC_WAIT_CTX_set_callback(ctx, count_call, &calls);
-  EXPECT_EQ(PN_RUNTIME_submit(nullptr, ctx, 1), PN_ASYNC_STATUS_ERR);
-  EXPECT_EQ(PN_RUNTIME_submit(runtime, nullptr, 1), PN_ASYNC_STATUS_ERR);
-  EXPECT_EQ(PN_RUNTIME_submit(runtime, ctx, 1), PN_ASYNC_STATUS_OK);
+  EXPECT_EQ(PN_RUNTIME_submit(runtime, ctx, 1), 0);
   EXPECT_EQ(PN_RUNTIME_in_flight(runtime), 1U);
-  EXPECT_EQ(PN_RUNTIME_poll(runtime, 0), 1U);
+  EXPECT_EQ(PN_RUNTIME_poll(runtime, 0), 1);
   EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
-  EXPECT_EQ(PN_RUNTIME_stop(runtime), 0) << "not started";
-  EXPECT_EQ(PN_RUNTIME_start(runtime), 1);
-  EXPECT_EQ(PN_RUNTIME_start(runtime), 0) << "started twice";
-  EXPECT_EQ(PN_RUNTIME_stop(runtime), 1);
+  EXPECT_EQ(PN_RUNTIME_poll(runtime, 0), 0) << "idle";
+  EXPECT_EQ(PN_RUNTIME_stop(runtime), -EBUSY) << "not started";
+  EXPECT_EQ(PN_RUNTIME_start(runtime), 0);
+  EXPECT_EQ(PN_RUNTIME_start(runtime), -EBUSY) << "started twice";
+  EXPECT_EQ(PN_RUNTIME_stop(runtime), 0);
   PN_RUNTIME_free(runtime);
-  PN_RUNTIME_free(nullptr);
   PN_ASYNC_WAIT_CTX_free(ctx);
 }
 

@@ -4,15 +4,16 @@
  * its stats work with it exactly as with a C++ pn::Device. The contract is pn::Device's
  * (pollnotify/device.hpp):
  *   submit      any thread, never blocks. Accept: PN_ASYNC_WAIT_CTX_arm(ctx), keep the ticket
- *               with the request, return PN_ASYNC_STATUS_OK. Refuse: PN_ASYNC_STATUS_EAGAIN
- *               (full) or PN_ASYNC_STATUS_ERR, after abandoning a ticket already taken. The
- *               runtime sets the context's status to the value returned.
+ *               with the request, return 0. Refuse: -EAGAIN (full, or refused for now) or
+ *               another negative errno value (failed), after abandoning a ticket already taken.
+ *               The runtime sets the context's status to match (OK, EAGAIN, ERR).
  *   poll        on poller `poller_index`'s thread: reap what the hardware finished and push one
  *               PN_COMPLETION per request into a ring the device acquired on that poller
  *               (PN_POLLER_acquire_ring); return how many. NULL for a device that completes by
  *               other means (inline on PN_POLLER_thread_ring, or its own threads).
  *   destroy     when the runtime frees the device: complete (ERR) or deliver what is in flight.
- * Struct sizes come first so the table can grow without breaking older drivers.
+ * Struct sizes come first so the table can grow without breaking older drivers. The functions
+ * a table provides follow <pollnotify/error.h>: 0 on success, a negative errno value on failure.
  */
 #ifndef POLLNOTIFY_DEVICE_H
 #define POLLNOTIFY_DEVICE_H
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "pollnotify/async_wait.h"
+#include "pollnotify/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,7 +49,7 @@ typedef struct {
 typedef struct {
   size_t struct_size; /* sizeof(PN_DEVICE_METHOD) */
   const char* name;   /* for reports; may be NULL */
-  /* Required. Returns PN_ASYNC_STATUS_OK, _EAGAIN or _ERR (see above). */
+  /* Required. Returns 0, -EAGAIN or another negative errno value (see above). */
   int (*submit)(void* device, PN_ASYNC_WAIT_CTX* ctx, uint64_t user_data);
   /* Optional: the poll function, run by each of the runtime's pollers. */
   size_t (*poll)(void* device, size_t poller_index);
@@ -61,7 +63,8 @@ typedef struct {
   /* Optional: fills the fields past struct_size it knows; the runtime counts submit results
    * itself when NULL. */
   void (*get_stats)(void* device, PN_DEVICE_STATS* stats);
-  /* Optional: start / stop threads the device runs itself. start returns 1 or 0. */
+  /* Optional: start / stop threads the device runs itself. start returns 0, or a negative errno
+   * value that PN_RUNTIME_start returns. */
   int (*start)(void* device);
   void (*stop)(void* device);
   /* Optional: called once when the runtime frees the device, after its pollers stopped. */

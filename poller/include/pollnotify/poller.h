@@ -6,9 +6,10 @@
  *
  * Threads: PN_RING_push* by the ring's producer (one thread at a time; any thread on the shared
  * overflow ring from PN_POLLER_thread_ring); PN_POLLER_poll by one thread at a time (external
- * policy); the rest from the owner. Conventions (<pollnotify/error.h>): 1 success, 0 failure
- * with PN_get_last_error(); NULL-safe free. Options and stats structs start with their own size,
- * so they can grow without breaking programs built against an older header.
+ * policy); the rest from the owner. Errors (<pollnotify/error.h>): 0 or a count on success, a
+ * negative errno value on failure; NULL for a pointer; NULL-safe free. Options and stats structs
+ * start with their own size, so they can grow without breaking programs built against an older
+ * header.
  *
  * Memory ordering: everything a producer wrote before pushing a completion is visible to the
  * callback that completion invokes.
@@ -81,42 +82,50 @@ typedef struct {
 
 /* Fills in the defaults (and struct_size). */
 void PN_POLLER_OPTIONS_init(PN_POLLER_OPTIONS* options);
-/* NULL on bad options (PN_get_last_error() says which) or out of memory. NULL options: defaults.
- * A struct_size smaller than this header's takes defaults for the fields past it. */
+/* NULL on bad options (-EINVAL; PN_get_last_error() says which) or out of memory (-ENOMEM).
+ * NULL options: defaults. A struct_size smaller than this header's takes defaults for the fields
+ * past it. */
 PN_POLLER* PN_POLLER_new(const PN_POLLER_OPTIONS* options);
 /* Stops the thread if it runs (its last poll runs the poll sources and drains the rings), then
  * delivers what the rings still hold without calling any poll function, frees the sources added
  * with PN_POLLER_add_source, and frees the poller. NULL is a no-op. From inside one of the
- * poller's own callbacks it is refused (nothing freed, PN_get_last_error() says so).
+ * poller's own callbacks it is refused (nothing freed, -EBUSY recorded).
  * A driver with a poll source tears down in this order: PN_POLLER_stop (no poll function runs
  * after it returns), then the driver's own state, then PN_POLLER_free; or PN_POLLER_free first.
  * Completions still in its rings are delivered, so their wait contexts must still exist or have
  * been freed with PN_ASYNC_WAIT_CTX_free (a late completion for a freed context is dropped). */
 void PN_POLLER_free(PN_POLLER* poller);
-/* 1 started; 0 if running, external, or the thread could not be created or pinned. */
+/* 0 started. -EINVAL for NULL or the external policy (no thread); -EBUSY if running; the OS's
+ * value if the thread could not be created or pinned (the poller is left stopped). */
 int PN_POLLER_start(PN_POLLER* poller);
-/* Delivers what the rings hold, joins the thread. 1 stopped; 0 if not running, or called from
- * inside one of its own callbacks. */
+/* Delivers what the rings hold, joins the thread. 0 stopped. -EINVAL for NULL; -EBUSY if not
+ * running, or called from inside one of its own callbacks. */
 int PN_POLLER_stop(PN_POLLER* poller);
-/* External polling: delivers up to max completions (0: one burst per ring); returns how many.
- * 0 with PN_get_last_error() when misused (a thread runs, or re-entered from a callback). */
-size_t PN_POLLER_poll(PN_POLLER* poller, size_t max);
-/* Any thread, any time. stats->struct_size must be set; fields past it are not written. */
+/* External polling: delivers up to max completions (0: one burst per ring; at most INT_MAX) and
+ * returns how many, 0 when idle. -EINVAL for NULL; -EBUSY while a thread runs or from inside one
+ * of its own callbacks. */
+int PN_POLLER_poll(PN_POLLER* poller, size_t max);
+/* Any thread, any time. stats->struct_size must be set; fields past it are not written. 0, or
+ * -EINVAL for NULL or a struct_size this library does not know. */
 int PN_POLLER_get_stats(const PN_POLLER* poller, PN_POLLER_STATS* stats);
 
-/* A single-producer ring (released earlier, or new); NULL past 256 rings. Any thread. */
+/* A single-producer ring (released earlier, or new). Any thread. NULL: -EINVAL for NULL,
+ * -ENOSPC past 256 rings. */
 PN_RING* PN_POLLER_acquire_ring(PN_POLLER* poller);
-/* Gives a ring back to the poller. 0 for a ring of another poller, released twice, shared, or
- * one PN_POLLER_thread_ring returned (its thread's exit releases it). */
+/* Gives a ring back to the poller. 0; -EINVAL for NULL, a ring of another poller or the shared
+ * ring; -EBUSY for a ring released already or one PN_POLLER_thread_ring returned (its thread's
+ * exit releases it). */
 int PN_POLLER_release_ring(PN_POLLER* poller, PN_RING* ring);
 /* The calling thread's ring on this poller (released when the thread exits, never by hand). From
  * a thread-local destructor that runs after the thread's ring cache is gone, and past 256 rings:
- * the poller's shared ring, on which any thread may push. */
+ * the poller's shared ring, on which any thread may push. NULL (-EINVAL) for NULL. */
 PN_RING* PN_POLLER_thread_ring(PN_POLLER* poller);
-/* Producer: 1 pushed; 0 when the ring is full (back off, or report EAGAIN) or for bad input. */
+/* Producer: 0 pushed; -EAGAIN when the ring is full (back off, or report EAGAIN; counted as
+ * ring_full); -EINVAL for NULL. */
 int PN_RING_push(PN_RING* ring, const PN_COMPLETION* completion);
-/* Producer: pushes as many as fit with one publication; returns how many. */
-size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count);
+/* Producer: pushes as many as fit (at most INT_MAX), publishing once per 32, and returns how many,
+ * 0 when the ring is full; -EINVAL for a NULL ring, or NULL completions with a count. */
+int PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_t count);
 
 /* A poll function the poller runs on its thread before each drain of its rings: it returns how
  * many completions it pushed (0: idle). pending_ns (may be NULL) is asked while the poller parks:
@@ -125,13 +134,14 @@ size_t PN_RING_push_burst(PN_RING* ring, const PN_COMPLETION* completions, size_
  * unknown time and cannot wake the poller (an adaptive poller parks that long, then doubles the
  * park while nothing arrives, up to max_source_park_ns). Any value is accepted. Work published
  * to the source must be followed by PN_POLLER_notify. While the poller is not running; at most
- * 16 sources per poller. */
+ * 16 sources per poller. NULL: -EINVAL (NULL poller or poll), -EBUSY (running), -ENOSPC. */
 PN_POLL_SOURCE* PN_POLLER_add_source(PN_POLLER* poller, size_t (*poll)(void* arg),
                                      uint64_t (*pending_ns)(void* arg), void* arg);
-/* While the poller is not running: removes and frees the source. 0 if it was not added here.
- * PN_POLLER_free frees the sources still added. */
+/* While the poller is not running: removes and frees the source. 0; -EINVAL for NULL; -EBUSY
+ * while running; -ENOENT if it was not added here (not freed). PN_POLLER_free frees the sources
+ * still added. */
 int PN_POLLER_remove_source(PN_POLLER* poller, PN_POLL_SOURCE* source);
-/* Any thread, after publishing work to a source: wakes a parked poller. */
+/* Any thread, after publishing work to a source: wakes a parked poller. NULL: nothing done. */
 void PN_POLLER_notify(PN_POLLER* poller);
 
 #ifdef __cplusplus

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "pollnotify/async_wait.h"
-#include "pollnotify/sim.h"
+#include "pollnotify/sim_runtime.h"
 
 static PN_RUNTIME* global_runtime;
 static PN_ASYNC_WAIT_CTX* global_ctx;
@@ -20,19 +20,18 @@ static void free_at_exit(void) {
 }
 
 int main(void) {
-  PN_RUNTIME_OPTIONS options;
-  PN_RUNTIME_OPTIONS_init(&options);
+  PN_SIM_RUNTIME_OPTIONS options;
+  PN_SIM_RUNTIME_OPTIONS_init(&options);
   options.latency = "fixed:2000";
-  global_runtime = PN_RUNTIME_new(&options);
+  global_runtime = PN_SIM_RUNTIME_new(&options);
   global_ctx = PN_ASYNC_WAIT_CTX_new();
-  if (global_runtime == NULL || global_ctx == NULL || PN_RUNTIME_start(global_runtime) != 1) {
-    fprintf(stderr, "setup failed: %s\n", PN_RUNTIME_last_error());
+  if (global_runtime == NULL || global_ctx == NULL || PN_RUNTIME_start(global_runtime) < 0) {
+    fprintf(stderr, "setup failed: %s\n", PN_get_last_error());
     return 1;
   }
   PN_ASYNC_WAIT_CTX_set_callback(global_ctx, on_done, NULL);
   for (int i = 0; i < 100; ++i) {
-    while (PN_RUNTIME_submit(global_runtime, global_ctx, (unsigned long long)i) ==
-           PN_ASYNC_STATUS_EAGAIN) {
+    while (PN_RUNTIME_submit(global_runtime, global_ctx, (uint64_t)i) == -EAGAIN) {
     }
   }
   atexit(free_at_exit);

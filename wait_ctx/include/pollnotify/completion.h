@@ -12,7 +12,8 @@
  * arm.
  *
  * Threads: arm/abandon on the submitting thread, deliver on the consuming thread (a poller),
- * cancel_pending and the callback setters on the owner. Conventions: <pollnotify/error.h>.
+ * cancel_pending and the callback setters on the owner. Errors: <pollnotify/error.h> (0 or a
+ * negative errno; arm returns 0 only on failure).
  */
 #ifndef POLLNOTIFY_COMPLETION_H
 #define POLLNOTIFY_COMPLETION_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "pollnotify/async_wait.h"
+#include "pollnotify/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,27 +39,30 @@ typedef struct {
  * Runs on the poller thread; must not block. Returns 1, or 0 to report a failure (counted). */
 typedef int (*PN_COMPLETION_callback_fn)(void* arg, const PN_COMPLETION* completion);
 
-/* What PN_ASYNC_WAIT_CTX_deliver did. */
+/* What PN_ASYNC_WAIT_CTX_deliver did (each a success). */
 #define PN_DELIVERY_CALLBACK 0    /* status set, a callback invoked once */
 #define PN_DELIVERY_FD_SIGNALED 1 /* no callback: status set, the notify eventfd made readable */
 #define PN_DELIVERY_STATUS_ONLY 2 /* no callback, no notify fd: status set */
 #define PN_DELIVERY_STALE 3       /* context freed or request cancelled: nothing touched */
-#define PN_DELIVERY_INVALID (-1)  /* NULL completion or context: nothing done */
 
-/* Device, per accepted request: the ticket its completion carries. 0 for a NULL ctx. */
+/* Device, per accepted request: the ticket its completion carries (never 0). 0 and -EINVAL for
+ * a NULL ctx. */
 uint64_t PN_ASYNC_WAIT_CTX_arm(PN_ASYNC_WAIT_CTX* ctx);
-/* Device, for a ticket whose request was never submitted after all: nothing will be delivered. */
+/* Device, for a ticket whose request was never submitted after all: nothing will be delivered.
+ * NULL: nothing done. */
 void PN_ASYNC_WAIT_CTX_abandon(PN_ASYNC_WAIT_CTX* ctx, uint64_t ticket);
-/* Poller, exactly once per ticket: returns a PN_DELIVERY_* value. A status outside
- * PN_ASYNC_STATUS_UNSUPPORTED..PN_ASYNC_STATUS_EAGAIN is delivered as PN_ASYNC_STATUS_ERR. */
+/* Poller, exactly once per ticket: a PN_DELIVERY_* value; -EINVAL for a NULL completion or
+ * context (nothing done). A status outside PN_ASYNC_STATUS_UNSUPPORTED..PN_ASYNC_STATUS_EAGAIN is
+ * delivered as PN_ASYNC_STATUS_ERR. */
 int PN_ASYNC_WAIT_CTX_deliver(const PN_COMPLETION* completion);
 /* Owner: completions armed before this call become stale. With a request in flight it waits for
- * the deliveries in progress (as PN_ASYNC_WAIT_CTX_free does: not while holding a lock a callback
- * takes); with nothing in flight, or from inside a callback, it never waits. */
+ * the deliveries in progress (a grace period, as PN_ASYNC_WAIT_CTX_free does), so it must not be
+ * called while holding a lock a callback takes; with nothing in flight, or from inside a
+ * callback, it never waits. NULL: nothing done. */
 void PN_ASYNC_WAIT_CTX_cancel_pending(PN_ASYNC_WAIT_CTX* ctx);
 /* Owner (any thread): the completion callback; it takes precedence over the callback set with
  * PN_ASYNC_WAIT_CTX_set_callback, which OpenSSL-style code keeps reading unchanged. NULL fn
- * clears it. 1 ok, 0 for a NULL ctx. */
+ * clears it. 0, or -EINVAL for a NULL ctx. */
 int PN_ASYNC_WAIT_CTX_set_completion_callback(PN_ASYNC_WAIT_CTX* ctx, PN_COMPLETION_callback_fn fn,
                                               void* arg);
 

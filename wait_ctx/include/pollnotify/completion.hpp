@@ -1,8 +1,10 @@
 // pollnotify completion entry: what a device pushes into a completion ring for each finished
 // request, what the poller delivers to the request's wait context, and what a completion
-// callback receives. The same bytes as the C type PN_COMPLETION (<pollnotify/completion.h>).
+// callback receives. The C type PN_COMPLETION (<pollnotify/completion.h>) has the same layout
+// (asserted below); the two convert by copy (std::bit_cast), never by reading one as the other.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -23,10 +25,6 @@ struct Completion {
   RequestTicket ticket;     // from ctx->arm() at submission
   std::int32_t status;      // PN_ASYNC_STATUS_*: OK, or ERR for a failed request
   std::int32_t result = 0;  // the device's own result code, 0 when it has none
-
-  [[nodiscard]] const PN_COMPLETION* c_view() const noexcept {
-    return reinterpret_cast<const PN_COMPLETION*>(this);
-  }
 };
 static_assert(sizeof(Completion) == 32, "two completions per cache line");
 static_assert(sizeof(Completion) == sizeof(PN_COMPLETION) &&
@@ -35,5 +33,13 @@ static_assert(sizeof(Completion) == sizeof(PN_COMPLETION) &&
                   offsetof(Completion, status) == offsetof(PN_COMPLETION, status) &&
                   offsetof(Completion, result) == offsetof(PN_COMPLETION, result),
               "pn::Completion and PN_COMPLETION are the same bytes");
+
+// The checked conversions (std::bit_cast checks the sizes and that both are trivially copyable).
+[[nodiscard]] inline PN_COMPLETION to_c_completion(const Completion& completion) noexcept {
+  return std::bit_cast<PN_COMPLETION>(completion);
+}
+[[nodiscard]] inline Completion from_c_completion(const PN_COMPLETION& completion) noexcept {
+  return std::bit_cast<Completion>(completion);
+}
 
 }  // namespace pn

@@ -256,8 +256,8 @@ class WaitCtx {
   // cancels), writes the status line, and never touches the arming line.
   //
   // Read by every delivery; written by the owner (cancel_pending, destroy, set_callback).
-  alignas(64) std::atomic<std::uint64_t> generation_{0};
-  std::atomic<std::uint64_t> life_start_{0};  // the generation this life began with
+  alignas(64) std::atomic<std::uint64_t> generation_{1};  // from 1: no ticket is 0
+  std::atomic<std::uint64_t> life_start_{1};              // the generation this life began with
   std::atomic<AsyncFd> notify_fd_{kBadAsyncFd};
   std::atomic<bool> completion_callback_set_{false};
   std::atomic<bool> closed_{false};
@@ -297,11 +297,14 @@ inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* c
     WaitCtx* self;
     ~Finish() { self->count_delivered(); }  // also when a C++ callback throws
   } finish{this};
-  const int result =
-      with_completion.first != 0
-          ? reinterpret_cast<CompletionFn>(with_completion.first)(
-                reinterpret_cast<void*>(with_completion.second), completion.c_view())
-          : reinterpret_cast<CallbackFn>(plain.first)(reinterpret_cast<void*>(plain.second));
+  int result;
+  if (with_completion.first != 0) {
+    const PN_COMPLETION view = to_c_completion(completion);
+    result = reinterpret_cast<CompletionFn>(with_completion.first)(
+        reinterpret_cast<void*>(with_completion.second), &view);
+  } else {
+    result = reinterpret_cast<CallbackFn>(plain.first)(reinterpret_cast<void*>(plain.second));
+  }
   if (callback_result != nullptr) *callback_result = result;
   return Delivery::kCallback;
 }

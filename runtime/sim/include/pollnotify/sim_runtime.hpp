@@ -1,6 +1,6 @@
-// The simulated device's convenience: a runtime built around one SimDevice from one options
-// struct (what the tests, benchmarks, examples and the C call PN_RUNTIME_new use). Anything a
-// Runtime does, it does; device() is the simulator.
+// A runtime built around one SimDevice from one options struct (what the tests, benchmarks,
+// examples and the C call PN_SIM_RUNTIME_new use): pollnotify::sim_runtime, above both the
+// runtime and the simulator. Anything a Runtime does, it does; device() is the simulator.
 #pragma once
 
 #include "pollnotify/runtime.hpp"
