@@ -15,7 +15,7 @@
 
 #include "latency_histogram.hpp"
 #include "pollnotify/clock.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 
 namespace {
 
@@ -68,9 +68,9 @@ Row run(Mode mode, std::size_t jobs, const EVP_MD* md, double seconds) {
       int ret = 0;
       bool finished = false;
       std::size_t index = 0;
-      pn::ReadyQueue<std::size_t>* ready = nullptr;
+      pn::MpscQueue<std::size_t>* ready = nullptr;
     };
-    pn::ReadyQueue<std::size_t> ready(jobs);
+    pn::MpscQueue<std::size_t> ready(jobs);
     std::vector<Slot> slots(jobs);
     std::size_t running = 0;
     auto step = [&](Slot& slot) {

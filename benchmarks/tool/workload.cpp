@@ -20,7 +20,7 @@
 #include "pollnotify/fd_bridge.hpp"
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/job_driver.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
 #include "uring_peers.hpp"
 #ifdef PN_BENCH_WITH_URING
@@ -125,7 +125,7 @@ struct Run {
   std::vector<Slot*> idle;  // open loop: jobs waiting for their next send time
 
   // Callback mechanisms hand slots over through one of these.
-  std::unique_ptr<ReadyQueue<Slot*>> ready;
+  std::unique_ptr<MpscQueue<Slot*>> ready;
   std::mutex condvar_mutex;
   std::condition_variable condvar;
   std::vector<Slot*> condvar_ready;  // guarded by condvar_mutex
@@ -152,7 +152,7 @@ struct Run {
   }
   // Read by the notifier; written by it (the histogram) or only around phases (recording).
   struct alignas(internal::kFalseSharingRange) NotifierShared {
-    ReadyQueue<Slot*>* ready = nullptr;
+    MpscQueue<Slot*>* ready = nullptr;
     double ns_per_tick = CheapClock::ns_per_tick();
     std::atomic<bool> recording{false};  // relaxed: a phase switch
     LatencyHistogram histogram;
@@ -312,7 +312,7 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
   JobDriver driver(options.jobs);
   std::vector<std::unique_ptr<Slot>> slots;
   if (mechanism == Mechanism::kEventfd) run.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  run.ready = std::make_unique<ReadyQueue<Slot*>>(options.jobs);
+  run.ready = std::make_unique<MpscQueue<Slot*>>(options.jobs);
   run.notify_ns.ready = run.ready.get();
   for (std::size_t i = 0; i < options.jobs; ++i) {
     slots.push_back(std::make_unique<Slot>());

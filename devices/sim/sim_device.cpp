@@ -18,7 +18,7 @@
 
 #include "pollnotify/clock.hpp"
 #include "pollnotify/internal/cpu.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
 namespace {
@@ -337,7 +337,7 @@ struct SimDevice::Instance final : PollSource {
   const std::size_t index;
   const std::uint64_t seed;
   CompletionRing* ring = nullptr;  // produced into by the advancing thread
-  ReadyQueue<Pending> submissions;
+  MpscQueue<Pending> submissions;
 
   alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> decisions{0};

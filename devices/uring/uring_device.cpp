@@ -16,7 +16,7 @@
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
 #include "pollnotify/internal/submission_queue.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "provider_under_test.hpp"
 
 namespace {
@@ -125,11 +125,11 @@ void run_async(Mode mode, const EVP_MD* offloaded, const EVP_MD* software, std::
     int ret = 0;
     bool finished = false, started = false;
     std::size_t index = 0;
-    pn::ReadyQueue<std::size_t>* ready = nullptr;
+    pn::MpscQueue<std::size_t>* ready = nullptr;
     std::atomic<int>* failed_pushes = nullptr;
   };
   // Exactly one slot per job: a second notification for a job still queued would not fit.
-  pn::ReadyQueue<std::size_t> ready(jobs);
+  pn::MpscQueue<std::size_t> ready(jobs);
   std::atomic<int> failed_pushes{0};
   std::vector<Slot> slots(jobs);
   std::size_t running = 0, callbacks = 0, spurious = 0;

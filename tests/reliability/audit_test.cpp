@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "pollnotify/async_job.h"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/poller.hpp"
-#include "pollnotify/ready_queue.hpp"
 #include "pollnotify/sim_runtime.h"
 #include "pollnotify/sim_runtime.hpp"
 
@@ -476,16 +476,16 @@ TEST(AuditRings, ReleasingARingTwiceOrToAnotherPollerIsRefused) {
 
 // --- Smaller items ---
 
-TEST(AuditReadyQueue, PopWaitWithTheLongestTimeout) {
-  pn::ReadyQueue<int> queue(4);
+TEST(AuditMpscQueue, PopWaitWithTheLongestTimeout) {
+  pn::MpscQueue<int> queue(4);
   ASSERT_TRUE(queue.try_push(7));
   int out = 0;
   EXPECT_TRUE(queue.pop_wait(out, std::chrono::nanoseconds::max()));  // UBSan: no overflow
   EXPECT_EQ(out, 7);
 }
 
-TEST(AuditReadyQueue, WakeBeforeTheParkIsNotLost) {
-  pn::ReadyQueue<int> queue(4);
+TEST(AuditMpscQueue, WakeBeforeTheParkIsNotLost) {
+  pn::MpscQueue<int> queue(4);
   queue.wake_consumer();  // before the consumer reaches its park
   auto popped = std::async(std::launch::async, [&] {
     int out = 0;

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cli.hpp"  // benchmarks/tool: strict command-line numbers
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/sim_runtime.hpp"
 
 namespace {
@@ -56,7 +56,7 @@ struct Record {
 struct Session {
   pn::WaitCtx* ctx = nullptr;
   Record record;
-  pn::ReadyQueue<Session*>* ready = nullptr;
+  pn::MpscQueue<Session*>* ready = nullptr;
 };
 
 int on_complete(void* raw) {
@@ -84,7 +84,7 @@ void application(const Options& options, unsigned index, pn::SimRuntime& runtime
                  const std::atomic<bool>& stop) {
   std::mt19937_64 rng(options.seed * 7919 + index);
   std::uniform_real_distribution<double> unit(0, 1);
-  pn::ReadyQueue<Session*> ready(options.sessions);
+  pn::MpscQueue<Session*> ready(options.sessions);
   std::vector<Session> sessions(options.sessions);
   std::uint64_t accepted = 0, refused = 0, failed = 0, cancelled = 0, ok = 0, errors = 0;
   std::uint64_t callbacks = 0, duplicated = 0;

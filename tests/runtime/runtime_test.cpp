@@ -438,12 +438,12 @@ TEST(RuntimeCoroutines, ResumedInsideTheCallback) {
   EXPECT_EQ(ok.load(std::memory_order_relaxed), kRequests);
 }
 
-TEST(RuntimeCoroutines, ResumedFromAReadyQueue) {
+TEST(RuntimeCoroutines, ResumedFromAMpscQueue) {
   pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   pn::SimRuntime runtime(options);
   ASSERT_TRUE(runtime.start());
-  pn::ReadyQueue<std::coroutine_handle<>> queue(4);
+  pn::MpscQueue<std::coroutine_handle<>> queue(4);
   pn::CoOffload offload(runtime.device(), &queue);
   std::atomic<int> ok{0};
   std::atomic<bool> done{false};

@@ -4,7 +4,7 @@
 set -eu
 library=$1
 exports=$(nm -DC --defined-only "$library") || { echo "cannot read $library" >&2; exit 1; }
-leaked=$(printf '%s\n' "$exports" | grep 'pn::internal::' | grep -v 'pn::internal::ready_queue_futex_' || true)
+leaked=$(printf '%s\n' "$exports" | grep 'pn::internal::' | grep -v 'pn::internal::mpsc_queue_futex_' || true)
 if [ -n "$leaked" ]; then
   echo "exported internals:" >&2
   printf '%s\n' "$leaked" >&2

@@ -4,7 +4,7 @@
  *
  * Threads: every function acts on the calling thread's job pool and current job. A paused job
  * is resumed by the thread that started it (another thread gets PN_ASYNC_ERR); callbacks on other
- * threads hand the job back through a queue (see pollnotify/ready_queue.hpp).
+ * threads hand the job back through a queue (see pollnotify/mpsc_queue.hpp).
  *
  * Memory ordering: start_job and pause_job run on one thread, so everything the job wrote before
  * pausing is visible to the caller of start_job after it returns, and the other way round.

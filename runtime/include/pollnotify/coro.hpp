@@ -8,12 +8,12 @@
 // kEagain (device full: retry) or kErr (submission failed). Where it resumes:
 //   - no resume queue: inside the callback, on the poller thread (keep the code up to the next
 //     co_await short and nonblocking, as for any callback);
-//   - with a ReadyQueue: the callback queues the coroutine and the thread that drains the queue
+//   - with a MpscQueue: the callback queues the coroutine and the thread that drains the queue
 //     resumes it (call resume_ready()).
 //
 // Threads: one coroutine awaits a CoOffload at a time. Memory ordering: everything written
 // before co_await submit() is visible to the callback, and everything the device/callback wrote
-// is visible after the coroutine resumes (ring, then ReadyQueue or the callback's own thread).
+// is visible after the coroutine resumes (ring, then MpscQueue or the callback's own thread).
 #pragma once
 
 #include <coroutine>
@@ -21,13 +21,13 @@
 #include <exception>
 
 #include "pollnotify/device.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
 
 class CoOffload {
  public:
-  explicit CoOffload(Device& device, ReadyQueue<std::coroutine_handle<>>* resume_queue = nullptr)
+  explicit CoOffload(Device& device, MpscQueue<std::coroutine_handle<>>* resume_queue = nullptr)
       : device_(device), resume_queue_(resume_queue), ctx_(WaitCtx::make()) {
     ctx_->set_callback(&CoOffload::on_complete, this);
   }
@@ -70,13 +70,13 @@ class CoOffload {
   }
 
   Device& device_;
-  ReadyQueue<std::coroutine_handle<>>* resume_queue_;
+  MpscQueue<std::coroutine_handle<>>* resume_queue_;
   WaitCtxPtr ctx_;
   std::coroutine_handle<> waiting_;
 };
 
 // Resumes every coroutine queued in `queue`; returns how many. The thread that owns the queue.
-inline std::size_t resume_ready(ReadyQueue<std::coroutine_handle<>>& queue) {
+inline std::size_t resume_ready(MpscQueue<std::coroutine_handle<>>& queue) {
   std::size_t resumed = 0;
   std::coroutine_handle<> handle;
   while (queue.try_pop(handle)) {

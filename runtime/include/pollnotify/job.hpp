@@ -7,7 +7,7 @@
 // Threads: all calls act on the calling thread's pool and current job. A job is resumed on the
 // thread that started it. Memory ordering: pause and resume happen on one thread, so no fences
 // are involved; a callback on another thread must hand the job over with release/acquire (for
-// example through pn::ReadyQueue).
+// example through pn::MpscQueue).
 #pragma once
 
 #include <cstddef>

@@ -13,7 +13,7 @@
 // has seen it pause; each callback queues the job exactly once, so it is resumed exactly once.
 //
 // Threads: everything but the callback runs on the owner thread. Memory ordering: what the device
-// and the callback wrote before the push is visible to the job after its resume (ReadyQueue).
+// and the callback wrote before the push is visible to the job after its resume (MpscQueue).
 #pragma once
 
 #include <chrono>
@@ -24,7 +24,7 @@
 
 #include "pollnotify/device.hpp"
 #include "pollnotify/job.hpp"
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
 namespace pn {
@@ -112,7 +112,7 @@ class JobDriver {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Slot*> free_slots_;
   std::vector<Slot*> retry_;
-  ReadyQueue<Slot*> ready_;
+  MpscQueue<Slot*> ready_;
   std::size_t running_ = 0;
   std::uint64_t callback_resumes_ = 0;
   std::uint64_t retry_resumes_ = 0;

@@ -11,7 +11,7 @@
 //
 // Memory ordering: everything written before submit() is visible to the callback of that
 // request's completion, and everything the callback writes before it hands work back (through a
-// ReadyQueue, say) is visible to the thread that takes it.
+// MpscQueue, say) is visible to the thread that takes it.
 #pragma once
 
 #include <chrono>

@@ -8,8 +8,8 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/poller.hpp"
-#include "pollnotify/ready_queue.hpp"
 
 namespace pn::internal {
 
@@ -42,7 +42,7 @@ class SubmissionQueue : public DeviceCounters {
     return SubmitResult::kAccepted;
   }
 
-  ReadyQueue<Request> queued;  // submitters -> the poller
+  MpscQueue<Request> queued;  // submitters -> the poller
   // Accepted and not yet pushed into a ring (the driver decrements it).
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> accepted_in_flight{0};
   std::atomic<bool> closed{false};  // teardown: no more admissions (relaxed: a flag)

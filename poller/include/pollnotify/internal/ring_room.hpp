@@ -1,5 +1,5 @@
 // pollnotify internal: a ring's capacity, and the producer's room in a single-producer ring whose
-// consumer publishes its index (pn::SpscRing, the completion ring, the ready queue's capacity).
+// consumer publishes its index (pn::SpscRing, the completion ring, the MPSC queue's capacity).
 // Do not include directly.
 #pragma once
 

@@ -1,4 +1,4 @@
-// ReadyQueue: bounded MPSC hand-off from callbacks to an application thread.
+// MpscQueue: bounded MPSC hand-off from callbacks to an application thread.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -6,14 +6,14 @@
 #include <thread>
 #include <vector>
 
-#include "pollnotify/ready_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(ReadyQueue, FifoAndFull) {
-  pn::ReadyQueue<int> queue(4);
+TEST(MpscQueue, FifoAndFull) {
+  pn::MpscQueue<int> queue(4);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(queue.try_push(i));
   EXPECT_FALSE(queue.try_push(4));
   int value = -1;
@@ -22,13 +22,13 @@ TEST(ReadyQueue, FifoAndFull) {
     EXPECT_EQ(value, i);
   }
   EXPECT_FALSE(queue.try_pop(value));
-  EXPECT_THROW(pn::ReadyQueue<int>(0), std::invalid_argument);
+  EXPECT_THROW(pn::MpscQueue<int>(0), std::invalid_argument);
 }
 
 // The consumer frees slots through its index (it never writes a slot): exactly `capacity`
 // items fit at every lap, in order, however far the indices have run.
-TEST(ReadyQueue, FullAndFreedAtEveryLap) {
-  pn::ReadyQueue<int> queue(4);
+TEST(MpscQueue, FullAndFreedAtEveryLap) {
+  pn::MpscQueue<int> queue(4);
   int next_in = 0, next_out = 0, value = -1;
   for (int lap = 0; lap < 1000; ++lap) {
     while (queue.try_push(next_in)) ++next_in;
@@ -43,8 +43,8 @@ TEST(ReadyQueue, FullAndFreedAtEveryLap) {
   EXPECT_EQ(next_out, next_in);
 }
 
-TEST(ReadyQueue, PopWaitTimesOutWhenEmpty) {
-  pn::ReadyQueue<int> queue(4);
+TEST(MpscQueue, PopWaitTimesOutWhenEmpty) {
+  pn::MpscQueue<int> queue(4);
   int value = 0;
   EXPECT_FALSE(queue.pop_wait(value, 2ms));
 }
@@ -52,8 +52,8 @@ TEST(ReadyQueue, PopWaitTimesOutWhenEmpty) {
 // The wake lands at whatever moment the waker thread runs: before the consumer's spin, during
 // it, or while it is parked. Every one must end the wait (a wake during the spin once left the
 // consumer asleep for its whole timeout).
-TEST(ReadyQueue, WakeConsumerInterruptsPopWait) {
-  pn::ReadyQueue<int> queue(4);
+TEST(MpscQueue, WakeConsumerInterruptsPopWait) {
+  pn::MpscQueue<int> queue(4);
   for (int round = 0; round < 200; ++round) {
     std::thread waker([&] { queue.wake_consumer(); });
     int value = 0;
@@ -78,7 +78,7 @@ void stress_with_parking_consumer(std::size_t capacity) {
   constexpr unsigned kPerProducer = 200'000;
 #endif
   constexpr unsigned kProducers = 3;
-  pn::ReadyQueue<Stamp> queue(capacity);
+  pn::MpscQueue<Stamp> queue(capacity);
   std::vector<std::thread> producers;
   for (unsigned p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -103,7 +103,7 @@ void stress_with_parking_consumer(std::size_t capacity) {
   EXPECT_FALSE(queue.try_pop(extra));
 }
 
-TEST(ReadyQueue, MultiProducerStressWithParkingConsumer) { stress_with_parking_consumer(256); }
-TEST(ReadyQueue, MultiProducerStressOnAQueueOfTwo) { stress_with_parking_consumer(2); }
+TEST(MpscQueue, MultiProducerStressWithParkingConsumer) { stress_with_parking_consumer(256); }
+TEST(MpscQueue, MultiProducerStressOnAQueueOfTwo) { stress_with_parking_consumer(2); }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// pollnotify ready queue: where callbacks put the work their completion made ready (typically a
-// paused job) for an application thread to resume. A bounded lock-free multi-producer /
-// single-consumer queue with an optional park of the consumer.
+// pollnotify MPSC queue: a bounded lock-free multi-producer / single-consumer queue with an
+// optional park of the consumer. Two uses in pollnotify: every device's submission queue
+// (submitting threads -> the poller that drains it), and the ready queue where callbacks put the
+// work their completion made ready (typically a paused job) for an application thread to resume.
 //
 // Threads: any thread pushes (callbacks on poller threads); one consumer thread pops.
 //
@@ -27,23 +28,23 @@
 
 namespace pn {
 namespace internal {
-bool ready_queue_futex_wait(std::atomic<std::uint32_t>& word,
-                            std::chrono::nanoseconds timeout) noexcept;
-void ready_queue_futex_wake(std::atomic<std::uint32_t>& word) noexcept;
+bool mpsc_queue_futex_wait(std::atomic<std::uint32_t>& word,
+                           std::chrono::nanoseconds timeout) noexcept;
+void mpsc_queue_futex_wake(std::atomic<std::uint32_t>& word) noexcept;
 }  // namespace internal
 
 template <class T>
 requires std::is_trivially_copyable_v<T>
-class ReadyQueue {
+class MpscQueue {
  public:
   // Capacity rounds up to a power of two; throws std::invalid_argument for 0 or above 2^32.
-  explicit ReadyQueue(std::size_t capacity)
-      : capacity_(internal::ring_capacity(capacity, "ReadyQueue")), mask_(capacity_ - 1) {
+  explicit MpscQueue(std::size_t capacity)
+      : capacity_(internal::ring_capacity(capacity, "MpscQueue")), mask_(capacity_ - 1) {
     // Every slot's sequence starts at 0: position p is full when its slot holds p + 1.
     slots_ = std::make_unique<Slot[]>(capacity_);
   }
-  ReadyQueue(const ReadyQueue&) = delete;
-  ReadyQueue& operator=(const ReadyQueue&) = delete;
+  MpscQueue(const MpscQueue&) = delete;
+  MpscQueue& operator=(const MpscQueue&) = delete;
 
   // Any thread; lock-free. False when full. Wakes the consumer if it is parked.
   [[nodiscard]] bool try_push(const T& item) noexcept {
@@ -73,7 +74,7 @@ class ReadyQueue {
     slot->sequence.store(position + 1, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) != 0 &&
         sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
-      internal::ready_queue_futex_wake(sleeping_);
+      internal::mpsc_queue_futex_wake(sleeping_);
     }
     return true;
   }
@@ -115,7 +116,7 @@ class ReadyQueue {
         sleeping_.store(0, std::memory_order_relaxed);
         return false;
       }
-      (void)internal::ready_queue_futex_wait(sleeping_, remaining);
+      (void)internal::mpsc_queue_futex_wait(sleeping_, remaining);
       sleeping_.store(0, std::memory_order_relaxed);
       if (try_pop(out)) return true;
     }
@@ -128,7 +129,7 @@ class ReadyQueue {
       sleeping_.store(0, std::memory_order_relaxed);
       return true;
     }
-    internal::ready_queue_futex_wait(sleeping_, timeout);
+    internal::mpsc_queue_futex_wait(sleeping_, timeout);
     sleeping_.store(0, std::memory_order_relaxed);
     return has_items_seq_cst();
   }
@@ -138,7 +139,7 @@ class ReadyQueue {
   void wake_consumer() noexcept {
     interrupted_.store(true, std::memory_order_seq_cst);  // RQ-W1: pairs with RQ-W2 (Dekker)
     if (sleeping_.exchange(0, std::memory_order_seq_cst) != 0) {
-      internal::ready_queue_futex_wake(sleeping_);
+      internal::mpsc_queue_futex_wake(sleeping_);
     }
   }
 
