@@ -218,7 +218,7 @@ struct Request {
 
 struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
   Impl(Poller& bound_poller, const CryptodevOptions& device_options, std::uint8_t device_id)
-      : SubmissionQueue(bound_poller, device_options.max_in_flight),
+      : SubmissionQueue(&bound_poller, device_options.max_in_flight),
         options(device_options),
         poller(bound_poller),
         device(device_id),

@@ -18,6 +18,7 @@
 
 #include "pollnotify/clock.hpp"
 #include "pollnotify/internal/cpu.hpp"
+#include "pollnotify/internal/submission_queue.hpp"
 #include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
@@ -199,7 +200,8 @@ struct SimDevice::Instance final : PollSource {
         poller(bound_poller),
         index(instance_index),
         seed(splitmix64(device_seed ^ (instance_index * 0x632BE59BD9B4E019ULL))),
-        submissions(instance_options.capacity),
+        submissions(owner.options_.timing == DeviceTiming::kPolled ? &bound_poller : nullptr,
+                    instance_options.capacity),
         rng_state(seed) {}
 
   [[nodiscard]] bool inline_completion() const noexcept {
@@ -208,10 +210,7 @@ struct SimDevice::Instance final : PollSource {
 
   // Submitting threads (SimDevice::submit's steps).
   std::optional<SubmitResult> inject_fault(WaitCtx& ctx) noexcept;
-  SubmitResult admit(WaitCtx& ctx) noexcept;
   SubmitResult submit_inline(WaitCtx& ctx, std::uint64_t user_data) noexcept;
-  SubmitResult enqueue(WaitCtx& ctx, RequestTicket ticket, std::uint64_t user_data,
-                       bool notify_poller) noexcept;
 
   // Submit-side decisions come from a counter hash, so any thread can draw them.
   double submit_draw() noexcept {
@@ -267,7 +266,7 @@ struct SimDevice::Instance final : PollSource {
 
   std::size_t poll() override {
     Pending pending{};
-    while (submissions.try_pop(pending)) schedule(pending);
+    while (submissions.queued.try_pop(pending)) schedule(pending);
     if (timeline.empty()) return 0;
     const std::uint64_t now = device.now_ns();
     batch.clear();
@@ -285,7 +284,7 @@ struct SimDevice::Instance final : PollSource {
   }
 
   std::uint64_t pending_ns() override {
-    if (submissions.has_items_seq_cst()) return 1;
+    if (submissions.queued.has_items_seq_cst()) return 1;
     if (timeline.empty()) return 0;
     const std::uint64_t now = device.now_ns();
     const std::uint64_t due = timeline.top().due_ns;
@@ -293,20 +292,16 @@ struct SimDevice::Instance final : PollSource {
   }
 
   void count_completed(std::size_t count) noexcept {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (batch[i].status == PN_ASYNC_STATUS_ERR)
-        completed_err.fetch_add(1, std::memory_order_relaxed);
-    }
-    completed.fetch_add(count, std::memory_order_relaxed);  // relaxed: statistics
-    // Relaxed: a heuristic count; the ring publishes the completions themselves.
-    in_flight.fetch_sub(count, std::memory_order_relaxed);
+    submissions.count_completed(batch.data(), count);
+    // Relaxed: the count only bounds occupancy; the ring publishes the completions themselves.
+    submissions.accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
   }
 
   // Completes everything still in the device with ERR (cancelled): through the ring if it has
   // room, else delivered right here.
   void cancel_all() {
     Pending pending{};
-    while (submissions.try_pop(pending)) schedule(pending);
+    while (submissions.queued.try_pop(pending)) schedule(pending);
     while (!timeline.empty()) {
       Completion completion = timeline.top().completion;
       timeline.pop();
@@ -325,7 +320,7 @@ struct SimDevice::Instance final : PollSource {
         } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
         }
       }
-      in_flight.fetch_sub(1, std::memory_order_relaxed);
+      submissions.accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
@@ -337,13 +332,11 @@ struct SimDevice::Instance final : PollSource {
   const std::size_t index;
   const std::uint64_t seed;
   CompletionRing* ring = nullptr;  // produced into by the advancing thread
-  MpscQueue<Pending> submissions;
+  // Capacity, the table's counters and the queue to the advancing thread; accepted_in_flight is
+  // the instance's occupancy.
+  internal::SubmissionQueue<Pending> submissions;
 
-  alignas(internal::kFalseSharingRange) std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> decisions{0};
-  std::atomic<std::uint64_t> submitted{0}, accepted{0}, refused_full{0}, refused_other{0},
-      failed{0};
-  std::atomic<std::uint64_t> completed{0}, completed_err{0};
   // Zero-latency requests pushed: each counts as submitted, accepted and completed (stats() adds
   // it to the three), so such a request costs one counter update.
   std::atomic<std::uint64_t> inline_completed{0};
@@ -473,7 +466,7 @@ void SimDevice::start() {
           // Parks until a submission arrives or the next completion is due (at most 1 ms).
           const std::uint64_t wait =
               pending == 0 ? 1'000'000 : std::min<std::uint64_t>(pending, 1'000'000);
-          (void)instance->submissions.wait_nonempty(std::chrono::nanoseconds(wait));
+          (void)instance->submissions.queued.wait_nonempty(std::chrono::nanoseconds(wait));
         }
       }
     });
@@ -492,42 +485,20 @@ void SimDevice::stop() {
   threads_.clear();
 }
 
-namespace {
-
-SubmitResult refuse(WaitCtx& ctx, SubmitResult result,
-                    std::atomic<std::uint64_t>& counter) noexcept {
-  counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  ctx.set_status(result == SubmitResult::kRetry ? AsyncStatus::kEagain : AsyncStatus::kErr);
-  return result;
-}
-
-}  // namespace
+using internal::DeviceCounters;
 
 // The injected faults, in the order a device meets them: a fatal fault, then a refusal. Counted
 // (as submitted, too); nullopt when neither is drawn.
 std::optional<SubmitResult> SimDevice::Instance::inject_fault(WaitCtx& ctx) noexcept {
   if (options.fatal_rate > 0 && submit_draw() < options.fatal_rate) {
-    submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-    return refuse(ctx, SubmitResult::kFailed, failed);
+    DeviceCounters::add(submissions.submitted);
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, submissions.failed);
   }
   if (options.refuse_rate > 0 && submit_draw() < options.refuse_rate) {
-    submitted.fetch_add(1, std::memory_order_relaxed);
-    return refuse(ctx, SubmitResult::kRetry, refused_other);
+    DeviceCounters::add(submissions.submitted);
+    return DeviceCounters::refuse(ctx, SubmitResult::kRetry, submissions.refused_other);
   }
   return std::nullopt;
-}
-
-// The submit-side decisions of a device with latency: faults, then capacity. kAccepted means a
-// place in the device is taken.
-SubmitResult SimDevice::Instance::admit(WaitCtx& ctx) noexcept {
-  if (const auto fault = inject_fault(ctx)) return *fault;
-  submitted.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  // Relaxed: the count only bounds occupancy; the queue and ring publish the request itself.
-  if (in_flight.fetch_add(1, std::memory_order_relaxed) >= options.capacity) {
-    in_flight.fetch_sub(1, std::memory_order_relaxed);
-    return refuse(ctx, SubmitResult::kRetry, refused_full);
-  }
-  return SubmitResult::kAccepted;
 }
 
 // Zero latency: the request completes now, into the submitting thread's ring. It never occupies
@@ -548,30 +519,16 @@ SubmitResult SimDevice::Instance::submit_inline(WaitCtx& ctx, std::uint64_t user
   }
   // Counted before the push: a locked add right after it would wait for the ring's stores to
   // reach the poller's core. Undone below if the push fails.
-  inline_completed.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-  if (error) completed_err.fetch_add(1, std::memory_order_relaxed);
+  DeviceCounters::add(inline_completed);
+  if (error) DeviceCounters::add(submissions.completed_err);
   if (submitter_ring != nullptr && submitter_ring->try_push(completion)) {
     return SubmitResult::kAccepted;
   }
-  inline_completed.fetch_sub(1, std::memory_order_relaxed);
-  if (error) completed_err.fetch_sub(1, std::memory_order_relaxed);
-  submitted.fetch_add(1, std::memory_order_relaxed);
+  inline_completed.fetch_sub(1, std::memory_order_relaxed);  // relaxed: statistics
+  if (error) submissions.completed_err.fetch_sub(1, std::memory_order_relaxed);
+  DeviceCounters::add(submissions.submitted);
   ctx.abandon(ticket);
-  return refuse(ctx, SubmitResult::kRetry, refused_full);
-}
-
-// Any other latency: the request waits in the submission queue for the advancing thread.
-SubmitResult SimDevice::Instance::enqueue(WaitCtx& ctx, RequestTicket ticket,
-                                          std::uint64_t user_data, bool notify_poller) noexcept {
-  // Cannot fail: the queue holds `capacity` and in_flight was checked against it.
-  if (!submissions.try_push(Pending{&ctx, ticket, user_data, device.now_ns()})) {
-    in_flight.fetch_sub(1, std::memory_order_relaxed);
-    ctx.abandon(ticket);
-    return refuse(ctx, SubmitResult::kRetry, refused_full);
-  }
-  accepted.fetch_add(1, std::memory_order_relaxed);
-  if (notify_poller) poller.notify();
-  return SubmitResult::kAccepted;
+  return DeviceCounters::refuse(ctx, SubmitResult::kRetry, submissions.refused_full);
 }
 
 SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
@@ -582,12 +539,9 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
   }
   Instance& instance = *instances_[instance_index];
   if (instance.inline_completion()) return instance.submit_inline(ctx, user_data);
-  const SubmitResult admitted = instance.admit(ctx);
-  if (admitted != SubmitResult::kAccepted) return admitted;
-  // Before the request can complete and set its own; unchanged (the usual case), not rewritten.
-  ctx.ensure_status(AsyncStatus::kOk);
-  const RequestTicket ticket = ctx.arm();
-  return instance.enqueue(ctx, ticket, user_data, options_.timing == DeviceTiming::kPolled);
+  if (const auto fault = instance.inject_fault(ctx)) return *fault;
+  // Any other latency: the request waits in the submission queue for the advancing thread.
+  return instance.submissions.admit(ctx, Pending{nullptr, {}, user_data, now_ns()});
 }
 
 std::size_t SimDevice::instance_for(const WaitCtx& ctx) const noexcept {
@@ -610,28 +564,26 @@ std::size_t SimDevice::instance_count() const noexcept { return instances_.size(
 
 std::uint64_t SimDevice::in_flight(std::size_t instance) const noexcept {
   return instance < instances_.size()
-             ? instances_[instance]->in_flight.load(std::memory_order_relaxed)
+             ? instances_[instance]->submissions.accepted_in_flight.load(std::memory_order_relaxed)
              : 0;
 }
 
 std::uint64_t SimDevice::in_flight() const noexcept {
   std::uint64_t total = 0;
-  for (const auto& instance : instances_)
-    total += instance->in_flight.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < instances_.size(); ++i) total += in_flight(i);
   return total;
 }
 
 DeviceStats SimDevice::stats() const noexcept {
   DeviceStats stats;
-  for (const auto& instance : instances_) {
-    const auto read = [](const std::atomic<std::uint64_t>& counter) {
-      return counter.load(std::memory_order_relaxed);  // statistics
-    };
-    // Each instance keeps one atomic per counter of the table, under the same name.
-#define PN_SIM_STATS_ADD(name, description) stats.name += read(instance->name);
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    const Instance& instance = *instances_[i];
+    const DeviceStats own = instance.submissions.snapshot(in_flight(i));
+#define PN_SIM_STATS_ADD(name, description) stats.name += own.name;
     PN_DEVICE_COUNTERS(PN_SIM_STATS_ADD)
 #undef PN_SIM_STATS_ADD
-    const std::uint64_t inline_completed = read(instance->inline_completed);
+    const std::uint64_t inline_completed =
+        instance.inline_completed.load(std::memory_order_relaxed);  // statistics
     stats.submitted += inline_completed;
     stats.accepted += inline_completed;
     stats.completed += inline_completed;

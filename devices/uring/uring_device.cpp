@@ -73,7 +73,7 @@ using internal::DeviceCounters;
 
 struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
   Impl(Poller& bound_poller, const UringOptions& device_options)
-      : SubmissionQueue(bound_poller, device_options.max_in_flight),
+      : SubmissionQueue(&bound_poller, device_options.max_in_flight),
         options(device_options),
         poller(bound_poller),
         slots(device_options.max_in_flight) {

@@ -1,6 +1,7 @@
-// pollnotify internal: how a driver whose hardware queue has one producer (the poller) admits
-// requests from any thread: capacity, arm, a bounded multi-producer queue the poller drains, and
-// a wake for the poller. Shared by the drivers in devices/. Do not include directly.
+// pollnotify internal: how a driver whose hardware queue has one producer (the poller, or a
+// device thread) admits requests from any thread: capacity, arm, a bounded multi-producer queue
+// that producer drains, and a wake for the poller. Shared by the drivers in devices/ (the
+// simulator, io_uring, cryptodev). Do not include directly.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,9 @@ namespace pn::internal {
 template <class Request>
 class SubmissionQueue : public DeviceCounters {
  public:
-  SubmissionQueue(Poller& drained_by, std::uint64_t capacity)
+  // drained_by: the poller to wake after each admission; nullptr for a queue drained by a thread
+  // of the device's own, which parks on the queue itself (queued.wait_nonempty).
+  SubmissionQueue(Poller* drained_by, std::uint64_t capacity)
       : queued(capacity), drained_by_(drained_by), capacity_(capacity) {}
 
   // Any thread, never blocks: ERR once closed, EAGAIN at capacity, else armed and queued.
@@ -29,7 +32,8 @@ class SubmissionQueue : public DeviceCounters {
       accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
       return refuse(ctx, SubmitResult::kRetry, refused_full);
     }
-    ctx.set_status(AsyncStatus::kOk);  // before the request can complete and set its own
+    // Before the request can complete and set its own; unchanged (the usual case), not rewritten.
+    ctx.ensure_status(AsyncStatus::kOk);
     request.ctx = &ctx;
     request.ticket = ctx.arm();
     if (!queued.try_push(request)) {  // cannot happen: the queue holds `capacity`
@@ -38,7 +42,7 @@ class SubmissionQueue : public DeviceCounters {
       return refuse(ctx, SubmitResult::kRetry, refused_full);
     }
     add(accepted);
-    drained_by_.notify();
+    if (drained_by_ != nullptr) drained_by_->notify();
     return SubmitResult::kAccepted;
   }
 
@@ -48,7 +52,7 @@ class SubmissionQueue : public DeviceCounters {
   std::atomic<bool> closed{false};  // teardown: no more admissions (relaxed: a flag)
 
  private:
-  Poller& drained_by_;
+  Poller* const drained_by_;
   const std::uint64_t capacity_;
 };
 
