@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -105,5 +106,26 @@ void stress_with_parking_consumer(std::size_t capacity) {
 
 TEST(MpscQueue, MultiProducerStressWithParkingConsumer) { stress_with_parking_consumer(256); }
 TEST(MpscQueue, MultiProducerStressOnAQueueOfTwo) { stress_with_parking_consumer(2); }
+
+// pop_wait at its edges: the longest timeout, a wake that comes before the park.
+
+TEST(MpscQueueWait, PopWaitWithTheLongestTimeout) {
+  pn::MpscQueue<int> queue(4);
+  ASSERT_TRUE(queue.try_push(7));
+  int out = 0;
+  EXPECT_TRUE(queue.pop_wait(out, std::chrono::nanoseconds::max()));  // UBSan: no overflow
+  EXPECT_EQ(out, 7);
+}
+
+TEST(MpscQueueWait, WakeBeforeTheParkIsNotLost) {
+  pn::MpscQueue<int> queue(4);
+  queue.wake_consumer();  // before the consumer reaches its park
+  auto popped = std::async(std::launch::async, [&] {
+    int out = 0;
+    return queue.pop_wait(out, std::chrono::hours(1));
+  });
+  ASSERT_EQ(popped.wait_for(30s), std::future_status::ready) << "the wake was lost";
+  EXPECT_FALSE(popped.get());
+}
 
 }  // namespace
