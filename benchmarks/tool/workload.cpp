@@ -11,9 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "device_spec.hpp"
 #include "floor.hpp"
 #include "pollnotify/async_job.h"
 #include "pollnotify/clock.hpp"
@@ -21,14 +22,7 @@
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/job_driver.hpp"
 #include "pollnotify/mpsc_queue.hpp"
-#include "pollnotify/sim_runtime.hpp"
-#include "uring_peers.hpp"
-#ifdef PN_BENCH_WITH_URING
-#include "pollnotify/uring_device.hpp"
-#endif
-#ifdef PN_BENCH_WITH_CRYPTODEV
-#include "pollnotify/cryptodev_device.hpp"
-#endif
+#include "workload_target.hpp"
 
 namespace pn::bench {
 
@@ -213,81 +207,285 @@ int bench_job(void* raw) {
   return 0;
 }
 
-// The runtime a run submits to: its poller set up for the mechanism, and the device the spec
-// names. Owns the file a uring read device reads.
-struct Target {
-  std::unique_ptr<Runtime> runtime;
-  int file = -1;
-  Target() = default;
-  Target(Target&& other) noexcept
-      : runtime(std::move(other.runtime)), file(std::exchange(other.file, -1)) {}
-  ~Target() {
-    runtime.reset();  // the device first: the kernel may still read into its buffers
-    if (file >= 0) ::close(file);
-  }
+// The open loop's schedule: send times in ticks (a double, so that the interval does not drift
+// by rounding).
+struct OpenLoopSchedule {
+  double interval_ticks = 0;
+  double next_ticks = 0;
 };
 
-RuntimeOptions runtime_options_for(Mechanism mechanism, const WorkloadOptions& options) {
-  RuntimeOptions runtime_options;
-  switch (mechanism) {
-    case Mechanism::kAdaptive:
-      runtime_options.poller.policy = PollPolicy::kAdaptive;
-      break;
-    case Mechanism::kTimed:
-      runtime_options.poller.policy = PollPolicy::kTimed;
-      break;
-    default:
-      runtime_options.poller.policy = PollPolicy::kBusy;
-      break;  // fd and condvar: same poller as the best callback
+// One run of one mechanism, in the order run() calls its steps: set-up (contexts wired to the
+// mechanism, jobs started), then per turn of the application loop the phase switches, progress,
+// the open-loop sends, the retries and the notifications, and at the end the ledger.
+class WorkloadRun {
+ public:
+  WorkloadRun(Mechanism mechanism, const WorkloadOptions& options, const std::atomic<bool>& stop)
+      : options_(options),
+        mechanism_(mechanism),
+        stop_(stop),
+        run_(options, mechanism),
+        target_(make_target(mechanism, options)),
+        driver_(options.jobs) {
+    run_.result.mechanism = mechanism;
+    run_.result.device = options.device;
+    run_.result.rate = options.rate;
+    run_.result.jobs = options.jobs;
+    run_.open_loop = options.rate > 0;
+    run_.runtime = target_.runtime.get();
+    app_spin_ticks_ = static_cast<std::uint64_t>(static_cast<double>(options.app_spin_us) * 1000.0 /
+                                                 run_.ns_per_tick);
   }
-  runtime_options.poller.interval = std::chrono::microseconds(options.timed_interval_us);
-  if (runtime_options.poller.max_idle_interval < runtime_options.poller.interval) {
-    runtime_options.poller.max_idle_interval = runtime_options.poller.interval;
+  WorkloadRun(const WorkloadRun&) = delete;
+  WorkloadRun& operator=(const WorkloadRun&) = delete;
+  ~WorkloadRun() {
+    if (run_.epoll_fd >= 0) ::close(run_.epoll_fd);
   }
-  runtime_options.poller.spin_polls = options.spin_polls;
-  if (options.poller_cpu >= 0) runtime_options.poller_cpus = {options.poller_cpu};
-  return runtime_options;
-}
 
-Target make_target(Mechanism mechanism, const WorkloadOptions& options) {
-  DeviceSpec spec;
-  if (const auto error = parse_device_spec(options.device, spec)) throw std::runtime_error(*error);
-  const std::size_t depth = options.depth != 0 ? options.depth : options.jobs;
-  Target target;
-  if (spec.kind == DeviceSpec::Kind::kSim) {
-    SimRuntimeOptions sim_options;
-    static_cast<RuntimeOptions&>(sim_options) = runtime_options_for(mechanism, options);
-    DeviceInstanceOptions instance;
-    instance.latency = LatencyModel::parse(spec.model);
-    instance.capacity = depth;
-    sim_options.device.instances = {instance};
-    sim_options.device.seed = options.seed;
-    target.runtime = std::make_unique<SimRuntime>(sim_options);
-    return target;
+  RunResult run() {
+    wire_slots();
+    run_.runtime->start();
+    start_jobs();
+    started_ = Clock::now();
+    measure_from_ = started_ + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(options_.warmup_s));
+    measure_until_ = measure_from_ + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(options_.duration_s));
+    window_start_ = measure_from_;
+    window_end_ = measure_until_;
+    last_progress_ = last_activity_ = started_;
+    schedule_.interval_ticks = run_.open_loop ? 1e9 / options_.rate / run_.ns_per_tick : 0;
+    schedule_.next_ticks = static_cast<double>(CheapClock::ticks());
+    const bool hung = drive_jobs();
+    if (options_.progress) std::fprintf(stderr, "\r%80s\r", "");
+    return finish(hung);
   }
-  target.runtime = std::make_unique<Runtime>(runtime_options_for(mechanism, options));
-  if (spec.kind == DeviceSpec::Kind::kCryptodev) {
-#ifdef PN_BENCH_WITH_CRYPTODEV
-    CryptodevOptions crypto;
-    crypto.device = spec.vdev;
-    crypto.max_in_flight = static_cast<unsigned>(depth);
-    crypto.default_op = spec.aes_gcm ? CryptoOpKind::kAesGcmEncrypt : CryptoOpKind::kSha256;
-    crypto.default_size = spec.size;
-    target.runtime->add_device(
-        std::make_unique<CryptodevDevice>(target.runtime->poller(0), crypto));
-    return target;
-#else
-    throw std::runtime_error("this pollnotify-bench was built without libdpdk");
-#endif
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Each job slot's context notifies through the mechanism under test.
+  void wire_slots() {
+    static const int fd_key = 0;
+    if (mechanism_ == Mechanism::kEventfd) run_.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    run_.ready = std::make_unique<MpscQueue<Slot*>>(options_.jobs);
+    run_.notify_ns.ready = run_.ready.get();
+    for (std::size_t i = 0; i < options_.jobs; ++i) {
+      slots_.push_back(std::make_unique<Slot>());
+      Slot& slot = *slots_.back();
+      slot.run = &run_;
+      slot.notifier.slot = &slot;
+      slot.notifier.run = &run_;
+      slot.index = i;
+      slot.ctx = &driver_.context(i);
+      if (mechanism_ == Mechanism::kEventfd) {
+        slot.ctx->set_callback(nullptr, nullptr);  // no callback: deliver signals the eventfd
+        slot.fd = attach_notify_eventfd(*slot.ctx, &fd_key);
+        epoll_event interest{};
+        interest.events = EPOLLIN;
+        interest.data.ptr = &slot;
+        if (slot.fd < 0 || ::epoll_ctl(run_.epoll_fd, EPOLL_CTL_ADD, slot.fd, &interest) != 0) {
+          throw std::runtime_error("cannot set up eventfd + epoll");
+        }
+      } else if (mechanism_ == Mechanism::kCondvar) {
+        slot.ctx->set_completion_callback(on_callback_condvar, &slot.notifier);
+      } else {
+        slot.ctx->set_completion_callback(on_callback_ready_queue, &slot.notifier);
+      }
+    }
   }
-#ifdef PN_BENCH_WITH_URING
-  target.runtime->add_device(std::make_unique<UringDevice>(
-      target.runtime->poller(0), uring_options(spec, depth, target.file)));
-  return target;
-#else
-  throw std::runtime_error("this pollnotify-bench was built without liburing");
-#endif
-}
+
+  // The job driver runs the jobs (start, EAGAIN retries, finish); the mechanism under test only
+  // decides how a notification reaches this thread, which then resumes that slot.
+  void start_jobs() {
+    for (auto& slot : slots_) {
+      Slot* self = slot.get();
+      const JobStatus status = driver_.start_on(slot->index, bench_job, &self, sizeof self);
+      if (status == JobStatus::kErr || status == JobStatus::kNoJobs) {
+        throw std::runtime_error("cannot start a job (the process's job limit is " +
+                                 std::to_string(PN_ASYNC_get_max_jobs()) + ")");
+      }
+    }
+  }
+
+  // The application loop; true when jobs still waited for a notification 5 s after the end.
+  bool drive_jobs() {
+    while (driver_.running() != 0) {
+      const auto now = Clock::now();
+      if (!run_.recording && !run_.stopping && now >= measure_from_) begin_measuring(now);
+      const bool enough = options_.requests != 0 && run_.result.completions >= options_.requests;
+      // Relaxed: a stop flag set by a signal handler.
+      const bool interrupted = stop_.load(std::memory_order_relaxed);
+      if (!run_.stopping && (now >= measure_until_ || enough || interrupted)) {
+        end_measuring(now, interrupted && now < measure_until_ && !enough);
+      }
+      if (options_.progress && now - last_progress_ > std::chrono::milliseconds(100)) {
+        print_progress(now);
+      }
+      send_due();
+      std::size_t retried = driver_.resume_retries();
+      if (run_.stopping) retried += release_idle();
+      wait_ready(block_limit());
+      for (Slot* slot : ready_) (void)driver_.resume(slot->index);
+      if (!ready_.empty() || retried != 0) {
+        last_activity_ = now;
+      } else if (run_.stopping && now - last_activity_ > std::chrono::seconds(5)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void begin_measuring(Clock::time_point now) {
+    run_.recording = true;
+    run_.notify_ns.recording.store(true, std::memory_order_relaxed);
+    window_start_ = now;
+    app_cpu_start_ = thread_cpu_seconds();
+    poller_cpu_start_ = run_.runtime->stats().total.cpu_time_ns;
+  }
+
+  void end_measuring(Clock::time_point now, bool interrupted) {
+    run_.stopping = true;
+    run_.result.interrupted = interrupted;
+    window_end_ = now;
+    if (run_.recording) {
+      const double seconds = std::chrono::duration<double>(now - window_start_).count();
+      run_.result.app_cpu_percent = 100.0 * (thread_cpu_seconds() - app_cpu_start_) / seconds;
+      run_.result.poller_cpu_percent =
+          100.0 * static_cast<double>(run_.runtime->stats().total.cpu_time_ns - poller_cpu_start_) /
+          (seconds * 1e9);
+    }
+    run_.recording = false;
+    run_.notify_ns.recording.store(false, std::memory_order_relaxed);
+  }
+
+  void print_progress(Clock::time_point now) {
+    last_progress_ = now;
+    const double elapsed = std::chrono::duration<double>(now - started_).count();
+    const double total = options_.warmup_s + options_.duration_s;
+    std::fprintf(stderr, "\r  %-18s %-14s %3.0f%%  %10llu completions", name_of(mechanism_),
+                 options_.device.c_str(), std::min(100.0, 100.0 * elapsed / total),
+                 static_cast<unsigned long long>(run_.result.completions));
+  }
+
+  // How long the application may block now: until the next send time in open loop, else 1 ms
+  // (a bound that lets it notice the end of the run).
+  std::chrono::nanoseconds block_limit() const {
+    if (driver_.retries_pending()) return std::chrono::nanoseconds(0);
+    constexpr std::chrono::nanoseconds kMax = std::chrono::milliseconds(1);
+    if (!run_.open_loop || run_.stopping || run_.idle.empty()) return kMax;
+    const double until =
+        (schedule_.next_ticks - static_cast<double>(CheapClock::ticks())) * run_.ns_per_tick;
+    return until <= 0 ? std::chrono::nanoseconds(0)
+                      : std::min(kMax, std::chrono::nanoseconds(static_cast<std::int64_t>(until)));
+  }
+
+  // Collects the slots whose notification arrived; blocks at most `limit` when there are none.
+  void wait_ready(std::chrono::nanoseconds limit) {
+    ready_.clear();
+    switch (mechanism_) {
+      case Mechanism::kEventfd:
+        wait_eventfds(limit);
+        break;
+      case Mechanism::kCondvar: {
+        std::unique_lock lock(run_.condvar_mutex);
+        run_.condvar.wait_for(lock, limit, [&] { return !run_.condvar_ready.empty(); });
+        ready_.swap(run_.condvar_ready);
+        break;
+      }
+      default:
+        wait_ready_queue(limit);
+    }
+  }
+
+  void wait_eventfds(std::chrono::nanoseconds limit) {
+    epoll_event events[256];
+    const timespec timeout{0, static_cast<long>(limit.count())};
+    const int count = ::epoll_pwait2(run_.epoll_fd, events, 256, &timeout, nullptr);
+    for (int i = 0; i < count; ++i) {
+      auto* slot = static_cast<Slot*>(events[i].data.ptr);
+      if (!consume_notify_eventfd(slot->fd)) continue;
+      run_.notified(slot->notifier, slot->submit_ticks);
+      ready_.push_back(slot);
+    }
+  }
+
+  // The application spins a while before it parks, as the poller does: with callbacks both ends
+  // choose their own cost of waiting.
+  void wait_ready_queue(std::chrono::nanoseconds limit) {
+    Slot* slot = nullptr;
+    const auto limit_ticks =
+        static_cast<std::uint64_t>(static_cast<double>(limit.count()) / run_.ns_per_tick);
+    const std::uint64_t spin_until = CheapClock::ticks() + std::min(app_spin_ticks_, limit_ticks);
+    do {
+      while (run_.ready->try_pop(slot)) ready_.push_back(slot);
+      if (!ready_.empty()) return;
+      internal::cpu_relax();
+    } while (CheapClock::ticks() < spin_until);
+    if (limit_ticks > app_spin_ticks_ &&
+        run_.ready->pop_wait(slot, limit - std::chrono::microseconds(options_.app_spin_us))) {
+      ready_.push_back(slot);
+    }
+  }
+
+  // Open loop: sends every request that is due, one idle job each; a request due while no job is
+  // idle waits for one, its latency still counted from its intended time.
+  void send_due() {
+    if (!run_.open_loop || run_.stopping) return;
+    const auto now_ticks = static_cast<double>(CheapClock::ticks());
+    while (!run_.idle.empty() && schedule_.next_ticks <= now_ticks) {
+      Slot* slot = run_.idle.back();
+      run_.idle.pop_back();
+      slot->intended_ticks = static_cast<std::uint64_t>(schedule_.next_ticks);
+      schedule_.next_ticks += schedule_.interval_ticks;
+      (void)driver_.resume(slot->index);
+    }
+  }
+
+  // The end of the run: open-loop jobs waiting for a send time are resumed to see `stopping`.
+  std::size_t release_idle() {
+    std::vector<Slot*> idle;
+    idle.swap(run_.idle);
+    for (Slot* slot : idle) (void)driver_.resume(slot->index);
+    return idle.size();
+  }
+
+  // The ledger: every accepted request notified exactly once.
+  RunResult finish(bool hung) {
+    run_.result.seconds = std::chrono::duration<double>(window_end_ - window_start_).count();
+    if (!hung) run_.runtime->stop();
+    for (const auto& slot : slots_) {
+      run_.result.duplicated += slot->notifier.duplicates;
+      run_.result.lost += slot->accepted - slot->notifier.notified;
+      run_.result.notified += slot->notifier.notified;
+    }
+    if (hung) {
+      // Late completions become stale; the jobs, resumed with `stopping` set, return.
+      for (const auto& slot : slots_) slot->ctx->cancel_pending();
+      while (driver_.running() != 0) {
+        for (const auto& slot : slots_) (void)driver_.resume(slot->index);
+      }
+    }
+    target_.runtime.reset();  // the poller threads have ended: their histogram can be read
+    run_.runtime = nullptr;
+    run_.result.notify_ns = std::move(run_.notify_ns.histogram);
+    return std::move(run_.result);
+  }
+
+  const WorkloadOptions& options_;
+  const Mechanism mechanism_;
+  const std::atomic<bool>& stop_;
+  Run run_;
+  Target target_;
+  JobDriver driver_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> ready_;
+  std::uint64_t app_spin_ticks_ = 0;
+  OpenLoopSchedule schedule_;
+  Clock::time_point started_, measure_from_, measure_until_, window_start_, window_end_;
+  Clock::time_point last_progress_, last_activity_;
+  double app_cpu_start_ = 0;
+  std::uint64_t poller_cpu_start_ = 0;
+};
 
 }  // namespace
 
@@ -295,218 +493,8 @@ RunResult run_workload(Mechanism mechanism, const WorkloadOptions& options,
                        const std::atomic<bool>& stop) {
   pin_this_thread_checked(options.app_cpu);
   CheapClock::calibrate();
-  Run run(options, mechanism);
-  run.result.mechanism = mechanism;
-  run.result.device = options.device;
-  run.result.rate = options.rate;
-  run.result.jobs = options.jobs;
-  run.open_loop = options.rate > 0;
-
-  Target target = make_target(mechanism, options);
-  Runtime* runtime = target.runtime.get();
-  run.runtime = runtime;
-
-  static const int fd_key = 0;
-  // The job driver runs the jobs (start, EAGAIN retries, finish); the mechanism under test only
-  // decides how a notification reaches this thread, which then resumes that slot.
-  JobDriver driver(options.jobs);
-  std::vector<std::unique_ptr<Slot>> slots;
-  if (mechanism == Mechanism::kEventfd) run.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  run.ready = std::make_unique<MpscQueue<Slot*>>(options.jobs);
-  run.notify_ns.ready = run.ready.get();
-  for (std::size_t i = 0; i < options.jobs; ++i) {
-    slots.push_back(std::make_unique<Slot>());
-    Slot& slot = *slots.back();
-    slot.run = &run;
-    slot.notifier.slot = &slot;
-    slot.notifier.run = &run;
-    slot.index = i;
-    slot.ctx = &driver.context(i);
-    if (mechanism == Mechanism::kEventfd) {
-      slot.ctx->set_callback(nullptr, nullptr);  // no callback: deliver signals the eventfd
-      slot.fd = attach_notify_eventfd(*slot.ctx, &fd_key);
-      epoll_event interest{};
-      interest.events = EPOLLIN;
-      interest.data.ptr = &slot;
-      if (slot.fd < 0 || ::epoll_ctl(run.epoll_fd, EPOLL_CTL_ADD, slot.fd, &interest) != 0) {
-        throw std::runtime_error("cannot set up eventfd + epoll");
-      }
-    } else if (mechanism == Mechanism::kCondvar) {
-      slot.ctx->set_completion_callback(on_callback_condvar, &slot.notifier);
-    } else {
-      slot.ctx->set_completion_callback(on_callback_ready_queue, &slot.notifier);
-    }
-  }
-  runtime->start();
-
-  std::vector<Slot*> ready;
-  for (auto& slot : slots) {
-    Slot* self = slot.get();
-    const JobStatus status = driver.start_on(slot->index, bench_job, &self, sizeof self);
-    if (status == JobStatus::kErr || status == JobStatus::kNoJobs) {
-      throw std::runtime_error("cannot start a job (the process's job limit is " +
-                               std::to_string(PN_ASYNC_get_max_jobs()) + ")");
-    }
-  }
-
-  using Clock = std::chrono::steady_clock;
-  const auto started = Clock::now();
-  const auto measure_from = started + std::chrono::duration<double>(options.warmup_s);
-  const auto measure_until = measure_from + std::chrono::duration<double>(options.duration_s);
-  auto window_start = measure_from;
-  auto window_end = measure_until;
-  double app_cpu_start = 0;
-  std::uint64_t poller_cpu_start = 0;
-  auto last_progress = started;
-  auto last_activity = started;
-
-  const auto app_spin_ticks = static_cast<std::uint64_t>(static_cast<double>(options.app_spin_us) *
-                                                         1000.0 / run.ns_per_tick);
-  // Open loop: the schedule, in ticks (a double, so that the interval does not drift by rounding).
-  const double send_interval_ticks = run.open_loop ? 1e9 / options.rate / run.ns_per_tick : 0;
-  double next_send_ticks = static_cast<double>(CheapClock::ticks());
-  // How long the application may block now: until the next send time in open loop, else 1 ms
-  // (a bound that lets it notice the end of the run).
-  const auto block_limit = [&]() -> std::chrono::nanoseconds {
-    if (driver.retries_pending()) return std::chrono::nanoseconds(0);
-    constexpr std::chrono::nanoseconds kMax = std::chrono::milliseconds(1);
-    if (!run.open_loop || run.stopping || run.idle.empty()) return kMax;
-    const double until =
-        (next_send_ticks - static_cast<double>(CheapClock::ticks())) * run.ns_per_tick;
-    return until <= 0 ? std::chrono::nanoseconds(0)
-                      : std::min(kMax, std::chrono::nanoseconds(static_cast<std::int64_t>(until)));
-  };
-  // Collects the slots whose notification arrived; blocks at most `limit` when there are none.
-  const auto wait_ready = [&](std::chrono::nanoseconds limit) {
-    ready.clear();
-    switch (mechanism) {
-      case Mechanism::kEventfd: {
-        epoll_event events[256];
-        const timespec timeout{0, static_cast<long>(limit.count())};
-        const int count = ::epoll_pwait2(run.epoll_fd, events, 256, &timeout, nullptr);
-        for (int i = 0; i < count; ++i) {
-          auto* slot = static_cast<Slot*>(events[i].data.ptr);
-          if (!consume_notify_eventfd(slot->fd)) continue;
-          run.notified(slot->notifier, slot->submit_ticks);
-          ready.push_back(slot);
-        }
-        break;
-      }
-      case Mechanism::kCondvar: {
-        std::unique_lock lock(run.condvar_mutex);
-        run.condvar.wait_for(lock, limit, [&] { return !run.condvar_ready.empty(); });
-        ready.swap(run.condvar_ready);
-        break;
-      }
-      default: {
-        // The application spins a while before it parks, as the poller does: with callbacks
-        // both ends choose their own cost of waiting.
-        Slot* slot = nullptr;
-        const std::uint64_t limit_ticks =
-            static_cast<std::uint64_t>(static_cast<double>(limit.count()) / run.ns_per_tick);
-        const std::uint64_t spin_until =
-            CheapClock::ticks() + std::min(app_spin_ticks, limit_ticks);
-        do {
-          while (run.ready->try_pop(slot)) ready.push_back(slot);
-          if (!ready.empty()) break;
-          internal::cpu_relax();
-        } while (CheapClock::ticks() < spin_until);
-        if (ready.empty() && limit_ticks > app_spin_ticks &&
-            run.ready->pop_wait(slot, limit - std::chrono::microseconds(options.app_spin_us))) {
-          ready.push_back(slot);
-        }
-      }
-    }
-  };
-  // Open loop: sends every request that is due, one idle job each; a request due while no job is
-  // idle waits for one, its latency still counted from its intended time.
-  const auto send_due = [&] {
-    if (!run.open_loop || run.stopping) return;
-    const auto now_ticks = static_cast<double>(CheapClock::ticks());
-    while (!run.idle.empty() && next_send_ticks <= now_ticks) {
-      Slot* slot = run.idle.back();
-      run.idle.pop_back();
-      slot->intended_ticks = static_cast<std::uint64_t>(next_send_ticks);
-      next_send_ticks += send_interval_ticks;
-      (void)driver.resume(slot->index);
-    }
-  };
-  // The end of the run: open-loop jobs waiting for a send time are resumed to see `stopping`.
-  const auto release_idle = [&] {
-    std::vector<Slot*> idle;
-    idle.swap(run.idle);
-    for (Slot* slot : idle) (void)driver.resume(slot->index);
-    return idle.size();
-  };
-
-  bool hung = false;
-  while (driver.running() != 0) {
-    const auto now = Clock::now();
-    if (!run.recording && !run.stopping && now >= measure_from) {
-      run.recording = true;
-      run.notify_ns.recording.store(true, std::memory_order_relaxed);
-      window_start = now;
-      app_cpu_start = thread_cpu_seconds();
-      poller_cpu_start = runtime->stats().total.cpu_time_ns;
-    }
-    const bool enough = options.requests != 0 && run.result.completions >= options.requests;
-    if (!run.stopping && (now >= measure_until || enough || stop.load(std::memory_order_relaxed))) {
-      run.stopping = true;  // relaxed above: a stop flag set by a signal handler
-      run.result.interrupted =
-          stop.load(std::memory_order_relaxed) && now < measure_until && !enough;
-      window_end = now;
-      run.result.app_cpu_percent =
-          run.recording ? 100.0 * (thread_cpu_seconds() - app_cpu_start) /
-                              std::chrono::duration<double>(now - window_start).count()
-                        : 0;
-      run.result.poller_cpu_percent =
-          run.recording
-              ? 100.0 * static_cast<double>(runtime->stats().total.cpu_time_ns - poller_cpu_start) /
-                    (std::chrono::duration<double>(now - window_start).count() * 1e9)
-              : 0;
-      run.recording = false;
-      run.notify_ns.recording.store(false, std::memory_order_relaxed);
-    }
-    if (options.progress && now - last_progress > std::chrono::milliseconds(100)) {
-      last_progress = now;
-      const double elapsed = std::chrono::duration<double>(now - started).count();
-      const double total = options.warmup_s + options.duration_s;
-      std::fprintf(stderr, "\r  %-18s %-14s %3.0f%%  %10llu completions", name_of(mechanism),
-                   options.device.c_str(), std::min(100.0, 100.0 * elapsed / total),
-                   static_cast<unsigned long long>(run.result.completions));
-    }
-    send_due();
-    std::size_t retried = driver.resume_retries();
-    if (run.stopping) retried += release_idle();
-    wait_ready(block_limit());
-    for (Slot* slot : ready) (void)driver.resume(slot->index);
-    if (!ready.empty() || retried != 0) {
-      last_activity = now;
-    } else if (run.stopping && now - last_activity > std::chrono::seconds(5)) {
-      hung = true;  // jobs still waiting for a notification that never came
-      break;
-    }
-  }
-  if (options.progress) std::fprintf(stderr, "\r%80s\r", "");
-
-  run.result.seconds = std::chrono::duration<double>(window_end - window_start).count();
-  if (!hung) runtime->stop();
-  for (const auto& slot : slots) {
-    run.result.duplicated += slot->notifier.duplicates;
-    run.result.lost += slot->accepted - slot->notifier.notified;
-    run.result.notified += slot->notifier.notified;
-  }
-  if (hung) {
-    // Late completions become stale; the jobs, resumed with `stopping` set, return.
-    for (const auto& slot : slots) slot->ctx->cancel_pending();
-    while (driver.running() != 0) {
-      for (const auto& slot : slots) (void)driver.resume(slot->index);
-    }
-  }
-  target.runtime.reset();  // the poller threads have ended: their histogram can be read
-  run.result.notify_ns = std::move(run.notify_ns.histogram);
-  if (run.epoll_fd >= 0) ::close(run.epoll_fd);
-  return std::move(run.result);
+  WorkloadRun run(mechanism, options, stop);
+  return run.run();
 }
 
 }  // namespace pn::bench
