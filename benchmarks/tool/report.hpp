@@ -63,6 +63,8 @@ struct Stat {
   std::size_t n = 0;
 };
 Stat stat_of(const Row& row, const std::function<double(const Phases&)>& figure);
+// The latency phase's resume latency at quantile q, in ns.
+double percentile_of(const Phases& phases, double q);
 // A percentile is resolved in a row when it is in every repetition's latency phase.
 bool resolved(const Row& row, double q);
 
