@@ -7,99 +7,16 @@
 //   device full: status EAGAIN (callback mode) or a self-signalled fd (fd mode), pause, retry,
 //     at most kMaxRetries times.
 // Outside a job the caller waits for the completion synchronously.
-#include <openssl/provider.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <stdexcept>
 #include <thread>
 
 #include "pollnotify/internal/cpu.hpp"
-#include "pollnotify/sim_runtime.hpp"
 #include "provider.hpp"
 
 namespace pn::provider {
-
-bool Compute::open() {
-  libctx = OSSL_LIB_CTX_new();
-  default_provider = libctx != nullptr ? OSSL_PROVIDER_load(libctx, "default") : nullptr;
-  if (default_provider == nullptr) return false;
-  sha256 = EVP_MD_fetch(libctx, "SHA2-256", nullptr);
-  aes_128_gcm = EVP_CIPHER_fetch(libctx, "AES-128-GCM", nullptr);
-  return sha256 != nullptr && aes_128_gcm != nullptr;
-}
-
-Compute::~Compute() {
-  EVP_MD_free(sha256);
-  EVP_CIPHER_free(aes_128_gcm);
-  if (default_provider != nullptr) OSSL_PROVIDER_unload(default_provider);
-  OSSL_LIB_CTX_free(libctx);
-}
-
-Runtime* Provider::get_runtime() {
-  std::call_once(runtime_once, [this] {
-    // The first operation may run in an OpenSSL async job, on its 32 KiB stack: DPDK's EAL
-    // initialisation overflows that (seen: heap corruption in `openssl s_server -async`), so the
-    // runtime starts on a thread of its own then.
-    if (ASYNC_get_current_job() == nullptr) {
-      start_runtime();
-      return;
-    }
-    try {
-      std::thread starter([this] { start_runtime(); });
-      starter.join();
-    } catch (const std::exception& error) {  // no thread to start it on: the provider fails
-      runtime_error = error.what();
-    }
-  });
-  return runtime.get();
-}
-
-void Provider::start_runtime() {
-  try {
-    RuntimeOptions options;
-    options.poller.policy = policy == "busy"    ? PollPolicy::kBusy
-                            : policy == "timed" ? PollPolicy::kTimed
-                                                : PollPolicy::kAdaptive;
-    runtime = on_cryptodev() ? make_cryptodev_runtime(options) : make_sim_runtime(options);
-    runtime->start();
-  } catch (const std::exception& error) {
-    runtime_error = error.what();
-    runtime.reset();
-  }
-}
-
-std::unique_ptr<Runtime> Provider::make_sim_runtime(const RuntimeOptions& base) const {
-  SimRuntimeOptions options;
-  static_cast<RuntimeOptions&>(options) = base;
-  DeviceInstanceOptions instance;
-  instance.latency = LatencyModel::parse(latency);
-  instance.capacity = capacity;
-  options.device.instances = {instance};
-  return std::make_unique<SimRuntime>(options);
-}
-
-std::unique_ptr<Runtime> Provider::make_cryptodev_runtime(const RuntimeOptions& base) {
-#ifdef PN_PROVIDER_WITH_CRYPTODEV
-  const std::string vdev = device.substr(10);
-  CryptodevEalOptions eal;
-  eal.vdevs = {vdev};
-  if (const std::string error = cryptodev_eal_init(eal); !error.empty()) {
-    throw std::runtime_error(error);
-  }
-  auto made = std::make_unique<Runtime>(base);
-  CryptodevOptions options;
-  options.device = vdev;
-  options.max_in_flight = static_cast<unsigned>(std::min<std::size_t>(capacity, 4096));
-  cryptodev = static_cast<CryptodevDevice*>(
-      &made->add_device(std::make_unique<CryptodevDevice>(made->poller(0), options)));
-  return made;
-#else
-  (void)base;
-  throw std::runtime_error("this provider was built without libdpdk");
-#endif
-}
 
 namespace {
 
