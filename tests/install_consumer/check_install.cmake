@@ -1,6 +1,7 @@
 # Installs the build tree into a scratch prefix, then checks it the ways users consume it:
 # find_package with COMPONENTS (static and shared), a C-only CMake project, an unknown component
-# (must fail with its name), the plain C program with pkg-config, and add_subdirectory of the
+# (must fail with its name), the plain C program with pkg-config (shared, static, and the tree
+# moved), and add_subdirectory of the
 # source tree. Run with -DBINARY_DIR= -DSOURCE_DIR= -DWORK_DIR= -DPROJECT_SOURCE=.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
@@ -51,6 +52,33 @@ list(GET shared_libs 0 shared_lib)
 get_filename_component(libdir "${shared_lib}" DIRECTORY)
 set(ENV{LD_LIBRARY_PATH} ${libdir})  # pkg-config gives no rpath
 run(${WORK_DIR}/c_program)
+
+# The static libraries through pollnotify-static.pc, linked by the C driver: no libpollnotify.so
+# in the program.
+execute_process(COMMAND pkg-config --cflags --libs pollnotify-static OUTPUT_VARIABLE flags
+                RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "pkg-config does not know pollnotify-static")
+endif()
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run(cc ${SOURCE_DIR}/c_program.c ${flags} -o ${WORK_DIR}/c_program_static)
+unset(ENV{LD_LIBRARY_PATH})
+run(${WORK_DIR}/c_program_static)
+execute_process(COMMAND ldd ${WORK_DIR}/c_program_static OUTPUT_VARIABLE linked)
+if(linked MATCHES "libpollnotify")
+  message(FATAL_ERROR "the static program loads libpollnotify.so:\n${linked}")
+endif()
+
+# The installed tree moved elsewhere: the .pc files still point into it.
+file(RENAME ${prefix} ${WORK_DIR}/moved)
+string(REPLACE "${prefix}" "${WORK_DIR}/moved" moved_pc_dir "${pc_dir}")
+set(ENV{PKG_CONFIG_PATH} ${moved_pc_dir})
+execute_process(COMMAND pkg-config --variable=libdir pollnotify OUTPUT_VARIABLE moved_libdir
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT EXISTS "${moved_libdir}/libpollnotify_runtime.a")
+  message(FATAL_ERROR "pollnotify.pc's libdir does not follow the moved tree: '${moved_libdir}'")
+endif()
+file(RENAME ${WORK_DIR}/moved ${prefix})
 
 configure_and_build(subdirectory ${SOURCE_DIR}/subdirectory -DPOLLNOTIFY_SOURCE=${PROJECT_SOURCE})
 run(${WORK_DIR}/subdirectory/c_consumer)
