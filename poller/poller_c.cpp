@@ -10,6 +10,7 @@
 
 #include "pollnotify/internal/last_error.hpp"
 #include "pollnotify/internal/poller_options_c.hpp"
+#include "pollnotify/internal/sized_struct.hpp"
 #include "pollnotify/poller.h"
 #include "pollnotify/poller.hpp"
 
@@ -47,16 +48,10 @@ int null_argument(const char* message) noexcept { return fail_static(-EINVAL, me
 // The options a caller's struct holds: its struct_size says how many fields it has.
 bool read_options(const PN_POLLER_OPTIONS* in, PN_POLLER_OPTIONS& out) noexcept {
   PN_POLLER_OPTIONS_init(&out);
-  if (in == nullptr) return true;
-  if (in->struct_size < offsetof(PN_POLLER_OPTIONS, policy) + sizeof in->policy ||
-      in->struct_size > sizeof(PN_POLLER_OPTIONS)) {
-    fail_static(-EINVAL,
-                "PN_POLLER_OPTIONS.struct_size is not a size this library knows "
-                "(call PN_POLLER_OPTIONS_init first)");
-    return false;
-  }
-  std::memcpy(&out, in, in->struct_size);
-  return true;
+  return pn::internal::read_sized_struct(
+      in, out, offsetof(PN_POLLER_OPTIONS, policy) + sizeof out.policy,
+      "PN_POLLER_OPTIONS.struct_size is not a size this library knows "
+      "(call PN_POLLER_OPTIONS_init first)");
 }
 
 bool translate(const PN_POLLER_OPTIONS& in, pn::PollerOptions& out) {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "pollnotify/internal/last_error.hpp"
+#include "pollnotify/internal/sized_struct.hpp"
 #include "pollnotify/sim_runtime.h"
 #include "pollnotify/sim_runtime.hpp"
 
@@ -16,16 +17,10 @@ using pn::internal::fail_static;
 // The options a caller's struct holds: its struct_size says how many fields it has.
 bool read_options(const PN_SIM_RUNTIME_OPTIONS* in, PN_SIM_RUNTIME_OPTIONS& out) noexcept {
   PN_SIM_RUNTIME_OPTIONS_init(&out);
-  if (in == nullptr) return true;
-  if (in->struct_size < offsetof(PN_SIM_RUNTIME_OPTIONS, pollers) + sizeof in->pollers ||
-      in->struct_size > sizeof(PN_SIM_RUNTIME_OPTIONS)) {
-    fail_static(-EINVAL,
-                "PN_SIM_RUNTIME_OPTIONS.struct_size is not a size this library knows "
-                "(call PN_SIM_RUNTIME_OPTIONS_init first)");
-    return false;
-  }
-  std::memcpy(&out, in, in->struct_size);
-  return true;
+  return pn::internal::read_sized_struct(
+      in, out, offsetof(PN_SIM_RUNTIME_OPTIONS, pollers) + sizeof out.pollers,
+      "PN_SIM_RUNTIME_OPTIONS.struct_size is not a size this library knows "
+      "(call PN_SIM_RUNTIME_OPTIONS_init first)");
 }
 
 // Checks what the C struct alone can get wrong; SimRuntime checks the rest (and throws).

@@ -41,13 +41,17 @@ endif()
 file(GLOB_RECURSE pc_file ${prefix}/pollnotify.pc)
 get_filename_component(pc_dir "${pc_file}" DIRECTORY)
 set(ENV{PKG_CONFIG_PATH} ${pc_dir})
-execute_process(COMMAND pkg-config --cflags --libs pollnotify OUTPUT_VARIABLE flags
-                RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT result EQUAL 0)
-  message(FATAL_ERROR "pkg-config does not know pollnotify")
-endif()
-separate_arguments(flags UNIX_COMMAND "${flags}")
-run(cc ${SOURCE_DIR}/c_program.c ${flags} -o ${WORK_DIR}/c_program)
+# Compiles the C program with what pkg-config says of `module`.
+function(build_with_pkg_config module program)
+  execute_process(COMMAND pkg-config --cflags --libs ${module} OUTPUT_VARIABLE flags
+                  RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "pkg-config does not know ${module}")
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  run(cc ${SOURCE_DIR}/c_program.c ${flags} -o ${program})
+endfunction()
+build_with_pkg_config(pollnotify ${WORK_DIR}/c_program)
 list(GET shared_libs 0 shared_lib)
 get_filename_component(libdir "${shared_lib}" DIRECTORY)
 set(ENV{LD_LIBRARY_PATH} ${libdir})  # pkg-config gives no rpath
@@ -55,13 +59,7 @@ run(${WORK_DIR}/c_program)
 
 # The static libraries through pollnotify-static.pc, linked by the C driver: no libpollnotify.so
 # in the program.
-execute_process(COMMAND pkg-config --cflags --libs pollnotify-static OUTPUT_VARIABLE flags
-                RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT result EQUAL 0)
-  message(FATAL_ERROR "pkg-config does not know pollnotify-static")
-endif()
-separate_arguments(flags UNIX_COMMAND "${flags}")
-run(cc ${SOURCE_DIR}/c_program.c ${flags} -o ${WORK_DIR}/c_program_static)
+build_with_pkg_config(pollnotify-static ${WORK_DIR}/c_program_static)
 unset(ENV{LD_LIBRARY_PATH})
 run(${WORK_DIR}/c_program_static)
 execute_process(COMMAND ldd ${WORK_DIR}/c_program_static OUTPUT_VARIABLE linked)
