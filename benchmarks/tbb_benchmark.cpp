@@ -1,6 +1,11 @@
 // Offloading from oneTBB tasks: 20 000 offloads to a device with 5 us exponential latency and at
-// most 64 requests in flight, from an arena of 2 threads, four ways:
-//   suspend     pn::tbb::offload in pn::tbb::parallel_offload (64 tasks), in an offload_arena:
+// most 64 requests in flight, from an arena of 2 threads, six ways:
+//   continuation  pn::tbb::parallel_offload (64 lanes): each completion enqueues its
+//               continuation as a task (deferred task handle), which submits the lane's next
+//               item; no task waits or suspends; an adaptive poller thread
+//   async_node  a flow graph input_node -> pn::tbb::offload_node -> a serial sink; the
+//               completion puts the result through the node's gateway
+//   suspend     pn::tbb::offload in pn::tbb::parallel_window (64 tasks), in an offload_arena:
 //               the task suspends, its thread runs other tasks; an adaptive poller thread
 //   suspend_poll_in_arena   the same with no poller thread: a task of the arena polls
 //               (pn::tbb::poll_until), so the 2 CPUs are not shared with a third busy thread
@@ -12,10 +17,13 @@
 // waiting style left to other work. BM_TbbSuspendResume is oneTBB's own suspend + resume, the
 // cost every suspended offload pays at least once, measured in the same run.
 #include <benchmark/benchmark.h>
+#include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -67,14 +75,52 @@ void offload_and_wait(pn::Device& device) {
   }
 }
 
-enum class Style { kSuspend, kSuspendPollInArena, kBlocking, kBusyWait };
+enum class Style { kContinuation, kAsyncNode, kSuspend, kSuspendPollInArena, kBlocking, kBusyWait };
+
+// The flow graph of the async_node style: source -> limiter (64 in flight) -> offload_node -> a
+// serial sink, which signals the limiter's decrementer for each result.
+void offload_through_a_graph(pn::Device& device) {
+  namespace flow = oneapi::tbb::flow;
+  flow::graph graph;
+  int next = 0;
+  flow::input_node<int> source(graph, [&](oneapi::tbb::flow_control& control) {
+    if (next == kOffloads) control.stop();
+    return next++;
+  });
+  pn::tbb::offload_node<int, int> offload(
+      graph, flow::unlimited, device, [](int item) { return static_cast<std::uint64_t>(item); },
+      [](const pn::tbb::OffloadResult& result) { return static_cast<int>(result.user_data); });
+  flow::limiter_node<int> limiter(graph, kInFlight);
+  long long sum = 0;
+  flow::function_node<int, flow::continue_msg> sink(graph, flow::serial, [&](int item) {
+    sum += item;
+    return flow::continue_msg();
+  });
+  flow::make_edge(source, limiter);
+  flow::make_edge(limiter, offload);
+  flow::make_edge(offload, sink);
+  flow::make_edge(sink, limiter.decrementer());
+  source.activate();
+  graph.wait_for_all();
+  benchmark::DoNotOptimize(sum);
+}
 
 // All offloads, in the calling arena.
 void offload_all(Style style, pn::SimRuntime& runtime) {
   pn::Device& device = runtime.device();
+  if (style == Style::kContinuation) {
+    pn::tbb::parallel_offload(
+        device, 0, kOffloads, kInFlight, [](int item) { return item; },
+        [](int, const pn::tbb::OffloadResult& result) { benchmark::DoNotOptimize(result); });
+    return;
+  }
+  if (style == Style::kAsyncNode) {
+    offload_through_a_graph(device);
+    return;
+  }
   if (style == Style::kSuspend) {
-    pn::tbb::parallel_offload(0, kOffloads, kInFlight,
-                              [&](int item) { (void)pn::tbb::offload(device, item); });
+    pn::tbb::parallel_window(0, kOffloads, kInFlight,
+                             [&](int item) { (void)pn::tbb::offload(device, item); });
     return;
   }
   if (style == Style::kSuspendPollInArena) {
@@ -85,8 +131,8 @@ void offload_all(Style style, pn::SimRuntime& runtime) {
       // BTBB-A3: pairs with BTBB-R3 (a stop flag; the group's wait orders the rest).
       pn::tbb::poll_until(runtime.poller(0), [&] { return done.load(std::memory_order_acquire); });
     });
-    pn::tbb::parallel_offload(0, kOffloads, kInFlight,
-                              [&](int item) { (void)pn::tbb::offload(device, item); });
+    pn::tbb::parallel_window(0, kOffloads, kInFlight,
+                             [&](int item) { (void)pn::tbb::offload(device, item); });
     done.store(true, std::memory_order_release);  // BTBB-R3: pairs with BTBB-A3
     group.wait();
     return;
@@ -98,6 +144,12 @@ void offload_all(Style style, pn::SimRuntime& runtime) {
                                   : offload_and_wait<false>(device);
       },
       oneapi::tbb::simple_partitioner());
+}
+
+double process_cpu_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 // 1 us of compute, the other work the threads could do.
@@ -142,13 +194,14 @@ void run(benchmark::State& state, Style style, bool with_fillers) {
   pn::SimRuntime runtime(device_options(
       style == Style::kSuspendPollInArena ? pn::PollPolicy::kExternal : pn::PollPolicy::kAdaptive));
   runtime.start();
-  // The suspending style needs room for 64 suspended tasks in TBB's coroutine cache; the others
+  // The suspending styles need room for 64 suspended tasks in TBB's coroutine cache; the others
   // never suspend.
-  oneapi::tbb::task_arena arena = style == Style::kBlocking || style == Style::kBusyWait
-                                      ? oneapi::tbb::task_arena(kThreads)
-                                      : pn::tbb::offload_arena(kThreads, kInFlight + 1);
+  const bool suspends = style == Style::kSuspend || style == Style::kSuspendPollInArena;
+  oneapi::tbb::task_arena arena = suspends ? pn::tbb::offload_arena(kThreads, kInFlight + 1)
+                                           : oneapi::tbb::task_arena(kThreads);
   std::uint64_t fillers = 0;
   double seconds = 0;
+  const double cpu_start = process_cpu_seconds();
   for (auto _ : state) {
     Fillers filler_chains{arena};
     const auto start = std::chrono::steady_clock::now();
@@ -158,8 +211,12 @@ void run(benchmark::State& state, Style style, bool with_fillers) {
     filler_chains.finish();
     fillers += filler_chains.done.load(std::memory_order_relaxed);
   }
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
   runtime.stop();
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kOffloads);
+  // Every thread's CPU time (arena threads, poller, fillers) per offload.
+  state.counters["cpu_ns_per_offload"] =
+      cpu_seconds * 1e9 / (static_cast<double>(state.iterations()) * kOffloads);
   if (with_fillers) state.counters["fillers_per_s"] = static_cast<double>(fillers) / seconds;
 }
 
@@ -183,10 +240,10 @@ const bool registered = [] {
   const struct {
     const char* name;
     Style style;
-  } styles[] = {{"suspend", Style::kSuspend},
-                {"suspend_poll_in_arena", Style::kSuspendPollInArena},
-                {"blocking", Style::kBlocking},
-                {"busy_wait", Style::kBusyWait}};
+  } styles[] = {
+      {"continuation", Style::kContinuation}, {"async_node", Style::kAsyncNode},
+      {"suspend", Style::kSuspend},           {"suspend_poll_in_arena", Style::kSuspendPollInArena},
+      {"blocking", Style::kBlocking},         {"busy_wait", Style::kBusyWait}};
   for (const auto& entry : styles) {
     for (bool with_fillers : {false, true}) {
       const std::string name =

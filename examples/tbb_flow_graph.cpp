@@ -1,8 +1,8 @@
-// A oneTBB flow graph whose middle node offloads each message to the simulated device: the
-// node's body suspends its task until the completion (the worker runs other nodes meanwhile),
-// then passes on the device's answer. source -> offload (64 at once) -> sum. The node's
-// concurrency bounds the suspended tasks, and the graph lives in an offload_arena whose coroutine
-// cache holds that many (docs/tbb.md).
+// A oneTBB flow graph whose middle node offloads each message to the simulated device:
+// pn::tbb::offload_node, an async_node whose body submits and returns, and whose completion
+// (on the poller thread) puts the device's answer through the node's gateway. No task waits for
+// the device. source -> limiter -> offload -> sum, the sum signalling the limiter for each result:
+// the limiter keeps 64 requests in flight (the device's capacity), so none is refused.
 #include <oneapi/tbb/flow_graph.h>
 
 #include <cstdio>
@@ -15,34 +15,41 @@ int main() {
   pn::SimRuntimeOptions options;
   options.poller.policy = pn::PollPolicy::kAdaptive;
   options.device.instances[0].latency = pn::LatencyModel::parse("exp:5000");
+  options.device.instances[0].capacity = 64;
   pn::SimRuntime runtime(options);
   runtime.start();
 
-  constexpr int kInFlight = 64;
   namespace flow = oneapi::tbb::flow;
   long long sum = 0;
   int failures = 0;
-  pn::tbb::offload_arena(2, kInFlight).execute([&] {
+  oneapi::tbb::task_arena(2).execute([&] {
     flow::graph graph;
     int next = 0;
     flow::input_node<int> source(graph, [&](oneapi::tbb::flow_control& control) {
       if (next == kMessages) control.stop();
       return next++;
     });
-    flow::function_node<int, int> offload(graph, kInFlight, [&](int message) {
-      const pn::tbb::OffloadResult result =
-          pn::tbb::offload(runtime.device(), static_cast<std::uint64_t>(message));
-      return result.status == PN_ASYNC_STATUS_OK ? message : -1;
-    });
-    flow::function_node<int> collect(graph, flow::serial, [&](int message) {
+    pn::tbb::offload_node<int, int> offload(
+        graph, flow::unlimited, runtime.device(),
+        [](int message) { return static_cast<std::uint64_t>(message); },
+        [](const pn::tbb::OffloadResult& result) {
+          return result.submit == pn::SubmitResult::kAccepted && result.status == PN_ASYNC_STATUS_OK
+                     ? static_cast<int>(result.user_data)
+                     : -1;
+        });
+    flow::limiter_node<int> limiter(graph, 64);
+    flow::function_node<int, flow::continue_msg> collect(graph, flow::serial, [&](int message) {
       if (message < 0) {
         ++failures;
       } else {
         sum += message;
       }
+      return flow::continue_msg();
     });
-    flow::make_edge(source, offload);
+    flow::make_edge(source, limiter);
+    flow::make_edge(limiter, offload);
     flow::make_edge(offload, collect);
+    flow::make_edge(collect, limiter.decrementer());
     source.activate();
     graph.wait_for_all();
   });

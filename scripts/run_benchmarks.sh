@@ -14,7 +14,10 @@ suites=(wait_ctx_benchmark runtime_benchmark poller_benchmark)
 [ -x build/release/benchmarks/devices_benchmark ] && suites+=(devices_benchmark)
 for suite in "${suites[@]}"; do
   echo "== $suite" >&2
-  "./build/release/benchmarks/$suite" --benchmark_format=console \
+  extra=()
+  # The TBB styles swing with the machine's state: 3 repetitions, interleaved, reported as medians.
+  [ "$suite" = tbb_benchmark ] && extra=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true)
+  "./build/release/benchmarks/$suite" --benchmark_format=console "${extra[@]}" \
     --benchmark_out="$out/$suite.json" --benchmark_out_format=json
 done
 echo "== job_switch" >&2

@@ -1,3 +1,4 @@
+#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_group.h>
 
@@ -77,6 +78,31 @@ bool group_cancelled() {
   return context != nullptr && context->is_group_execution_cancelled();
 }
 
+// Wait contexts reused across offloads, any thread to any thread (oneTBB's concurrent_queue).
+// A context is handed out again only once its last delivery has finished (in_flight() 0: a
+// context given back from inside its own callback is still being delivered), so one thread at a
+// time delivers for it. Never destroyed: a poller may outlive static destructors.
+class WaitCtxPool {
+ public:
+  WaitCtx* take() noexcept {
+    WaitCtx* ctx = nullptr;
+    if (free_.try_pop(ctx)) {
+      if (ctx->in_flight() == 0) return ctx;
+      free_.push(ctx);  // still being delivered: later
+    }
+    return WaitCtx::create();
+  }
+  void give_back(WaitCtx* ctx) noexcept { free_.push(ctx); }
+
+ private:
+  oneapi::tbb::concurrent_queue<WaitCtx*> free_;
+};
+
+WaitCtxPool& wait_ctx_pool() {
+  static auto* const pool = new WaitCtxPool;  // leaked on purpose (see WaitCtxPool)
+  return *pool;
+}
+
 }  // namespace
 
 oneapi::tbb::task_arena offload_arena(int threads, int max_suspended) {
@@ -100,7 +126,12 @@ void yield_worker() {
 OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOptions& options) {
   OffloadResult outcome;
   if (oneapi::tbb::task::current_context() == nullptr) return outcome;  // not in a TBB task
-  const WaitCtxPtr ctx = WaitCtx::make();
+  struct PooledWaitCtx {
+    WaitCtx* const ctx = internal::take_wait_ctx();
+    ~PooledWaitCtx() { internal::give_back_wait_ctx(ctx); }
+  } pooled;
+  if (pooled.ctx == nullptr) return outcome;  // out of memory
+  WaitCtx* const ctx = pooled.ctx;
   Pending pending;
   ctx->set_completion_callback(resume_task, &pending);
   unsigned backoff = 1;
@@ -130,5 +161,107 @@ OffloadResult offload(Device& device, std::uint64_t user_data, const OffloadOpti
     backoff = std::min(backoff * 2, std::max(options.max_backoff_yields, 1U));
   }
 }
+
+namespace internal {
+
+void Countdown::release() noexcept {
+  // TBBW-R1: the last release publishes every continuation's effects to TBBW-A1 (acq_rel: and
+  // sees the other releases').
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  const std::uintptr_t point = meeting_.exchange(kDone, std::memory_order_acq_rel);
+  if (point != 0) {
+    oneapi::tbb::task::resume(reinterpret_cast<oneapi::tbb::task::suspend_point>(point));
+  }
+}
+
+void Countdown::wait() {
+  // TBBW-A1: pairs with TBBW-R1.
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) return;
+  oneapi::tbb::task::suspend([this](oneapi::tbb::task::suspend_point point) {
+    const std::uintptr_t before =
+        meeting_.exchange(reinterpret_cast<std::uintptr_t>(point), std::memory_order_acq_rel);
+    if (before == kDone) oneapi::tbb::task::resume(point);
+  });
+  (void)meeting_.load(std::memory_order_acquire);  // TBBW-A1, after the resume (as TBBO-A2)
+}
+
+WaitCtx* take_wait_ctx() noexcept { return wait_ctx_pool().take(); }
+
+void give_back_wait_ctx(WaitCtx* ctx) noexcept {
+  if (ctx != nullptr) wait_ctx_pool().give_back(ctx);
+}
+
+Request::Request(Device& device, std::uint64_t user_data, const OffloadOptions& options,
+                 oneapi::tbb::task_arena* retry_arena)
+    : device_(device),
+      user_data_(user_data),
+      options_(options),
+      retry_arena_(retry_arena),
+      cancel_context_(oneapi::tbb::task::current_context()),
+      ctx_(take_wait_ctx()) {}
+
+Request::~Request() { give_back_wait_ctx(ctx_); }
+
+// The poller thread: the outcome is the completion's.
+int complete_request(void* arg, const PN_COMPLETION* completion) {
+  auto& request = *static_cast<Request*>(arg);
+  request.outcome_.status = completion->status;
+  request.outcome_.result = completion->result;
+  request.outcome_.user_data = completion->user_data;
+  request.finish();
+  return 1;
+}
+
+// A task at the back of the arena: one hop of a back-off, or the next try.
+void retry_request(Request& request) noexcept {
+  if (request.hops_left_ > 1) {
+    --request.hops_left_;
+    const auto hop = [&request] { retry_request(request); };
+    try {
+      if (request.retry_arena_ != nullptr) {
+        request.retry_arena_->enqueue(hop);
+      } else {
+        oneapi::tbb::this_task_arena::enqueue(hop);
+      }
+      return;
+    } catch (...) {  // out of memory: try now instead
+    }
+  }
+  start_request(request);
+}
+
+void start_request(Request& request) noexcept {
+  if (request.ctx_ == nullptr) {  // no wait context could be made
+    request.outcome_.submit = SubmitResult::kFailed;
+    request.finish();
+    return;
+  }
+  if (request.cancel_context_ != nullptr &&
+      request.cancel_context_->is_group_execution_cancelled()) {
+    request.outcome_.submit = SubmitResult::kFailed;
+    request.outcome_.status = PN_ASYNC_STATUS_ERR;
+    request.finish();
+    return;
+  }
+  request.ctx_->set_completion_callback(complete_request, &request);
+  // Written before the submission: once it is accepted the request is the callback's.
+  request.outcome_.submit = SubmitResult::kAccepted;
+  const SubmitResult submitted = request.device_.submit(*request.ctx_, request.user_data_);
+  if (submitted == SubmitResult::kAccepted) return;
+  request.outcome_.submit = submitted;
+  request.outcome_.status = request.ctx_->status();
+  if (submitted == SubmitResult::kFailed ||
+      request.outcome_.retries == request.options_.max_retries) {
+    request.finish();
+    return;
+  }
+  ++request.outcome_.retries;
+  request.hops_left_ = request.backoff_ + 1;
+  request.backoff_ =
+      std::min(request.backoff_ * 2, std::max(request.options_.max_backoff_yields, 1U));
+  retry_request(request);
+}
+
+}  // namespace internal
 
 }  // namespace pn::tbb

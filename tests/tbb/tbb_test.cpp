@@ -1,13 +1,17 @@
-// Offload from oneTBB tasks: exactly one resume per request under stress (random latencies, ERR
-// and EAGAIN faults, every polling policy), nested parallelism, external polling driven from a
-// TBB task, cancellation through task_group_context, a device torn down while tasks are
-// suspended, and a call outside any task.
+// Offload from oneTBB tasks, suspend style (offload) and continuation style (offload_then,
+// parallel_offload, offload_node): exactly once under stress (random latencies, ERR and EAGAIN
+// faults, every polling policy), nested parallelism, external polling driven from a TBB task,
+// cancellation through task_group_context with requests in flight, a device torn down while
+// requests wait, and a call outside any task.
 #include <gtest/gtest.h>
+#include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -212,17 +216,17 @@ TEST(TbbOffload, GivesUpAfterTheRetryBound) {
 
 namespace {
 
-// parallel_offload: every index exactly once, never more than `window` bodies at once, and the
+// parallel_window: every index exactly once, never more than `window` bodies at once, and the
 // completions carry each item's own user_data back.
-TEST(TbbParallelOffload, EveryIndexOnceWithinTheWindow) {
+TEST(TbbParallelWindow, EveryIndexOnceWithinTheWindow) {
   pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "exp:2000"));
   ASSERT_TRUE(runtime.start());
   constexpr int kFirst = 7, kLast = 5007, kWindow = 16;
   std::vector<std::atomic<int>> seen(kLast);
   std::atomic<int> running{0}, peak{0}, mismatched{0};
   pn::tbb::offload_arena(2, kWindow).execute([&] {
-    pn::tbb::parallel_offload(kFirst, kLast, kWindow, [&](int i) {
-      // Relaxed: counters read after parallel_offload returned (its task group joined them).
+    pn::tbb::parallel_window(kFirst, kLast, kWindow, [&](int i) {
+      // Relaxed: counters read after parallel_window returned (its task group joined them).
       const int now = running.fetch_add(1, std::memory_order_relaxed) + 1;
       int high = peak.load(std::memory_order_relaxed);
       while (now > high && !peak.compare_exchange_weak(high, now, std::memory_order_relaxed)) {
@@ -244,15 +248,15 @@ TEST(TbbParallelOffload, EveryIndexOnceWithinTheWindow) {
   EXPECT_EQ(mismatched.load(), 0);
 }
 
-TEST(TbbParallelOffload, EmptyRangesAndBadWindows) {
+TEST(TbbParallelWindow, EmptyRangesAndBadWindows) {
   int calls = 0;
   oneapi::tbb::task_arena(1).execute([&] {
-    pn::tbb::parallel_offload(5, 5, 4, [&](int) { ++calls; });
-    pn::tbb::parallel_offload(9, 3, 4, [&](int) { ++calls; });
-    pn::tbb::parallel_offload(0, 3, 100, [&](int) { ++calls; });  // fewer items than tasks
+    pn::tbb::parallel_window(5, 5, 4, [&](int) { ++calls; });
+    pn::tbb::parallel_window(9, 3, 4, [&](int) { ++calls; });
+    pn::tbb::parallel_window(0, 3, 100, [&](int) { ++calls; });  // fewer items than tasks
   });
   EXPECT_EQ(calls, 3);
-  EXPECT_THROW(pn::tbb::parallel_offload(0, 3, 0, [](int) {}), std::invalid_argument);
+  EXPECT_THROW(pn::tbb::parallel_window(0, 3, 0, [](int) {}), std::invalid_argument);
 }
 
 TEST(TbbOffloadArena, ThreadsAndCoroutineRoom) {
@@ -263,6 +267,306 @@ TEST(TbbOffloadArena, ThreadsAndCoroutineRoom) {
   EXPECT_THROW(pn::tbb::offload_arena(0, 8), std::invalid_argument);
   EXPECT_THROW(pn::tbb::offload_arena(2, -1), std::invalid_argument);
   EXPECT_THROW(pn::tbb::offload_arena(2, 65'537), std::invalid_argument);
+}
+
+}  // namespace
+
+namespace {
+
+// --- continuation style ---
+
+// Every request gets exactly one continuation, under random latencies with ERR and EAGAIN faults,
+// for every polling policy: the continuations, the callbacks and the device's acceptances agree,
+// and every item's own user_data comes back.
+void continuation_stress(pn::PollPolicy policy, const char* latency) {
+  constexpr int kItems = 5000, kWindow = 48;
+  pn::SimRuntimeOptions options = sim_options(policy, latency);
+  options.device.instances[0].error_rate = 0.05;
+  options.device.instances[0].refuse_rate = 0.05;
+  pn::SimRuntime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  Tally tally;
+  std::vector<std::atomic<int>> seen(kItems);
+  std::atomic<int> mismatched{0};
+  oneapi::tbb::task_arena(2).execute([&] {
+    pn::tbb::parallel_offload(
+        runtime.device(), 0, kItems, kWindow, [](int item) { return item; },
+        [&](int item, const pn::tbb::OffloadResult& result) {
+          // Relaxed: read after parallel_offload returned (its group's wait joined them).
+          seen[static_cast<std::size_t>(item)].fetch_add(1, std::memory_order_relaxed);
+          if (result.submit == pn::SubmitResult::kAccepted &&
+              result.user_data != static_cast<std::uint64_t>(item)) {
+            mismatched.fetch_add(1, std::memory_order_relaxed);
+          }
+          tally.add(result);
+        });
+  });
+  ASSERT_TRUE(runtime.stop());
+  for (int i = 0; i < kItems; ++i) {
+    ASSERT_EQ(seen[static_cast<std::size_t>(i)].load(), 1) << "item " << i;
+  }
+  const int accepted = tally.ok.load() + tally.err.load();
+  EXPECT_EQ(accepted + tally.gave_up.load() + tally.failed.load(), kItems);
+  EXPECT_EQ(tally.gave_up.load(), 0);
+  EXPECT_EQ(tally.wrong.load(), 0);
+  EXPECT_EQ(mismatched.load(), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(accepted), runtime.device().stats().accepted);
+  EXPECT_EQ(runtime.stats().total.callbacks, static_cast<std::uint64_t>(accepted));
+  EXPECT_GT(tally.err.load(), 0) << "ERR completions were injected";
+  EXPECT_GT(runtime.device().stats().refused_other, 0U) << "EAGAIN was injected";
+}
+
+TEST(TbbContinuation, ExactlyOnceUnderStressBusy) {
+  continuation_stress(pn::PollPolicy::kBusy, "exp:3000");
+}
+TEST(TbbContinuation, ExactlyOnceUnderStressAdaptive) {
+  continuation_stress(pn::PollPolicy::kAdaptive, "exp:3000");
+}
+TEST(TbbContinuation, ExactlyOnceUnderStressTimed) {
+  continuation_stress(pn::PollPolicy::kTimed, "exp:3000");
+}
+// Zero latency: the completion (and its continuation) often comes before offload_then returns.
+TEST(TbbContinuation, CompletionBeforeTheCallReturns) {
+  continuation_stress(pn::PollPolicy::kBusy, "zero");
+}
+
+// A window larger than the device's capacity: refusals are retried from tasks at the back of the
+// arena until every item is accepted.
+TEST(TbbContinuation, WindowAboveTheDeviceCapacityIsRetried) {
+  pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "exp:2000");
+  options.device.instances[0].capacity = 8;
+  pn::SimRuntime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  Tally tally;
+  oneapi::tbb::task_arena(2).execute([&] {
+    pn::tbb::parallel_offload(
+        runtime.device(), 0, 2000, 64, [](int item) { return item; },
+        [&](int, const pn::tbb::OffloadResult& result) { tally.add(result); });
+  });
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(tally.ok.load(), 2000);
+  EXPECT_GT(runtime.device().stats().refused_full, 0U) << "the window outran the device";
+}
+
+// Nested parallelism both ways: parallel_offload from inside parallel_for bodies (its waiting
+// task suspends, so the thread goes on running continuations), and a parallel_for inside the
+// continuations.
+TEST(TbbContinuation, NestedParallelism) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "exp:2000"));
+  ASSERT_TRUE(runtime.start());
+  Tally tally;
+  std::atomic<int> inner_iterations{0};
+  oneapi::tbb::task_arena(2).execute([&] {
+    oneapi::tbb::parallel_for(0, 16, [&](int) {
+      pn::tbb::parallel_offload(
+          runtime.device(), 0, 50, 8, [](int item) { return item; },
+          [&](int, const pn::tbb::OffloadResult& result) { tally.add(result); });
+    });
+    pn::tbb::parallel_offload(
+        runtime.device(), 0, 20, 8, [](int item) { return item; },
+        [&](int, const pn::tbb::OffloadResult& result) {
+          tally.add(result);
+          oneapi::tbb::parallel_for(0, 4, [&](int) {
+            inner_iterations.fetch_add(1, std::memory_order_relaxed);  // read after the join
+          });
+        });
+  });
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(tally.ok.load(), 16 * 50 + 20);
+  EXPECT_EQ(inner_iterations.load(), 20 * 4);
+}
+
+// offload_then by itself, from the thread in the arena's execute(): one continuation per call.
+TEST(TbbContinuation, OffloadThenRunsOneContinuationPerCall) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "exp:2000"));
+  ASSERT_TRUE(runtime.start());
+  oneapi::tbb::task_arena arena(2);
+  std::atomic<int> continuations{0};
+  std::atomic<std::uint64_t> sum{0};
+  arena.execute([&] {
+    oneapi::tbb::task_group group;
+    for (int i = 1; i <= 50; ++i) {
+      pn::tbb::offload_then(runtime.device(), static_cast<std::uint64_t>(i), arena, group,
+                            [&](const pn::tbb::OffloadResult& result) {
+                              // Relaxed: read after group.wait().
+                              continuations.fetch_add(1, std::memory_order_relaxed);
+                              sum.fetch_add(result.user_data, std::memory_order_relaxed);
+                            });
+    }
+    group.wait();
+  });
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(continuations.load(), 50);
+  EXPECT_EQ(sum.load(), 50U * 51U / 2U);
+}
+
+// Cancelling the group while requests are in the device: the continuations not run yet are
+// skipped, the requests already accepted are still completed, and group.wait() returns.
+TEST(TbbContinuation, CancelledGroupWithRequestsInFlight) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "fixed:100000000"));  // 100 ms
+  ASSERT_TRUE(runtime.start());
+  oneapi::tbb::task_arena arena(2);
+  std::atomic<int> continuations{0};
+  oneapi::tbb::task_group_status status = oneapi::tbb::complete;
+  arena.execute([&] {
+    oneapi::tbb::task_group group;
+    for (int i = 0; i < 40; ++i) {
+      pn::tbb::offload_then(runtime.device(), static_cast<std::uint64_t>(i), arena, group,
+                            [&](const pn::tbb::OffloadResult&) {
+                              continuations.fetch_add(1, std::memory_order_relaxed);
+                            });
+    }
+    EXPECT_EQ(runtime.device().in_flight(), 40U) << "all 40 are in the device (100 ms each)";
+    group.cancel();
+    status = group.wait();
+  });
+  EXPECT_EQ(status, oneapi::tbb::canceled);
+  EXPECT_EQ(continuations.load(), 0) << "a cancelled group runs no continuation";
+  ASSERT_TRUE(runtime.stop());  // every accepted request still completes
+  EXPECT_EQ(runtime.stats().total.callbacks, 40U);
+}
+
+// The device goes away while requests wait an hour: its teardown completes them with ERR, and
+// every continuation runs with it.
+TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
+  constexpr int kItems = 40;
+  auto runtime = std::make_unique<pn::SimRuntime>(
+      sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
+  ASSERT_TRUE(runtime->start());
+  pn::Device& device = runtime->device();
+  Tally tally;
+  std::thread tasks([&] {
+    oneapi::tbb::task_arena(2).execute([&] {
+      pn::tbb::parallel_offload(
+          device, 0, kItems, kItems, [](int item) { return item; },
+          [&](int, const pn::tbb::OffloadResult& result) { tally.add(result); });
+    });
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (runtime->device().in_flight() < kItems && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(kItems));
+  runtime.reset();  // pollers stop, the device completes the hour-long requests with ERR
+  tasks.join();
+  EXPECT_EQ(tally.err.load(), kItems);
+}
+
+TEST(TbbContinuation, GivesUpAfterTheRetryBound) {
+  pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "zero");
+  options.device.instances[0].refuse_rate = 1;
+  pn::SimRuntime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  pn::tbb::OffloadResult seen;
+  oneapi::tbb::task_arena arena(1);
+  arena.execute([&] {
+    oneapi::tbb::task_group group;
+    pn::tbb::offload_then(
+        runtime.device(), 1, arena, group,
+        [&](const pn::tbb::OffloadResult& result) { seen = result; },
+        pn::tbb::OffloadOptions{5, 4});
+    group.wait();
+  });
+  EXPECT_EQ(seen.submit, pn::SubmitResult::kRetry);
+  EXPECT_EQ(seen.status, PN_ASYNC_STATUS_EAGAIN);
+  EXPECT_EQ(seen.retries, 5U);
+  EXPECT_EQ(runtime.device().stats().refused_other, 6U);
+  ASSERT_TRUE(runtime.stop());
+}
+
+// An exception from on_result cancels the rest of the range and reaches the caller; the
+// requests already in the device are still completed.
+TEST(TbbContinuation, AnExceptionFromOnResultEndsTheRange) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kAdaptive, "exp:2000"));
+  ASSERT_TRUE(runtime.start());
+  std::atomic<int> results{0};
+  bool thrown = false;
+  oneapi::tbb::task_arena(2).execute([&] {
+    try {
+      pn::tbb::parallel_offload(
+          runtime.device(), 0, 10'000, 16, [](int item) { return item; },
+          [&](int item, const pn::tbb::OffloadResult&) {
+            results.fetch_add(1, std::memory_order_relaxed);  // read after the join
+            if (item == 100) throw std::runtime_error("item 100");
+          });
+    } catch (const std::runtime_error& error) {
+      thrown = std::string(error.what()) == "item 100";
+    }
+  });
+  EXPECT_TRUE(thrown);
+  EXPECT_LT(results.load(), 10'000) << "the rest of the range was cancelled";
+  ASSERT_TRUE(runtime.stop());
+  EXPECT_EQ(runtime.in_flight(), 0U);
+}
+
+TEST(TbbContinuation, BadWindowsAndEmptyRanges) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kExternal, "zero"));
+  int calls = 0;
+  const auto count = [&](int, const pn::tbb::OffloadResult&) { ++calls; };
+  oneapi::tbb::task_arena(1).execute([&] {
+    pn::tbb::parallel_offload(
+        runtime.device(), 5, 5, 4, [](int i) { return i; }, count);
+    pn::tbb::parallel_offload(
+        runtime.device(), 9, 3, 4, [](int i) { return i; }, count);
+  });
+  EXPECT_EQ(calls, 0);
+  EXPECT_THROW(pn::tbb::parallel_offload(
+                   runtime.device(), 0, 3, 0, [](int i) { return i; }, count),
+               std::invalid_argument);
+}
+
+// --- async_node ---
+
+// Every message through the offload node once, with ERR and EAGAIN faults; the graph's wait
+// covers the requests in flight.
+TEST(TbbOffloadNode, EveryMessageOnceUnderStress) {
+  constexpr int kMessages = 5000;
+  pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "exp:3000");
+  options.device.instances[0].error_rate = 0.05;
+  options.device.instances[0].refuse_rate = 0.05;
+  pn::SimRuntime runtime(options);
+  ASSERT_TRUE(runtime.start());
+  namespace flow = oneapi::tbb::flow;
+  std::vector<int> seen(kMessages, 0);
+  int errors = 0, others = 0;
+  oneapi::tbb::task_arena(2).execute([&] {
+    flow::graph graph;
+    int next = 0;
+    flow::input_node<int> source(graph, [&](oneapi::tbb::flow_control& control) {
+      if (next == kMessages) control.stop();
+      return next++;
+    });
+    struct Out {
+      int item;
+      int status;
+    };
+    pn::tbb::offload_node<int, Out> offload(
+        graph, flow::unlimited, runtime.device(),
+        [](int item) { return static_cast<std::uint64_t>(item); },
+        [](const pn::tbb::OffloadResult& result) {
+          return Out{result.submit == pn::SubmitResult::kAccepted
+                         ? static_cast<int>(result.user_data)
+                         : -1,
+                     result.status};
+        });
+    flow::function_node<Out> sink(graph, flow::serial, [&](const Out& out) {
+      if (out.item < 0) {
+        ++others;
+      } else {
+        ++seen[static_cast<std::size_t>(out.item)];
+        errors += out.status == PN_ASYNC_STATUS_ERR;
+      }
+    });
+    flow::make_edge(source, offload);
+    flow::make_edge(offload, sink);
+    source.activate();
+    graph.wait_for_all();
+  });
+  ASSERT_TRUE(runtime.stop());
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(seen[static_cast<std::size_t>(i)], 1) << i;
+  EXPECT_EQ(others, 0);
+  EXPECT_GT(errors, 0) << "ERR completions were injected";
+  EXPECT_EQ(runtime.stats().total.callbacks, static_cast<std::uint64_t>(kMessages));
 }
 
 }  // namespace
