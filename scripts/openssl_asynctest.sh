@@ -3,8 +3,8 @@
 # version of the installed libssl-dev, else the newest of the same release) against pollnotify's
 # drop-in header: <openssl/async.h> is replaced by one that includes pollnotify/openssl_names.h,
 # and the program links pollnotify's job and wait-context libraries (libcrypto only for
-# OSSL_LIB_CTX). The source is fetched once per version with a private deb-src list (the
-# system's apt configuration is not changed) and cached under ~/.cache/pollnotify.
+# OSSL_LIB_CTX). The source is fetched once per version (scripts/debian_source.sh) and cached
+# under ~/.cache/pollnotify.
 # Usage: openssl_asynctest.sh BUILD_DIR   (a release build of this repository)
 set -euo pipefail
 build=$(cd "${1:?usage: openssl_asynctest.sh BUILD_DIR}" && pwd)
@@ -12,44 +12,16 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pollnotify/openssl-source
 mkdir -p "$cache"
 
-apt_dir=$cache/apt
-mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial"
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-cat >"$apt_dir/parts/deb-src.sources" <<SOURCES
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $codename $codename-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: $codename-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-apt_options=(-o "Dir::Etc::SourceList=$apt_dir/none" -o "Dir::Etc::SourceParts=$apt_dir/parts"
-             -o "Dir::State::Lists=$apt_dir/lists")
+. "$repo/scripts/debian_source.sh"
 
 installed=$(dpkg-query -W -f='${Version}' libssl-dev)
 upstream=${installed%%-*}
 test_source=$cache/$upstream/asynctest.c
 if [ ! -f "$test_source" ]; then
-  apt-get "${apt_options[@]}" update -qq
-  available=$(apt-cache "${apt_options[@]}" showsrc openssl | sed -n 's/^Version: //p' | sort -rV)
-  # The installed version first, then the same release series, newest first: only the upstream
-  # tarball is needed (Debian's patches do not touch the test).
-  candidates=$( (grep -xF "$installed" <<<"$available" || true; grep "^${upstream%.*}\." <<<"$available") |
-               awk '!seen[$0]++')
   scratch=$(mktemp -d)
-  chmod 755 "$scratch"  # apt's download user writes here
-  tarball=
-  for version in $candidates; do
-    (cd "$scratch" && apt-get "${apt_options[@]}" source --download-only -qq "openssl=$version" \
-       >/dev/null 2>&1) || true
-    tarball=$(ls "$scratch"/openssl_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n 1 || true)
-    [ -n "$tarball" ] && break
-  done
+  version=$(fetch_debian_source openssl "$installed" "$scratch")
+  # Only the upstream tarball is needed (Debian's patches do not touch the test).
+  tarball=$(ls "$scratch"/openssl_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n 1 || true)
   if [ -z "$tarball" ]; then
     echo "openssl_asynctest: no openssl source tarball for $installed could be fetched" >&2
     exit 1

@@ -208,7 +208,7 @@ int complete_request(void* arg, const PN_COMPLETION* completion) {
   request.outcome_.status = completion->status;
   request.outcome_.result = completion->result;
   request.outcome_.user_data = completion->user_data;
-  request.finish();
+  if (request.last_to_arrive()) request.finish();
   return 1;
 }
 
@@ -244,10 +244,14 @@ void start_request(Request& request) noexcept {
     return;
   }
   request.ctx_->set_completion_callback(complete_request, &request);
-  // Written before the submission: once it is accepted the request is the callback's.
+  // Written before the submission: once it is accepted the completion may come at any time.
   request.outcome_.submit = SubmitResult::kAccepted;
+  request.arrivals_left_.store(2, std::memory_order_relaxed);  // published by the device's queue
   const SubmitResult submitted = request.device_.submit(*request.ctx_, request.user_data_);
-  if (submitted == SubmitResult::kAccepted) return;
+  if (submitted == SubmitResult::kAccepted) {
+    if (request.last_to_arrive()) request.finish();
+    return;
+  }
   request.outcome_.submit = submitted;
   request.outcome_.status = request.ctx_->status();
   if (submitted == SubmitResult::kFailed ||

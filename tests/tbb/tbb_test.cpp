@@ -10,9 +10,11 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <memory>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -49,6 +51,36 @@ pn::SimRuntimeOptions sim_options(pn::PollPolicy policy, const char* latency) {
   options.device.instances[0].capacity = 64;
   return options;
 }
+
+// A device that says when each submit call has returned, so that a test may destroy the device
+// it wraps only once no submit is still running in it.
+class ReturnCountingDevice final : public pn::Device {
+ public:
+  explicit ReturnCountingDevice(pn::Device& inner) : inner_(inner) {}
+  pn::SubmitResult submit(pn::WaitCtx& ctx, std::uint64_t user_data) noexcept override {
+    const pn::SubmitResult result = inner_.submit(ctx, user_data);
+    returned_.fetch_add(1, std::memory_order_release);  // TBBT-R2: pairs with TBBT-A2
+    return result;
+  }
+  [[nodiscard]] std::uint64_t capacity() const noexcept override { return inner_.capacity(); }
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override { return inner_.in_flight(); }
+  [[nodiscard]] pn::DeviceStats stats() const noexcept override { return inner_.stats(); }
+  [[nodiscard]] std::string_view name() const noexcept override { return inner_.name(); }
+  // Waits (at most 60 s) until `calls` submit calls have returned.
+  bool wait_for_returns(std::uint64_t calls) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    // TBBT-A2: pairs with TBBT-R2: those calls are over.
+    while (returned_.load(std::memory_order_acquire) < calls) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+
+ private:
+  pn::Device& inner_;
+  std::atomic<std::uint64_t> returned_{0};
+};
 
 // Every request resumes its task exactly once: each accepted request's completion callback is
 // counted by the poller; each offload returns once; the two counts match the device's.
@@ -160,7 +192,7 @@ TEST(TbbOffload, DeviceTornDownWhileTasksAreSuspended) {
   auto runtime = std::make_unique<pn::SimRuntime>(
       sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
   ASSERT_TRUE(runtime->start());
-  pn::Device& device = runtime->device();
+  ReturnCountingDevice device(runtime->device());
   Tally tally;
   std::thread tasks([&] {
     oneapi::tbb::task_arena arena(2);
@@ -174,10 +206,8 @@ TEST(TbbOffload, DeviceTornDownWhileTasksAreSuspended) {
           oneapi::tbb::simple_partitioner());
     });
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (runtime->device().in_flight() < kItems && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  // Every submit has returned (no call still runs in the device) and was accepted.
+  EXPECT_TRUE(device.wait_for_returns(kItems));
   EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(kItems));
   runtime.reset();  // pollers stop, the device completes the hour-long requests with ERR
   tasks.join();
@@ -433,7 +463,7 @@ TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
   auto runtime = std::make_unique<pn::SimRuntime>(
       sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
   ASSERT_TRUE(runtime->start());
-  pn::Device& device = runtime->device();
+  ReturnCountingDevice device(runtime->device());
   Tally tally;
   std::thread tasks([&] {
     oneapi::tbb::task_arena(2).execute([&] {
@@ -442,10 +472,7 @@ TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
           [&](int, const pn::tbb::OffloadResult& result) { tally.add(result); });
     });
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (runtime->device().in_flight() < kItems && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  EXPECT_TRUE(device.wait_for_returns(kItems));
   EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(kItems));
   runtime.reset();  // pollers stop, the device completes the hour-long requests with ERR
   tasks.join();

@@ -91,7 +91,7 @@ template <class Continuation>
 void offload_then(Device& device, std::uint64_t user_data, oneapi::tbb::task_arena& arena,
                   oneapi::tbb::task_group& group, Continuation&& continuation,
                   const OffloadOptions& options = {}) {
-  auto* request = new internal::ContinuationRequest(device, user_data, options, arena);
+  auto* request = new internal::ContinuationRequest(device, user_data, options, arena, group);
   // The deferred task owns the request from here: its function holds the only reference, and
   // destroying it (after it ran, or unrun in a cancelled group) frees the request.
   request->continuation =

@@ -86,7 +86,17 @@ class Request {
   OffloadResult outcome_;
   unsigned backoff_ = 1;    // enqueue hops before the next try
   unsigned hops_left_ = 0;  // of the current back-off
+  // An accepted request is finished by the last of its completion and the return of the submit
+  // call: the completion (and the continuation after it) may come first, and the caller may
+  // destroy the device once the continuations ran, so finish waits until no call is in it.
+  std::atomic<int> arrivals_left_{0};
   std::atomic<bool> published_{false};
+  // The first arrival's writes (the outcome, or the device's own) are seen by the last, which
+  // finishes.
+  [[nodiscard]] bool last_to_arrive() noexcept {
+    // TBBC-R2: acq_rel, so also TBBC-A2: pairs with itself in the other party.
+    return arrivals_left_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
 };
 
 // Submits the request; a refusal is retried from tasks enqueued into the arena (a back-off of
@@ -98,18 +108,26 @@ void start_request(Request& request) noexcept;
 class ContinuationRequest final : public Request {
  public:
   ContinuationRequest(Device& device, std::uint64_t user_data, const OffloadOptions& options,
-                      oneapi::tbb::task_arena& arena)
-      : Request(device, user_data, options, &arena), arena_(arena) {}
+                      oneapi::tbb::task_arena& arena, oneapi::tbb::task_group& group)
+      : Request(device, user_data, options, &arena), arena_(arena), group_(group) {}
   void finish() noexcept override {
     oneapi::tbb::task_handle next = std::move(continuation);
     oneapi::tbb::task_arena& arena = arena_;
+    // The continuation may run, and the caller's group.wait() return and the arena go, before
+    // enqueue returns: a second deferred task, never run, holds the group's wait until then.
+    oneapi::tbb::task_handle enqueue_guard;
+    try {
+      enqueue_guard = group_.defer([] {});
+    } catch (...) {  // out of memory: enqueue unguarded
+    }
     publish();                       // TBBC-R1, for the continuation's TBBC-A1
     arena.enqueue(std::move(next));  // the continuation may run (and free this) at once
-  }
+  }  // enqueue_guard goes here, unrun: the group's wait may end from now on
   oneapi::tbb::task_handle continuation;  // deferred; owns this request through a RequestOwner
 
  private:
   oneapi::tbb::task_arena& arena_;
+  oneapi::tbb::task_group& group_;
 };
 
 // The continuation's hold on its request: the request is freed with the deferred task, after it
