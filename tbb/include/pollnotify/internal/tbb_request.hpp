@@ -94,7 +94,8 @@ class Request {
   // The first arrival's writes (the outcome, or the device's own) are seen by the last, which
   // finishes.
   [[nodiscard]] bool last_to_arrive() noexcept {
-    // TBBC-R2: acq_rel, so also TBBC-A2: pairs with itself in the other party.
+    // TBBC-RA2: release for the first arrival, acquire for the last; pairs with itself in the
+    // other party.
     return arrivals_left_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
 };
