@@ -77,8 +77,7 @@ void offload_and_wait(pn::Device& device) {
 
 enum class Style { kContinuation, kAsyncNode, kSuspend, kSuspendPollInArena, kBlocking, kBusyWait };
 
-// The flow graph of the async_node style: source -> limiter (64 in flight) -> offload_node -> a
-// serial sink, which signals the limiter's decrementer for each result.
+// The flow graph of the async_node style: source -> offload_node (64 in flight) -> a serial sink.
 void offload_through_a_graph(pn::Device& device) {
   namespace flow = oneapi::tbb::flow;
   flow::graph graph;
@@ -88,18 +87,12 @@ void offload_through_a_graph(pn::Device& device) {
     return next++;
   });
   pn::tbb::offload_node<int, int> offload(
-      graph, flow::unlimited, device, [](int item) { return static_cast<std::uint64_t>(item); },
+      graph, device, kInFlight, [](int item) { return static_cast<std::uint64_t>(item); },
       [](const pn::tbb::OffloadResult& result) { return static_cast<int>(result.user_data); });
-  flow::limiter_node<int> limiter(graph, kInFlight);
   long long sum = 0;
-  flow::function_node<int, flow::continue_msg> sink(graph, flow::serial, [&](int item) {
-    sum += item;
-    return flow::continue_msg();
-  });
-  flow::make_edge(source, limiter);
-  flow::make_edge(limiter, offload);
+  flow::function_node<int> sink(graph, flow::serial, [&](int item) { sum += item; });
+  flow::make_edge(source, offload);
   flow::make_edge(offload, sink);
-  flow::make_edge(sink, limiter.decrementer());
   source.activate();
   graph.wait_for_all();
   benchmark::DoNotOptimize(sum);

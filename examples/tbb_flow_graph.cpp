@@ -1,8 +1,8 @@
 // A oneTBB flow graph whose middle node offloads each message to the simulated device:
 // pn::tbb::offload_node, an async_node whose body submits and returns, and whose completion
 // (on the poller thread) puts the device's answer through the node's gateway. No task waits for
-// the device. source -> limiter -> offload -> sum, the sum signalling the limiter for each result:
-// the limiter keeps 64 requests in flight (the device's capacity), so none is refused.
+// the device. source -> offload -> sum; the node keeps 64 requests in flight (the device's
+// capacity) and holds the rest until earlier ones finish, so none is refused.
 #include <oneapi/tbb/flow_graph.h>
 
 #include <cstdio>
@@ -30,26 +30,22 @@ int main() {
       return next++;
     });
     pn::tbb::offload_node<int, int> offload(
-        graph, flow::unlimited, runtime.device(),
+        graph, runtime.device(), /*max_in_flight=*/64,
         [](int message) { return static_cast<std::uint64_t>(message); },
         [](const pn::tbb::OffloadResult& result) {
           return result.submit == pn::SubmitResult::kAccepted && result.status == PN_ASYNC_STATUS_OK
                      ? static_cast<int>(result.user_data)
                      : -1;
         });
-    flow::limiter_node<int> limiter(graph, 64);
-    flow::function_node<int, flow::continue_msg> collect(graph, flow::serial, [&](int message) {
+    flow::function_node<int> collect(graph, flow::serial, [&](int message) {
       if (message < 0) {
         ++failures;
       } else {
         sum += message;
       }
-      return flow::continue_msg();
     });
-    flow::make_edge(source, limiter);
-    flow::make_edge(limiter, offload);
+    flow::make_edge(source, offload);
     flow::make_edge(offload, collect);
-    flow::make_edge(collect, limiter.decrementer());
     source.activate();
     graph.wait_for_all();
   });

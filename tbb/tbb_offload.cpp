@@ -185,6 +185,38 @@ void Countdown::wait() {
   (void)meeting_.load(std::memory_order_acquire);  // TBBW-A1, after the resume (as TBBO-A2)
 }
 
+NodeFlow::NodeFlow(std::size_t max_in_flight)
+    : max_in_flight_(static_cast<long>(std::min<std::size_t>(max_in_flight, 1L << 30))) {
+  if (max_in_flight == 0) {
+    throw std::invalid_argument("pn::tbb::offload_node: max_in_flight must be >= 1");
+  }
+}
+
+void NodeFlow::admit(Request& request) {
+  std::call_once(arena_once_, [this] {
+    arena_ = std::make_unique<oneapi::tbb::task_arena>(oneapi::tbb::task_arena::attach{});
+  });
+  // TBBN-RA1: acq_rel; pairs with itself in finished(): a finisher that sees this count sees the
+  // request parked (or about to be).
+  if (requests_.fetch_add(1, std::memory_order_acq_rel) < max_in_flight_) {
+    start_request(request);
+    return;
+  }
+  parked_.push(&request);
+}
+
+void NodeFlow::finished() noexcept {
+  // TBBN-RA1, as in admit().
+  if (requests_.fetch_sub(1, std::memory_order_acq_rel) <= max_in_flight_) return;
+  Request* next = nullptr;
+  while (!parked_.try_pop(next)) std::this_thread::yield();  // its admit() is pushing it
+  try {
+    arena_->enqueue([next] { start_request(*next); });
+  } catch (...) {  // out of memory: start it here
+    start_request(*next);
+  }
+}
+
 WaitCtx* take_wait_ctx() noexcept { return wait_ctx_pool().take(); }
 
 void give_back_wait_ctx(WaitCtx* ctx) noexcept {

@@ -545,7 +545,7 @@ TEST(TbbContinuation, BadWindowsAndEmptyRanges) {
 // --- async_node ---
 
 // Every message through the offload node once, with ERR and EAGAIN faults; the graph's wait
-// covers the requests in flight.
+// covers the requests in flight, and the node's bound keeps the device from filling up.
 TEST(TbbOffloadNode, EveryMessageOnceUnderStress) {
   constexpr int kMessages = 5000;
   pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "exp:3000");
@@ -568,7 +568,7 @@ TEST(TbbOffloadNode, EveryMessageOnceUnderStress) {
       int status;
     };
     pn::tbb::offload_node<int, Out> offload(
-        graph, flow::unlimited, runtime.device(),
+        graph, runtime.device(), /*max_in_flight=*/48,
         [](int item) { return static_cast<std::uint64_t>(item); },
         [](const pn::tbb::OffloadResult& result) {
           return Out{result.submit == pn::SubmitResult::kAccepted
@@ -594,6 +594,18 @@ TEST(TbbOffloadNode, EveryMessageOnceUnderStress) {
   EXPECT_EQ(others, 0);
   EXPECT_GT(errors, 0) << "ERR completions were injected";
   EXPECT_EQ(runtime.stats().total.callbacks, static_cast<std::uint64_t>(kMessages));
+  EXPECT_EQ(runtime.device().stats().refused_full, 0U)
+      << "the node kept at most 48 requests in a device that holds 64";
+}
+
+TEST(TbbOffloadNode, AtLeastOneRequestInFlight) {
+  pn::SimRuntime runtime(sim_options(pn::PollPolicy::kExternal, "zero"));
+  oneapi::tbb::flow::graph graph;
+  const auto user_data_of = [](int item) { return static_cast<std::uint64_t>(item); };
+  const auto output_of = [](const pn::tbb::OffloadResult&) { return 0; };
+  EXPECT_THROW(
+      (pn::tbb::offload_node<int, int>(graph, runtime.device(), 0, user_data_of, output_of)),
+      std::invalid_argument);
 }
 
 }  // namespace

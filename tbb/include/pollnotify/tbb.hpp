@@ -158,10 +158,11 @@ void parallel_offload(Device& device, int first, int last, int window, UserDataO
 
 // A flow-graph node that offloads every message, as an async_node: the body submits
 // user_data_of(input) and returns (the graph's wait reserved for the request); the completion
-// callback puts output_of(input's result) through the node's gateway and releases the wait. No
-// task waits for the device. `concurrency` bounds the bodies running at once, not the requests
-// in flight: bound those with the device's capacity (refusals are retried) or an upstream
-// limiter_node. graph.wait_for_all() returns once every request's output was put.
+// callback puts output_of(result) through the node's gateway and releases the wait. No task waits
+// for the device. At most `max_in_flight` of the node's requests are in the device at once (its
+// capacity is a good value): the others wait in the node, each started as an earlier one
+// finishes, so the device never has to refuse a flood. graph.wait_for_all() returns once every
+// request's output was put. Throws std::invalid_argument for max_in_flight 0.
 template <class Input, class Output>
 class offload_node : public oneapi::tbb::flow::async_node<Input, Output> {
  public:
@@ -171,17 +172,28 @@ class offload_node : public oneapi::tbb::flow::async_node<Input, Output> {
   // UserDataOf: std::uint64_t(const Input&). OutputOf: Output(const OffloadResult&), run on the
   // poller thread (small and nonblocking) or, for a refusal, on a worker.
   template <class UserDataOf, class OutputOf>
-  offload_node(oneapi::tbb::flow::graph& graph, std::size_t concurrency, Device& device,
+  offload_node(oneapi::tbb::flow::graph& graph, Device& device, std::size_t max_in_flight,
                UserDataOf user_data_of, OutputOf output_of, const OffloadOptions& options = {})
-      : base(
-            graph, concurrency,
-            [&device, user_data_of, output_of, options](const Input& input, gateway_type& gateway) {
-              gateway.reserve_wait();
-              auto* request = new internal::GatewayRequest<gateway_type, OutputOf>(
-                  device, static_cast<std::uint64_t>(user_data_of(input)), options, gateway,
-                  output_of);
-              internal::start_request(*request);
-            }) {}
+      : offload_node(std::make_unique<internal::NodeFlow>(max_in_flight), graph, device,
+                     std::move(user_data_of), std::move(output_of), options) {}
+
+ private:
+  template <class UserDataOf, class OutputOf>
+  offload_node(std::unique_ptr<internal::NodeFlow> flow, oneapi::tbb::flow::graph& graph,
+               Device& device, UserDataOf user_data_of, OutputOf output_of,
+               const OffloadOptions& options)
+      : base(graph, oneapi::tbb::flow::unlimited,
+             [&device, flow = flow.get(), user_data_of, output_of, options](const Input& input,
+                                                                            gateway_type& gateway) {
+               gateway.reserve_wait();
+               auto* request = new internal::GatewayRequest<gateway_type, OutputOf>(
+                   device, static_cast<std::uint64_t>(user_data_of(input)), options, gateway,
+                   output_of, *flow);
+               flow->admit(*request);
+             }),
+        flow_(std::move(flow)) {}
+
+  std::unique_ptr<internal::NodeFlow> flow_;
 };
 
 // An arena for offloading: `threads` threads run its tasks (the thread that calls execute() and

@@ -2,12 +2,15 @@
 // offload_then, parallel_offload and offload_node). Do not include directly.
 #pragma once
 
+#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <utility>
 
 #include "pollnotify/device.hpp"
@@ -149,28 +152,58 @@ class RequestOwner {
   Request* request_;
 };
 
-// offload_node: finishing puts the output through the node's gateway and releases the graph's
-// wait the body reserved.
+// offload_node's flow control: at most max_in_flight of its requests are started; the others wait
+// in the node and start, one for each, as started ones finish. A count of started plus waiting
+// requests decides: the body starts a request when the count was below the bound, else parks
+// it; a finishing request whose count was above the bound owes exactly one parked request its
+// start (pushed, or about to be).
+class NodeFlow {
+ public:
+  explicit NodeFlow(std::size_t max_in_flight);
+  NodeFlow(const NodeFlow&) = delete;
+  NodeFlow& operator=(const NodeFlow&) = delete;
+  // The body, inside the graph's arena: starts the request now, or parks it.
+  void admit(Request& request);
+  // A request finished (any thread): starts the parked request it owes, as a task of the graph's
+  // arena (never inline: a chain of refusals would nest).
+  void finished() noexcept;
+
+ private:
+  const long max_in_flight_;
+  std::atomic<long> requests_{0};  // started and parked
+  oneapi::tbb::concurrent_queue<Request*> parked_;
+  std::once_flag arena_once_;
+  std::unique_ptr<oneapi::tbb::task_arena> arena_;  // the graph's, attached at the first body
+};
+
+// offload_node: finishing puts the output through the node's gateway, lets the node start a
+// parked request, and releases the graph's wait the body reserved.
 template <class Gateway, class OutputOf>
 class GatewayRequest final : public Request {
  public:
   GatewayRequest(Device& device, std::uint64_t user_data, const OffloadOptions& options,
-                 Gateway& gateway, const OutputOf& output_of)
-      : Request(device, user_data, options, nullptr), gateway_(gateway), output_of_(output_of) {}
+                 Gateway& gateway, const OutputOf& output_of, NodeFlow& flow)
+      : Request(device, user_data, options, nullptr),
+        gateway_(gateway),
+        output_of_(output_of),
+        flow_(flow) {}
   void finish() noexcept override {
     publish();  // TBBC-R1 (read back by this very thread: the order is the program's)
     Gateway& gateway = gateway_;
+    NodeFlow& flow = flow_;
     try {
       (void)gateway.try_put(output_of_(published_outcome()));
     } catch (...) {  // the output could not be made or put: the message is dropped
     }
     delete this;
-    gateway.release_wait();
+    flow.finished();
+    gateway.release_wait();  // the graph may end from here on
   }
 
  private:
   Gateway& gateway_;
   const OutputOf& output_of_;  // the node's body keeps it for the node's life
+  NodeFlow& flow_;
 };
 
 // parallel_offload's continuations still to come: each holds the count while it may run (a
