@@ -296,7 +296,8 @@ const RawCryptodev* raw_cryptodev() {
     rte_mempool* sessions = rte_cryptodev_sym_session_pool_create(
         "pnrs", 4, rte_cryptodev_sym_get_private_session_size(made->device), 0, 0, 0);
     made->ops = rte_crypto_op_pool_create("pnro", RTE_CRYPTO_OP_TYPE_SYMMETRIC, 128, 0, 64, 0);
-    made->mbufs = rte_pktmbuf_pool_create("pnrm", 128, 0, 0, UINT16_MAX, 0);
+    made->mbufs =
+        rte_pktmbuf_pool_create("pnrm", 128, 64, 0, UINT16_MAX, 0);  // lcore cache, as usual
     rte_cryptodev_config config{};
     config.nb_queue_pairs = 1;
     rte_cryptodev_qp_conf qp{};

@@ -26,7 +26,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
-#include "pollnotify/internal/submission_queue.hpp"
+#include "pollnotify/internal/submission_channels.hpp"
 #include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
@@ -125,6 +125,29 @@ std::vector<void*>& left_to_drivers() {
 std::atomic<unsigned> pool_names{0};  // unique mempool names (relaxed: a counter)
 std::atomic<std::uint64_t> requests_left_to_drivers{0};  // by teardowns that hit their deadline
 
+// An op pool for one thread at a time (the poller; teardown after it stopped): a single-producer,
+// single-consumer ring, so getting and putting an op makes no locked instruction.
+// rte_crypto_op_pool_create has no flags argument; this builds the same layout.
+rte_mempool* single_thread_op_pool(const std::string& name, unsigned count,
+                                   std::uint16_t private_size, int socket) {
+  const unsigned element = sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op) + private_size;
+  const auto init_op = [](rte_mempool* pool, void*, void* object, unsigned) {
+    std::memset(object, 0, pool->elt_size);
+    auto* op = static_cast<rte_crypto_op*>(object);
+    __rte_crypto_op_reset(op, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
+    op->phys_addr = rte_mem_virt2iova(object);
+    op->mempool = pool;
+  };
+  rte_mempool* pool = rte_mempool_create(
+      name.c_str(), count, element, 0, sizeof(rte_crypto_op_pool_private), nullptr, nullptr,
+      init_op, nullptr, socket, RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+  if (pool == nullptr) return nullptr;
+  auto* description = static_cast<rte_crypto_op_pool_private*>(rte_mempool_get_priv(pool));
+  description->type = RTE_CRYPTO_OP_TYPE_SYMMETRIC;  // what rte_crypto_op_alloc checks
+  description->priv_size = private_size;
+  return pool;
+}
+
 std::string unique_name(const char* prefix) {
   return std::string(prefix) + std::to_string(pool_names.fetch_add(1, std::memory_order_relaxed));
 }
@@ -214,11 +237,12 @@ struct Request {
   std::uint8_t* out = nullptr;
   std::uint8_t* tag = nullptr;  // the GCM tag, or the SHA-256 digest
   std::uint32_t length = 0;
+  std::uint32_t channel = 0;  // the submitting thread's channel (set by admit)
 };
 
-struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
+struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Request> {
   Impl(Poller& bound_poller, const CryptodevOptions& device_options, std::uint8_t device_id)
-      : SubmissionQueue(&bound_poller, device_options.max_in_flight),
+      : SubmissionChannels(&bound_poller, device_options.max_in_flight),
         options(device_options),
         poller(bound_poller),
         device(device_id),
@@ -330,7 +354,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   // Takes queued requests into slots and ops, enqueues what the queue pair takes.
   std::size_t send() noexcept {
     Request request;
-    while (backlog.size() < kBurst && !free_slots.empty() && queued.try_pop(request)) {
+    while (backlog.size() < kBurst && !free_slots.empty() && try_pop(request)) {
       const std::uint32_t slot = free_slots.back();
       free_slots.pop_back();
       slots[slot] = request;
@@ -386,6 +410,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
                                 ok ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR, result};
     rte_pktmbuf_free(op->sym->m_src);
     rte_crypto_op_free(op);
+    give_back(r.channel);  // the driver is done with it: the credit returns now
     free_slots.push_back(slot);
     return completion;
   }
@@ -416,7 +441,6 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   // `count` completions went into the ring.
   void left_the_device(const Completion* completions, std::size_t count) noexcept {
     count_completed(completions, count);
-    accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
   }
 
   std::size_t poll() override {
@@ -425,7 +449,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   }
 
   std::uint64_t pending_ns() override {
-    if (queued.has_items_seq_cst() || !unbuilt.empty() || !backlog.empty() ||
+    if (has_queued_after_park_barrier() || !unbuilt.empty() || !backlog.empty() ||
         !undelivered.empty()) {
       return 1;
     }
@@ -436,17 +460,21 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
   // the driver gave its op back. Returns how many the driver still held at the deadline.
   std::size_t drain() noexcept {
     closed.store(true, std::memory_order_relaxed);
-    const auto deliver_err = [this](const Request& r) {
-      const Completion completion{r.ctx, r.user_data, r.ticket, PN_ASYNC_STATUS_ERR, -EIO};
+    const auto end_with_err = [this](Completion completion) {
+      completion.status = PN_ASYNC_STATUS_ERR;
+      completion.result = -EIO;
       try {
-        (void)r.ctx->deliver(completion);
+        (void)completion.ctx->deliver(completion);
       } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
       }
       left_the_device(&completion, 1);
     };
-    for (const Completion& completion : undelivered) {
-      deliver_err(Request{completion.ctx, completion.ticket, completion.user_data});
-    }
+    // A request the driver never finished: its credit returns here.
+    const auto deliver_err = [this, &end_with_err](const Request& r) {
+      end_with_err(Completion{r.ctx, r.user_data, r.ticket, PN_ASYNC_STATUS_ERR, -EIO});
+      give_back(r.channel);
+    };
+    for (const Completion& completion : undelivered) end_with_err(completion);
     undelivered.clear();
     for (rte_crypto_op* op : backlog) {
       std::uint32_t slot = 0;
@@ -459,7 +487,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionQueue<Reque
     for (std::uint32_t slot : unbuilt) deliver_err(slots[slot]);
     unbuilt.clear();
     Request request;
-    while (queued.try_pop(request)) deliver_err(request);
+    while (try_pop(request)) deliver_err(request);
     // Software drivers finish at enqueue; a hardware one may take a while: bounded by a
     // deadline, after which what the driver holds is left to it (returned: the count).
     const auto deadline = std::chrono::steady_clock::now() + faults.teardown_limit;
@@ -585,10 +613,12 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
   impl.chained_sha256_ok = !aesni_mb;
   impl.chained_gcm_ok = !aesni_mb && options.device.rfind("crypto_openssl", 0) != 0;
   const int socket = static_cast<int>(rte_cryptodev_socket_id(device));
-  impl.ops = rte_crypto_op_pool_create(unique_name("pn_ops").c_str(), RTE_CRYPTO_OP_TYPE_SYMMETRIC,
-                                       options.max_in_flight + kBurst, 0, kPrivateSize, socket);
-  impl.mbufs = rte_pktmbuf_pool_create(unique_name("pn_mbufs").c_str(),
-                                       options.max_in_flight + kBurst, 0, 0, kSegmentRoom, socket);
+  // Both pools are used by one thread at a time: single-producer, single-consumer rings.
+  impl.ops = single_thread_op_pool(unique_name("pn_ops"), options.max_in_flight + kBurst,
+                                   kPrivateSize, socket);
+  impl.mbufs = rte_pktmbuf_pool_create_by_ops(unique_name("pn_mbufs").c_str(),
+                                              options.max_in_flight + kBurst, 0, 0, kSegmentRoom,
+                                              socket, "ring_sp_sc");
   if (impl.ops == nullptr || impl.mbufs == nullptr) {
     const std::string error = dpdk_error("mempool creation (EAL memory: -m)");
     impl_.reset();
@@ -724,17 +754,17 @@ SubmitResult CryptodevDevice::submit_aes_gcm(WaitCtx& ctx, const Session& sessio
   if (!impl_->has_gcm || length > kMaxData || !buffers_ok || (chained && !impl_->chained_gcm_ok)) {
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
-  Request request;
-  request.user_data = user_data;
-  request.kind = session.encrypt ? CryptoOpKind::kAesGcmEncrypt : CryptoOpKind::kAesGcmDecrypt;
-  request.session = &session;
-  request.iv = iv;
-  request.aad = aad;
-  request.in = in;
-  request.out = out;
-  request.tag = tag;
-  request.length = length;
-  return impl_->admit(ctx, request);
+  return impl_->emplace(ctx, [&](Request& request) noexcept {
+    request.user_data = user_data;
+    request.kind = session.encrypt ? CryptoOpKind::kAesGcmEncrypt : CryptoOpKind::kAesGcmDecrypt;
+    request.session = &session;
+    request.iv = iv;
+    request.aad = aad;
+    request.in = in;
+    request.out = out;
+    request.tag = tag;
+    request.length = length;
+  });
 }
 
 SubmitResult CryptodevDevice::submit_sha256(WaitCtx& ctx, const std::uint8_t* in,
@@ -745,13 +775,13 @@ SubmitResult CryptodevDevice::submit_sha256(WaitCtx& ctx, const std::uint8_t* in
       (length != 0 && in == nullptr) || (chained && !impl_->chained_sha256_ok)) {
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
-  Request request;
-  request.user_data = user_data;
-  request.kind = CryptoOpKind::kSha256;
-  request.in = in;
-  request.tag = digest;
-  request.length = length;
-  return impl_->admit(ctx, request);
+  return impl_->emplace(ctx, [&](Request& request) noexcept {
+    request.user_data = user_data;
+    request.kind = CryptoOpKind::kSha256;
+    request.in = in;
+    request.tag = digest;
+    request.length = length;
+  });
 }
 
 SubmitResult CryptodevDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept {
@@ -771,10 +801,10 @@ SubmitResult CryptodevDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noex
 std::uint64_t CryptodevDevice::capacity() const noexcept { return impl_->options.max_in_flight; }
 
 std::uint64_t CryptodevDevice::in_flight() const noexcept {
-  return impl_->accepted_in_flight.load(std::memory_order_relaxed);  // relaxed: a snapshot
+  return impl_->SubmissionChannels::in_flight();
 }
 
-DeviceStats CryptodevDevice::stats() const noexcept { return impl_->snapshot(in_flight()); }
+DeviceStats CryptodevDevice::stats() const noexcept { return impl_->snapshot(); }
 
 std::string_view CryptodevDevice::name() const noexcept { return impl_->name; }
 

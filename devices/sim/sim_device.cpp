@@ -18,7 +18,7 @@
 
 #include "pollnotify/clock.hpp"
 #include "pollnotify/internal/cpu.hpp"
-#include "pollnotify/internal/submission_queue.hpp"
+#include "pollnotify/internal/submission_channels.hpp"
 #include "pollnotify/mpsc_queue.hpp"
 
 namespace pn {
@@ -108,12 +108,14 @@ struct Pending {
   RequestTicket ticket;
   std::uint64_t user_data;
   std::uint64_t submit_ns;
+  std::uint32_t channel;  // the submitting thread's channel (set by admit)
 };
 
 struct Timed {
   std::uint64_t due_ns;
   std::uint64_t order;  // FIFO among equal due times
   Completion completion;
+  std::uint32_t channel;  // its credit goes back there once the completion is in a ring
   bool operator>(const Timed& other) const noexcept {
     return due_ns != other.due_ns ? due_ns > other.due_ns : order > other.order;
   }
@@ -261,30 +263,39 @@ struct SimDevice::Instance final : PollSource {
     const bool error = options.error_rate > 0 && draw() < options.error_rate;
     timeline.push(Timed{start + latency, order++,
                         Completion{pending.ctx, pending.user_data, pending.ticket,
-                                   error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK}});
+                                   error ? PN_ASYNC_STATUS_ERR : PN_ASYNC_STATUS_OK},
+                        pending.channel});
   }
 
   std::size_t poll() override {
     Pending pending{};
-    while (submissions.queued.try_pop(pending)) schedule(pending);
+    while (submissions.try_pop(pending)) schedule(pending);
     if (timeline.empty()) return 0;
     const std::uint64_t now = device.now_ns();
     batch.clear();
+    batch_channels.clear();
     while (!timeline.empty() && timeline.top().due_ns <= now && batch.size() < kBatch) {
       batch.push_back(timeline.top().completion);
+      batch_channels.push_back(timeline.top().channel);
       timeline.pop();
     }
     if (batch.empty()) return 0;
     const std::size_t pushed = ring->try_push_burst(batch);
     for (std::size_t i = pushed; i < batch.size(); ++i) {  // ring full: retried next poll
-      timeline.push(Timed{now, order++, batch[i]});
+      timeline.push(Timed{now, order++, batch[i], batch_channels[i]});
     }
     count_completed(pushed);
     return pushed;
   }
 
+  // In the poller's parking handshake.
   std::uint64_t pending_ns() override {
-    if (submissions.queued.has_items_seq_cst()) return 1;
+    if (submissions.has_queued_after_park_barrier()) return 1;
+    return next_due_ns();
+  }
+
+  // 0 when nothing is scheduled, else nanoseconds until the next completion is due (at least 1).
+  std::uint64_t next_due_ns() const {
     if (timeline.empty()) return 0;
     const std::uint64_t now = device.now_ns();
     const std::uint64_t due = timeline.top().due_ns;
@@ -293,17 +304,17 @@ struct SimDevice::Instance final : PollSource {
 
   void count_completed(std::size_t count) noexcept {
     submissions.count_completed(batch.data(), count);
-    // Relaxed: the count only bounds occupancy; the ring publishes the completions themselves.
-    submissions.accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < count; ++i) submissions.give_back(batch_channels[i]);
   }
 
   // Completes everything still in the device with ERR (cancelled): through the ring if it has
   // room, else delivered right here.
   void cancel_all() {
     Pending pending{};
-    while (submissions.queued.try_pop(pending)) schedule(pending);
+    while (submissions.try_pop(pending)) schedule(pending);
     while (!timeline.empty()) {
       Completion completion = timeline.top().completion;
+      const std::uint32_t channel = timeline.top().channel;
       timeline.pop();
       completion.status = PN_ASYNC_STATUS_ERR;
       // One deliverer per context at a time (WaitCtx::in_flight() counts without
@@ -320,7 +331,7 @@ struct SimDevice::Instance final : PollSource {
         } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
         }
       }
-      submissions.accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      submissions.give_back(channel);
     }
   }
 
@@ -332,9 +343,9 @@ struct SimDevice::Instance final : PollSource {
   const std::size_t index;
   const std::uint64_t seed;
   CompletionRing* ring = nullptr;  // produced into by the advancing thread
-  // Capacity, the table's counters and the queue to the advancing thread; accepted_in_flight is
-  // the instance's occupancy.
-  internal::SubmissionQueue<Pending> submissions;
+  // Capacity (per submitting thread), the table's counters and the channels to the advancing
+  // thread; their in_flight() is the instance's occupancy.
+  internal::SubmissionChannels<Pending> submissions;
 
   std::atomic<std::uint64_t> decisions{0};
   // Zero-latency requests pushed: each counts as submitted, accepted and completed (stats() adds
@@ -346,6 +357,7 @@ struct SimDevice::Instance final : PollSource {
       std::priority_queue<Timed, std::vector<Timed>, std::greater<>> timeline;
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> engine_free;
   std::vector<Completion> batch;
+  std::vector<std::uint32_t> batch_channels;  // batch[i]'s channel
   std::uint64_t rng_state;
   std::uint64_t order = 0;
   std::size_t trace_position = 0;
@@ -459,14 +471,14 @@ void SimDevice::start() {
       // Relaxed: a stop flag; join publishes the rest.
       while (!threads_stop_.load(std::memory_order_relaxed)) {
         if (instance->poll() != 0) continue;
-        const std::uint64_t pending = instance->pending_ns();
+        const std::uint64_t pending = instance->next_due_ns();
         if (pending != 0 && pending < 50'000) {
           internal::cpu_relax();  // a sleep this short overshoots: spin
         } else {
           // Parks until a submission arrives or the next completion is due (at most 1 ms).
           const std::uint64_t wait =
               pending == 0 ? 1'000'000 : std::min<std::uint64_t>(pending, 1'000'000);
-          (void)instance->submissions.queued.wait_nonempty(std::chrono::nanoseconds(wait));
+          instance->submissions.wait_for_requests(std::chrono::nanoseconds(wait));
         }
       }
     });
@@ -541,7 +553,7 @@ SubmitResult SimDevice::submit(std::size_t instance_index, WaitCtx& ctx,
   if (instance.inline_completion()) return instance.submit_inline(ctx, user_data);
   if (const auto fault = instance.inject_fault(ctx)) return *fault;
   // Any other latency: the request waits in the submission queue for the advancing thread.
-  return instance.submissions.admit(ctx, Pending{nullptr, {}, user_data, now_ns()});
+  return instance.submissions.admit(ctx, Pending{nullptr, {}, user_data, now_ns(), 0});
 }
 
 std::size_t SimDevice::instance_for(const WaitCtx& ctx) const noexcept {
@@ -563,9 +575,7 @@ std::uint64_t SimDevice::capacity() const noexcept {
 std::size_t SimDevice::instance_count() const noexcept { return instances_.size(); }
 
 std::uint64_t SimDevice::in_flight(std::size_t instance) const noexcept {
-  return instance < instances_.size()
-             ? instances_[instance]->submissions.accepted_in_flight.load(std::memory_order_relaxed)
-             : 0;
+  return instance < instances_.size() ? instances_[instance]->submissions.in_flight() : 0;
 }
 
 std::uint64_t SimDevice::in_flight() const noexcept {
@@ -578,7 +588,7 @@ DeviceStats SimDevice::stats() const noexcept {
   DeviceStats stats;
   for (std::size_t i = 0; i < instances_.size(); ++i) {
     const Instance& instance = *instances_[i];
-    const DeviceStats own = instance.submissions.snapshot(in_flight(i));
+    const DeviceStats own = instance.submissions.snapshot();
 #define PN_SIM_STATS_ADD(name, description) stats.name += own.name;
     PN_DEVICE_COUNTERS(PN_SIM_STATS_ADD)
 #undef PN_SIM_STATS_ADD

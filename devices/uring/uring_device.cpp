@@ -15,8 +15,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
-#include "pollnotify/internal/submission_queue.hpp"
-#include "pollnotify/mpsc_queue.hpp"
+#include "pollnotify/internal/submission_channels.hpp"
 
 namespace pn {
 namespace {
@@ -33,7 +32,8 @@ struct Request {
   int flags = 0;
   void* buffer = nullptr;
   unsigned length = 0;
-  std::uint64_t offset = 0;  // kTimeout: nanoseconds
+  std::uint64_t offset = 0;   // kTimeout: nanoseconds
+  std::uint32_t channel = 0;  // the submitting thread's channel (set by admit)
 };
 
 // A request the kernel holds: its SQE's user_data is the slot's index.
@@ -71,9 +71,9 @@ using internal::DeviceCounters;
 
 }  // namespace
 
-struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> {
+struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Request> {
   Impl(Poller& bound_poller, const UringOptions& device_options)
-      : SubmissionQueue(&bound_poller, device_options.max_in_flight),
+      : SubmissionChannels(&bound_poller, device_options.max_in_flight),
         options(device_options),
         poller(bound_poller),
         slots(device_options.max_in_flight) {
@@ -109,7 +109,7 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   unsigned fill_sqes() noexcept {
     unsigned filled = 0;
     Request request;
-    while (!free_slots.empty() && io_uring_sq_space_left(&ring) > 0 && queued.try_pop(request)) {
+    while (!free_slots.empty() && io_uring_sq_space_left(&ring) > 0 && try_pop(request)) {
       const unsigned index = free_slots.back();
       free_slots.pop_back();
       Slot& slot = slots[index];
@@ -161,8 +161,11 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
     for (unsigned i = 0; i < seen; ++i) batch.push_back(completion_of(*cqes[i]));
     const std::size_t pushed = ring_out->try_push_burst(batch);
     // A full ring keeps the rest in the CQ for the next poll.
-    for (std::size_t i = 0; i < pushed; ++i)
-      release_slot(static_cast<unsigned>(cqes[i]->user_data));
+    for (std::size_t i = 0; i < pushed; ++i) {
+      const auto index = static_cast<unsigned>(cqes[i]->user_data);
+      give_back(slots[index].request.channel);
+      release_slot(index);
+    }
     io_uring_cq_advance(&ring, static_cast<unsigned>(pushed));
     left_the_device(pushed);
     return pushed;
@@ -181,7 +184,6 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   // The first `count` of the batch went into the ring.
   void left_the_device(std::size_t count) noexcept {
     count_completed(batch.data(), count);
-    accepted_in_flight.fetch_sub(count, std::memory_order_relaxed);
     in_kernel -= count;
   }
 
@@ -204,7 +206,7 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   }
 
   std::uint64_t pending_ns() override {
-    if (queued.has_items_seq_cst()) return 1;
+    if (has_queued_after_park_barrier()) return 1;
     return in_kernel != 0 ? kParkBoundNs : 0;  // a failed submit is retried after this too
   }
 
@@ -218,7 +220,7 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
     } catch (...) {  // a C++ callback threw: the ticket is released; nothing else to do
     }
     count_completed(&completion, 1);
-    accepted_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    give_back(request.channel);
   }
 
   // Teardown, with the poller stopped: requests still queued never reached the kernel and end at
@@ -228,7 +230,7 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionQueue<Request> 
   std::size_t drain() noexcept {
     closed.store(true, std::memory_order_relaxed);
     Request request;
-    while (queued.try_pop(request)) end_with_err(request, -ECANCELED);
+    while (try_pop(request)) end_with_err(request, -ECANCELED);
     in_kernel = slots.size() - free_slots.size();
     const auto deadline = std::chrono::steady_clock::now() + kTeardownLimit;
     bool cancel_queued = false;
@@ -365,9 +367,8 @@ SubmitResult UringDevice::submit(WaitCtx& ctx, std::uint64_t user_data) noexcept
 }
 
 SubmitResult UringDevice::submit_nop(WaitCtx& ctx, std::uint64_t user_data) noexcept {
-  Request request;
-  request.user_data = user_data;
-  return impl_->admit(ctx, request);
+  return impl_->emplace(ctx,
+                        [user_data](Request& request) noexcept { request.user_data = user_data; });
 }
 
 SubmitResult UringDevice::submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
@@ -425,10 +426,10 @@ SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds 
 std::uint64_t UringDevice::capacity() const noexcept { return impl_->options.max_in_flight; }
 
 std::uint64_t UringDevice::in_flight() const noexcept {
-  return impl_->accepted_in_flight.load(std::memory_order_relaxed);  // relaxed: a snapshot
+  return impl_->SubmissionChannels::in_flight();
 }
 
-DeviceStats UringDevice::stats() const noexcept { return impl_->snapshot(in_flight()); }
+DeviceStats UringDevice::stats() const noexcept { return impl_->snapshot(); }
 
 std::string_view UringDevice::name() const noexcept {
   return impl_->options.sqpoll ? "uring-sqpoll" : "uring";
