@@ -373,6 +373,51 @@ TEST_F(Uring, TeardownCancelsWhatTheKernelHoldsWithAndWithoutSqpoll) {
   }
 }
 
+// Submitting threads that exit with requests in the kernel: each request still completes once
+// (OK), and the channels those threads gave back serve the next threads. Then threads that leave
+// requests in the kernel when the device goes away: each ends once, with ERR.
+TEST_F(Uring, ThreadsExitingWithRequestsInFlightAndTeardownWithEveryChannelBusy) {
+  constexpr std::size_t kThreads = 8;
+  constexpr std::size_t kEach = 4;
+  Outcomes outcomes(2 * kThreads * kEach);
+  auto ctx = contexts(2 * kThreads * kEach, outcomes);
+  pn::PollerOptions adaptive;
+  adaptive.policy = pn::PollPolicy::kAdaptive;
+  pn::Poller poller(adaptive);
+  pn::UringOptions options;
+  options.max_in_flight = kEach;  // per submitting thread
+  auto device = std::make_unique<pn::UringDevice>(poller, options);
+  ASSERT_TRUE(poller.start());
+  const auto submit_from_threads = [&](std::size_t first, std::chrono::nanoseconds timeout) {
+    std::vector<std::thread> threads;
+    std::atomic<int> accepted{0};
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (std::size_t i = 0; i < kEach; ++i) {
+          const std::size_t n = first + t * kEach + i;
+          if (device->submit_timeout(*ctx[n], timeout, n) == pn::SubmitResult::kAccepted) {
+            accepted.fetch_add(1, std::memory_order_relaxed);  // read after join
+          }
+        }
+      });  // exits with its requests in the kernel
+    }
+    for (std::thread& thread : threads) thread.join();
+    return accepted.load(std::memory_order_relaxed);
+  };
+  ASSERT_EQ(submit_from_threads(0, 20ms), static_cast<int>(kThreads * kEach));
+  ASSERT_TRUE(wait_for(outcomes, kThreads * kEach));
+  ASSERT_EQ(submit_from_threads(kThreads * kEach, 1h), static_cast<int>(kThreads * kEach));
+  EXPECT_EQ(device->in_flight(), kThreads * kEach);
+  device.reset();
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 2 * static_cast<int>(kThreads * kEach));
+  for (std::size_t n = 0; n < 2 * kThreads * kEach; ++n) {
+    EXPECT_EQ(outcomes.calls[n].load(), 1) << n;
+    EXPECT_EQ(outcomes.status[n].load(),
+              n < kThreads * kEach ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR)
+        << n;
+  }
+}
+
 // io_uring_submit failing (the kernel cannot take the SQEs now): counted, the SQEs are submitted
 // again at a later poll, and a teardown meanwhile still ends every request.
 TEST_F(Uring, FailedSubmitsAreRetriedAndCounted) {

@@ -5,8 +5,9 @@
 // How it runs:
 //   cryptodev_eal_init()   once per process: DPDK's EAL with the given arguments and vdevs, or
 //                          attached to an EAL the application initialised itself.
-//   submit_*(ctx, ...)     any thread, never blocks: checks the limits and capacity, arms the
-//                          context and queues the request (a multi-producer queue).
+//   submit_*(ctx, ...)     any thread, never blocks: checks the limits and the thread's credits,
+//                          arms the context and queues the request in the thread's own
+//                          submission channel (at most 64 threads at once, past that ERR).
 //   poll (poller)          the queue pair's one producer and one consumer: takes queued
 //                          requests, copies their input into mbufs from the device's pools,
 //                          enqueues a burst; dequeues a burst, copies the output back (the
@@ -72,8 +73,10 @@ struct CryptodevOptions {
   std::string device = "crypto_aesni_mb";  // a cryptodev by name: a vdev, or a PCI PMD's device
   unsigned queue_pairs = 1;  // the cryptodev is configured with this many (first device on it)
   unsigned queue_pair = 0;  // this device's queue pair, < queue_pairs; one device (and poller) each
-  unsigned descriptors = 512;    // per queue pair
-  unsigned max_in_flight = 256;  // requests accepted and not yet delivered, 1..4096
+  unsigned descriptors = 512;  // per queue pair
+  // Per submitting thread: its requests accepted and not yet completed by the driver (past it
+  // EAGAIN), 1..4096. The driver holds at most this many at once; the rest wait in channels.
+  unsigned max_in_flight = 256;
   // What the generic Device::submit(ctx, user_data) does (benchmarks): this operation on
   // default_size bytes of a device-owned buffer, with a device-owned key.
   CryptoOpKind default_op = CryptoOpKind::kSha256;

@@ -6,8 +6,10 @@
 //
 // Submission follows the engine side of the ASYNC_WAIT_CTX status protocol and never blocks:
 //   accepted                        -> status OK, a completion (OK, or ERR if injected) follows
-//   instance full (capacity) or an  -> status EAGAIN, nothing follows: the caller retries
+//   capacity reached (per thread)   -> status EAGAIN, nothing follows: the caller retries
+//     or an
 //     injected refusal
+//   a 65th thread holding requests  -> status ERR (64 submitting threads per instance at once)
 //   injected fatal fault, bad input -> status ERR, nothing follows
 //
 // Timing, per device:
@@ -20,7 +22,7 @@
 // bound pollers are external (it runs the sources, as poll_once does).
 //
 // Memory ordering: everything the submitter wrote before submit() is visible to the callback the
-// completion invokes (submission queue RQ-R4/RQ-A5, then ring RING-R1/RING-A2).
+// completion invokes (the thread's submission channel CH-R1/CH-A1, then ring RING-R1/RING-A2).
 #pragma once
 
 #include <atomic>
@@ -66,8 +68,9 @@ struct DeviceInstanceOptions {
   static constexpr std::size_t kMaxCapacity = std::size_t{1} << 20;  // checked up front
 
   LatencyModel latency;
-  // Requests the device holds at most (accepted, not yet completed into a ring); more are
-  // refused with EAGAIN; 1 .. kMaxCapacity. A zero-latency instance completes at submission and
+  // Requests each submitting thread may have in the instance (accepted, not yet completed into a
+  // ring: the credits of its submission channel); more are refused with EAGAIN; 1 ..
+  // kMaxCapacity. A zero-latency instance completes at submission and
   // holds none: what waits for the poller is bounded by the submitting thread's completion ring
   // instead.
   std::size_t capacity = 1024;

@@ -3,9 +3,12 @@
 // io_uring completion queue itself: no eventfd and no system call on the completion path.
 //
 // How it runs:
-//   submit_*(ctx, ...)   any thread, never blocks. Checks capacity, arms the context and queues
-//                        the request (a multi-producer queue); the io_uring submission queue has
-//                        one producer, the poller, so submitting threads never touch it.
+//   submit_*(ctx, ...)   any thread, never blocks. Checks the thread's credits, arms the context
+//                        and queues the request in the thread's own submission channel (taken
+//                        on its first submit, given back at its exit; at most 64 threads hold
+//                        one at once, past that ERR): a store and a release, no locked
+//                        instruction. The io_uring submission queue has one producer, the
+//                        poller, so submitting threads never touch it.
 //   poll (poller)        moves queued requests into SQEs and submits them (one io_uring_enter
 //                        per burst; none with SQPOLL, whose kernel thread reads the SQ), then
 //                        reaps up to a burst of CQEs without a system call and pushes one
@@ -53,8 +56,10 @@ enum class UringDefaultOp : std::uint8_t {
 };
 
 struct UringOptions {
-  unsigned entries = 256;         // SQ entries (the CQ has twice as many); a power of two, 1..4096
-  unsigned max_in_flight = 256;   // requests accepted and not yet delivered, 1..entries
+  unsigned entries = 256;  // SQ entries (the CQ has twice as many); a power of two, 1..4096
+  // Per submitting thread: its requests accepted and not yet completed into a ring, 1..entries
+  // (past it EAGAIN). The kernel holds at most this many at once; the rest wait in channels.
+  unsigned max_in_flight = 256;
   bool sqpoll = false;            // a kernel thread polls the SQ: no system call to submit
   unsigned sqpoll_idle_ms = 100;  // SQPOLL thread sleeps after this long without work
   int sqpoll_cpu = -1;            // pin the SQPOLL thread (-1: anywhere)
