@@ -1,6 +1,8 @@
 #include "pollnotify/uring_device.hpp"
 
 #include <liburing.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "pollnotify/internal/cpu.hpp"
@@ -69,6 +72,11 @@ std::string describe_setup_error(int error) {
 
 using internal::DeviceCounters;
 
+pid_t this_thread_id() noexcept {
+  static thread_local const auto id = static_cast<pid_t>(::syscall(SYS_gettid));
+  return id;
+}
+
 }  // namespace
 
 struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Request> {
@@ -88,7 +96,22 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Reques
     }
     params.flags |= IORING_SETUP_CQSIZE;
     params.cq_entries = options.entries * 2;
-    const int error = io_uring_queue_init_params(options.entries, &ring, &params);
+    int error = -EINVAL;
+    if (options.single_issuer) {
+      // Disabled until the issuer's first poll enables it: the issuer is that thread.
+      io_uring_params single = params;
+      single.flags |=
+          IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
+      error = io_uring_queue_init_params(options.entries, &ring, &single);
+      if (error == 0) {
+        single_issuer = true;
+      } else {
+        fallback_reason = "IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN refused (" +
+                          std::string(std::strerror(-error)) +
+                          "; kernel 6.1 or later): a plain ring instead";
+      }
+    }
+    if (!single_issuer) error = io_uring_queue_init_params(options.entries, &ring, &params);
     if (error < 0)
       throw std::system_error(-error, std::generic_category(), describe_setup_error(-error));
     free_slots.reserve(slots.size());
@@ -198,15 +221,65 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Reques
   }
 
   std::size_t poll() override {
+    if (single_issuer && !on_the_issuer()) return refuse_foreign_poll();
+    if (drain_requested.load(std::memory_order_acquire)) {  // URD-A1: pairs with URD-R1
+      drain_on_the_issuer();
+      return 0;
+    }
     const unsigned filled = fill_sqes();
     in_kernel += filled;
     submit_ready();
     if (in_kernel == 0) return filled;
-    return reap() + filled;
+    const std::size_t reaped = reap();
+    // Deferred task work: completions are posted when the issuer asks for them.
+    if (reaped == 0 && single_issuer && io_uring_get_events(&ring) == 0) return reap() + filled;
+    return reaped + filled;
+  }
+
+  // --- single issuer ---
+
+  // The first poll makes its thread the issuer: it enables the ring and registers its fd.
+  bool on_the_issuer() noexcept {
+    const pid_t self = this_thread_id();
+    const pid_t known = issuer.load(std::memory_order_relaxed);  // a value, ordering nothing
+    if (known != 0) return known == self;
+    issuer.store(self, std::memory_order_relaxed);
+    const int enabled = static_cast<int>(
+        ::syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0));
+    if (enabled < 0) return false;  // cannot happen for a ring set up disabled
+    ring_fd_registered = io_uring_register_ring_fd(&ring) == 1;
+    return true;
+  }
+
+  // A poll on a thread other than the issuer: the kernel would refuse its io_uring_enter
+  // (-EEXIST), so what waits in the channels ends with ERR rather than never.
+  std::size_t refuse_foreign_poll() noexcept {
+    if (!foreign_poll_reported) {
+      foreign_poll_reported = true;
+      std::fprintf(stderr,
+                   "pollnotify: UringDevice (single_issuer) polled from a thread other than its "
+                   "issuer: its requests end with ERR (-EEXIST)\n");
+    }
+    Request request;
+    std::size_t ended = 0;
+    while (try_pop(request)) {
+      end_with_err(request, -EEXIST);
+      ++ended;
+    }
+    return ended;
+  }
+
+  // Teardown asked by another thread while the poller runs: cancel and reap here, where the
+  // kernel accepts it, then say so.
+  void drain_on_the_issuer() noexcept {
+    left_in_kernel = drain();
+    drain_requested.store(false, std::memory_order_relaxed);
+    drain_done.store(true, std::memory_order_release);  // URD-R2: pairs with URD-A2
   }
 
   std::uint64_t pending_ns() override {
-    if (has_queued_after_park_barrier()) return 1;
+    if (has_queued_after_park_barrier() || drain_requested.load(std::memory_order_relaxed))
+      return 1;
     return in_kernel != 0 ? kParkBoundNs : 0;  // a failed submit is retried after this too
   }
 
@@ -254,6 +327,15 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Reques
     return 0;
   }
 
+  // Teardown on a thread the single-issuer ring refuses, with its issuer gone: what is queued
+  // ends with ERR; what the kernel holds cannot be cancelled from here and is left to it.
+  std::size_t end_queued_leave_the_kernels() noexcept {
+    closed.store(true, std::memory_order_relaxed);
+    Request request;
+    while (try_pop(request)) end_with_err(request, -ECANCELED);
+    return slots.size() - free_slots.size();
+  }
+
   void reap_at_teardown() noexcept {
     io_uring_cqe* cqe = nullptr;
     __kernel_timespec wait{0, 50'000'000};
@@ -275,6 +357,16 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Reques
   CompletionRing* ring_out = nullptr;
 
   std::atomic<std::uint64_t> submit_errors{0};
+  bool single_issuer = false;  // set up with SINGLE_ISSUER | DEFER_TASKRUN
+  std::string fallback_reason;
+  std::atomic<pid_t> issuer{0};  // the thread that enabled the ring (its first poller)
+  bool ring_fd_registered = false;
+  bool foreign_poll_reported = false;
+  // Teardown from another thread while the poller runs (single issuer): asked and done flags,
+  // with what the drain left to the kernel.
+  std::atomic<bool> drain_requested{false};
+  std::atomic<bool> drain_done{false};
+  std::size_t left_in_kernel = 0;
   unsigned failing_submits = 0;      // tests: the next io_uring_submit calls fail with EAGAIN
   bool abandoned_to_kernel = false;  // teardown left requests to the kernel: keep its ring
   std::atomic<std::uint64_t> default_reads{0};  // rotates the default read's offset
@@ -309,6 +401,9 @@ UringDevice::UringDevice(Poller& poller, const UringOptions& options) {
     throw std::invalid_argument(
         "UringDevice: the default read needs default_fd >= 0 and default_read_size in [1, 1 MiB]");
   }
+  if (options.single_issuer && options.sqpoll) {
+    throw std::invalid_argument("UringDevice: single_issuer and sqpoll exclude each other");
+  }
   if (poller.running()) {
     throw std::invalid_argument("UringDevice: the poller must not have started yet");
   }
@@ -324,11 +419,30 @@ UringDevice::UringDevice(Poller& poller, const UringOptions& options) {
 }
 
 UringDevice::~UringDevice() {
+  Impl& impl = *impl_;
+  const pid_t issuer = impl.issuer.load(std::memory_order_relaxed);
+  // A single-issuer ring accepts io_uring_enter from its issuer only.
+  const bool foreign = impl.single_issuer && issuer != 0 && issuer != this_thread_id();
+  bool drained = false;
+  std::size_t left = 0;
+  if (foreign && impl.poller.running()) {
+    // The issuer is the running poller's thread: it drains, this thread waits (bounded).
+    impl.drain_requested.store(true, std::memory_order_release);  // URD-R1: pairs with URD-A1
+    impl.poller.notify();
+    const auto deadline = std::chrono::steady_clock::now() + kTeardownLimit * 2;
+    // URD-A2: pairs with URD-R2: what the drain wrote (left_in_kernel, the slots) is visible.
+    while (!impl.drain_done.load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    drained = impl.drain_done.load(std::memory_order_acquire);  // URD-A2 again
+    left = impl.left_in_kernel;
+  }
   // A running poller would poll this source while it goes away: stop it first (it delivers what
   // its rings hold).
-  if (impl_->poller.running()) impl_->poller.stop();
-  (void)impl_->poller.remove_source(*impl_);
-  const std::size_t left = impl_->drain();
+  if (impl.poller.running()) impl.poller.stop();
+  (void)impl.poller.remove_source(impl);
+  if (!drained) left = foreign ? impl.end_queued_leave_the_kernels() : impl.drain();
   impl_->poller.release_ring(*impl_->ring_out);  // what it still holds is delivered as usual
   if (left != 0) {
     // Never a hang, never freeing what the kernel holds: report, and leave it the ring.
@@ -436,5 +550,9 @@ std::string_view UringDevice::name() const noexcept {
 }
 
 bool UringDevice::sqpoll() const noexcept { return impl_->options.sqpoll; }
+
+bool UringDevice::single_issuer() const noexcept { return impl_->single_issuer; }
+
+std::string UringDevice::fallback_reason() const { return impl_->fallback_reason; }
 
 }  // namespace pn

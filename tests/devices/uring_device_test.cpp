@@ -86,11 +86,12 @@ pn::PollerOptions external() {
   return options;
 }
 
-void nops_from_threads(bool sqpoll) {
+void nops_from_threads(bool sqpoll, bool single_issuer = false) {
   constexpr int kThreads = 3, kPerThread = 3000;
   pn::Poller poller(busy());
   pn::UringOptions options;
   options.sqpoll = sqpoll;
+  options.single_issuer = single_issuer;
   pn::UringDevice device(poller, options);
   ASSERT_TRUE(poller.start());
   Outcomes outcomes(kThreads * kPerThread);
@@ -117,11 +118,13 @@ void nops_from_threads(bool sqpoll) {
   EXPECT_EQ(stats.completed, stats.accepted);
   EXPECT_EQ(device.in_flight(), 0U);
   EXPECT_EQ(device.sqpoll(), sqpoll);
+  EXPECT_EQ(device.single_issuer(), single_issuer) << device.fallback_reason();
   ASSERT_TRUE(poller.stop());
 }
 
 TEST_F(Uring, NopsFromSeveralThreadsCompleteExactlyOnce) { nops_from_threads(false); }
 TEST_F(Uring, NopsWithSqpoll) { nops_from_threads(true); }
+TEST_F(Uring, NopsWithASingleIssuerRing) { nops_from_threads(false, true); }
 
 struct TempFile {
   TempFile() {
@@ -505,6 +508,10 @@ TEST_F(Uring, BadOptionsAndArguments) {
   options.max_in_flight = 512;
   EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument);
   options = {};
+  options.single_issuer = true;
+  options.sqpoll = true;
+  EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument) << "single issuer, sqpoll";
+  options = {};
   options.default_op = pn::UringDefaultOp::kRead;
   EXPECT_THROW(pn::UringDevice(poller, options), std::invalid_argument) << "no file";
   pn::UringDevice device(poller, pn::UringOptions{});
@@ -538,6 +545,94 @@ TEST_F(Uring, DefaultReadRotatesOverTheFile) {
   ASSERT_TRUE(wait_for(outcomes, 40));
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(outcomes.result[i].load(), 512);
   ASSERT_TRUE(poller.stop());
+}
+
+// Single issuer, run to completion: one thread submits, polls and destroys the device with
+// requests in the kernel; each ends once (the 20 ms timeouts OK, the hour-long ones ERR).
+TEST_F(Uring, SingleIssuerRunToCompletionAndTeardownOnTheIssuer) {
+  Outcomes outcomes(8);
+  auto ctx = contexts(8, outcomes);
+  pn::Poller poller(external());
+  pn::UringOptions options;
+  options.single_issuer = true;
+  auto device = std::make_unique<pn::UringDevice>(poller, options);
+  ASSERT_TRUE(device->single_issuer()) << device->fallback_reason();
+  for (std::size_t i = 0; i < 8; ++i) {
+    ASSERT_EQ(device->submit_timeout(*ctx[i], i < 4 ? 20ms : 1h, i), pn::SubmitResult::kAccepted);
+  }
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (outcomes.total.load(std::memory_order_acquire) < 4 &&
+         std::chrono::steady_clock::now() < until) {
+    (void)poller.poll_once();
+  }
+  device.reset();
+  ASSERT_TRUE(wait_for(outcomes, 8));
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(outcomes.calls[i].load(), 1) << i;
+    EXPECT_EQ(outcomes.status[i].load(), i < 4 ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR) << i;
+  }
+}
+
+// Single issuer, the device destroyed on another thread while its poller runs: the poller's
+// thread, the issuer, cancels and reaps; every request ends once with ERR, in bounded time.
+TEST_F(Uring, SingleIssuerTeardownFromAnotherThreadGoesThroughThePoller) {
+  Outcomes outcomes(8);
+  auto ctx = contexts(8, outcomes);
+  pn::PollerOptions adaptive;
+  adaptive.policy = pn::PollPolicy::kAdaptive;
+  pn::Poller poller(adaptive);
+  pn::UringOptions options;
+  options.single_issuer = true;
+  auto device = std::make_unique<pn::UringDevice>(poller, options);
+  ASSERT_TRUE(poller.start());
+  // A NOP before and after the timeouts: once the second completed, the timeouts (queued before
+  // it on this thread's channel) are in the kernel.
+  ASSERT_EQ(device->submit_nop(*ctx[0], 0), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 1));
+  for (std::size_t i = 1; i < 7; ++i) {
+    ASSERT_EQ(device->submit_timeout(*ctx[i], 1h, i), pn::SubmitResult::kAccepted);
+  }
+  ASSERT_EQ(device->submit_nop(*ctx[7], 7), pn::SubmitResult::kAccepted);
+  ASSERT_TRUE(wait_for(outcomes, 2));
+  EXPECT_TRUE(destroyed_in_time(device, [] {}));
+  EXPECT_EQ(outcomes.total.load(std::memory_order_acquire), 8);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(outcomes.calls[i].load(), 1) << i;
+    EXPECT_EQ(outcomes.status[i].load(),
+              i == 0 || i == 7 ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR)
+        << i;
+  }
+}
+
+// A single-issuer ring polled from a second thread: the kernel would refuse that thread, so what
+// it finds queued ends with ERR (-EEXIST) instead of waiting forever.
+TEST_F(Uring, SingleIssuerPolledFromAnotherThreadEndsWithErr) {
+  Outcomes outcomes(2);
+  auto ctx = contexts(2, outcomes);
+  pn::Poller poller(external());
+  pn::UringOptions options;
+  options.single_issuer = true;
+  pn::UringDevice device(poller, options);
+  ASSERT_EQ(device.submit_nop(*ctx[0], 0), pn::SubmitResult::kAccepted);
+  std::thread([&] {  // the issuer: its first poll enables the ring
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (outcomes.total.load(std::memory_order_acquire) < 1 &&
+           std::chrono::steady_clock::now() < until) {
+      (void)poller.poll_once();
+    }
+  })
+      .join();
+  ASSERT_TRUE(wait_for(outcomes, 1));
+  EXPECT_EQ(outcomes.status[0].load(), PN_ASYNC_STATUS_OK);
+  ASSERT_EQ(device.submit_nop(*ctx[1], 1), pn::SubmitResult::kAccepted);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (outcomes.total.load(std::memory_order_acquire) < 2 &&
+         std::chrono::steady_clock::now() < until) {
+    (void)poller.poll_once();
+  }
+  ASSERT_TRUE(wait_for(outcomes, 2));
+  EXPECT_EQ(outcomes.status[1].load(), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(outcomes.result[1].load(), -EEXIST);
 }
 
 }  // namespace

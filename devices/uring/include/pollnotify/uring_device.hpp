@@ -63,6 +63,14 @@ struct UringOptions {
   bool sqpoll = false;            // a kernel thread polls the SQ: no system call to submit
   unsigned sqpoll_idle_ms = 100;  // SQPOLL thread sleeps after this long without work
   int sqpoll_cpu = -1;            // pin the SQPOLL thread (-1: anywhere)
+  // IORING_SETUP_SINGLE_ISSUER + DEFER_TASKRUN, and the ring fd registered: the kernel takes no
+  // multi-submitter lock and posts completions when the poller asks (no interrupting task work).
+  // The first thread that polls the device becomes the ring's only issuer and must be the only
+  // one to poll it (a poller with its own thread, or one thread calling poll_once). Teardown on
+  // another thread goes through the poller while it runs; a poll from another thread ends what
+  // it finds with ERR (-EEXIST). Not with sqpoll. Where the kernel refuses the flags (before
+  // 6.1) the device falls back to a plain ring: single_issuer() says which, fallback_reason() why.
+  bool single_issuer = false;
   UringDefaultOp default_op = UringDefaultOp::kNop;
   int default_fd = -1;                // kRead: an open file descriptor (the device does not own it)
   unsigned default_read_size = 4096;  // kRead: bytes per read, 1..1 MiB
@@ -103,6 +111,10 @@ class UringDevice final : public Device {
   [[nodiscard]] DeviceStats stats() const noexcept override;
   [[nodiscard]] std::string_view name() const noexcept override;
   [[nodiscard]] bool sqpoll() const noexcept;
+  // Whether the ring runs single-issuer (UringOptions::single_issuer, kernel permitting).
+  [[nodiscard]] bool single_issuer() const noexcept;
+  // Why single_issuer was asked for and not granted; "" otherwise.
+  [[nodiscard]] std::string fallback_reason() const;
   // io_uring_submit calls that failed; their SQEs stay queued and are submitted at a later poll.
   [[nodiscard]] std::uint64_t submit_errors() const noexcept;
 
