@@ -24,7 +24,14 @@
 #include "pollnotify/wait_ctx.hpp"
 
 #ifdef PN_BENCH_WITH_URING
+#include <arpa/inet.h>
 #include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "pollnotify/uring_device.hpp"
 #endif
@@ -112,8 +119,8 @@ void BM_Uring_pollnotify(benchmark::State& state) {
 
 // Several submitting threads and one poller thread: the two designs issue 12 names for io_uring's
 // single-producer SQ, measured (docs/devices.md has the figures and the pick):
-//   queue            the UringDevice: submitters push to a multi-producer queue, the poller fills
-//                    the SQ and makes one io_uring_submit per burst
+//   channels         the UringDevice: each submitter writes its own submission channel, the
+//                    poller fills the SQ from them and makes one io_uring_submit per burst
 //   ring_per_thread  each submitting thread owns a ring, fills its SQ and calls io_uring_submit
 //                    for each request; the poller reaps every ring's CQ and delivers
 // Each of state.range(0) threads keeps kBurst NOPs in flight until it has had kPerThread back.
@@ -157,7 +164,7 @@ void run_submitters(int threads, Submit submit) {
   for (auto& worker : workers) worker.join();
 }
 
-void BM_UringSubmitters_queue(benchmark::State& state) {
+void BM_UringSubmitters_channels(benchmark::State& state) {
   if (!pn::UringDevice::unavailable_reason().empty()) {
     state.SkipWithError("io_uring unavailable");
     return;
@@ -250,10 +257,326 @@ void BM_UringSubmitters_ring_per_thread(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * threads * kPerThread);
 }
 
+// Real I/O at queue depth 32, loaded throughput (docs/devices.md, "io_uring on real I/O"):
+//   read: 4 KiB reads of a 16 MiB file in the page cache, at rotating offsets
+//   echo: 32 loopback TCP connections, each round trip 64 B client -> server -> client (send,
+//         recv, send, recv: four operations, each started when the one before completed)
+// Four styles, each keeping 32 lanes busy, one operation in flight per lane:
+//   wait_cqe        the application thread: io_uring_submit_and_wait, reap, start the next ones
+//   eventfd_epoll   the application thread: a registered eventfd in epoll_wait, then reap
+//   pollnotify      a UringDevice on a busy poller thread (CPU 1); each completion callback
+//                   starts its lane's next operation; the benchmark thread (CPU 0) waits
+//   pollnotify_rtc  run to completion: the benchmark thread polls an external-policy poller of a
+//                   single-issuer UringDevice itself; callbacks chain as above
+// An iteration is 32 completed reads or 32 completed round trips.
+constexpr unsigned kLanes = 32;
+constexpr unsigned kReadSize = 4096;
+constexpr std::size_t kReadFileSize = 16U << 20;
+constexpr unsigned kEchoSize = 64;
+
+enum class Io : std::uint8_t { kRead, kEcho };
+
+// The file and sockets both styles work on.
+struct IoFixture {
+  explicit IoFixture(Io kind) : io(kind), buffers(kLanes * kReadSize) {
+    clients.fill(-1);
+    servers.fill(-1);
+    if (io == Io::kRead) {
+      char name[] = "/tmp/pn-bench-read-XXXXXX";
+      file = ::mkstemp(name);
+      if (file < 0) return;
+      ::unlink(name);
+      const std::vector<char> block(1U << 20, 'r');
+      for (std::size_t written = 0; written < kReadFileSize; written += block.size()) {
+        if (::write(file, block.data(), block.size()) != static_cast<ssize_t>(block.size())) return;
+      }
+      ready = true;  // written just now: in the page cache
+      return;
+    }
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(listener, kLanes) != 0 ||
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      if (listener >= 0) ::close(listener);
+      return;
+    }
+    for (unsigned lane = 0; lane < kLanes; ++lane) {
+      clients[lane] = ::socket(AF_INET, SOCK_STREAM, 0);
+      if (::connect(clients[lane], reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(listener);
+        return;
+      }
+      servers[lane] = ::accept(listener, nullptr, nullptr);
+      const int one = 1;
+      ::setsockopt(clients[lane], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ::setsockopt(servers[lane], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    ::close(listener);
+    ready = true;
+  }
+  ~IoFixture() {
+    if (file >= 0) ::close(file);
+    for (int fd : clients) {
+      if (fd >= 0) ::close(fd);
+    }
+    for (int fd : servers) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  IoFixture(const IoFixture&) = delete;
+  IoFixture& operator=(const IoFixture&) = delete;
+
+  // The lane's next operation: what it is and on which descriptor.
+  struct Op {
+    bool is_read = false;
+    bool is_send = false;  // echo: send, else recv
+    int fd = -1;
+    void* buffer = nullptr;
+    unsigned length = 0;
+    std::uint64_t offset = 0;
+  };
+  Op next(unsigned lane) {
+    Op op;
+    op.buffer = buffers.data() + static_cast<std::size_t>(lane) * kReadSize;
+    if (io == Io::kRead) {
+      op.is_read = true;
+      op.fd = file;
+      op.length = kReadSize;
+      op.offset = (reads++ % (kReadFileSize / kReadSize)) * kReadSize;
+      return op;
+    }
+    const unsigned stage = stages[lane];
+    op.is_send = stage == 0 || stage == 2;
+    op.fd = stage < 2 ? (stage == 0 ? clients[lane] : servers[lane])
+                      : (stage == 2 ? servers[lane] : clients[lane]);
+    op.length = kEchoSize;
+    return op;
+  }
+  // The lane's operation completed; true when it finished an item (a read, or a round trip).
+  bool completed(unsigned lane) {
+    if (io == Io::kRead) return true;
+    stages[lane] = (stages[lane] + 1) % 4;
+    return stages[lane] == 0;
+  }
+
+  const Io io;
+  bool ready = false;
+  int file = -1;
+  std::array<int, kLanes> clients{}, servers{};
+  std::array<unsigned, kLanes> stages{};
+  std::uint64_t reads = 0;
+  std::vector<unsigned char> buffers;
+};
+
+void prep_native(io_uring_sqe* sqe, const IoFixture::Op& op, unsigned lane) {
+  if (op.is_read) {
+    io_uring_prep_read(sqe, op.fd, op.buffer, op.length, op.offset);
+  } else if (op.is_send) {
+    io_uring_prep_send(sqe, op.fd, op.buffer, op.length, 0);
+  } else {
+    io_uring_prep_recv(sqe, op.fd, op.buffer, op.length, MSG_WAITALL);
+  }
+  io_uring_sqe_set_data64(sqe, lane);
+}
+
+// The application-thread styles: `wait` blocks until at least one CQE is ready.
+template <class Wait>
+void native_io(benchmark::State& state, Io io, bool with_eventfd, Wait wait) {
+  IoFixture fixture(io);
+  io_uring ring{};
+  if (!fixture.ready || io_uring_queue_init(2 * kLanes, &ring, 0) != 0) {
+    state.SkipWithError("io_uring or the fixture unavailable");
+    return;
+  }
+  int event = -1;
+  int poll_set = -1;
+  if (with_eventfd) {
+    event = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    poll_set = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event interest{};
+    interest.events = EPOLLIN;
+    if (event < 0 || poll_set < 0 || io_uring_register_eventfd(&ring, event) != 0 ||
+        ::epoll_ctl(poll_set, EPOLL_CTL_ADD, event, &interest) != 0) {
+      state.SkipWithError("cannot set up the eventfd + epoll");
+      io_uring_queue_exit(&ring);
+      return;
+    }
+  }
+  for (unsigned lane = 0; lane < kLanes; ++lane) {
+    prep_native(io_uring_get_sqe(&ring), fixture.next(lane), lane);
+  }
+  std::uint64_t items = 0;
+  std::uint64_t target = 0;
+  for (auto _ : state) {
+    target += kLanes;
+    while (items < target) {
+      wait(ring, poll_set, event);
+      io_uring_cqe* cqes[kLanes];
+      const unsigned seen = io_uring_peek_batch_cqe(&ring, cqes, kLanes);
+      for (unsigned i = 0; i < seen; ++i) {
+        const auto lane = static_cast<unsigned>(io_uring_cqe_get_data64(cqes[i]));
+        if (fixture.completed(lane)) ++items;
+        prep_native(io_uring_get_sqe(&ring), fixture.next(lane), lane);
+      }
+      io_uring_cq_advance(&ring, seen);
+    }
+  }
+  // The lanes' last operations are left to the kernel: exiting the ring cancels them.
+  io_uring_queue_exit(&ring);
+  if (event >= 0) ::close(event);
+  if (poll_set >= 0) ::close(poll_set);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kLanes);
+}
+
+void BM_UringIo_wait_cqe(benchmark::State& state) {
+  native_io(state, static_cast<Io>(state.range(0)), false, [](io_uring& ring, int, int) {
+    io_uring_cqe* cqe = nullptr;
+    (void)io_uring_submit_and_wait(&ring, 1);
+    (void)io_uring_peek_cqe(&ring, &cqe);
+  });
+}
+
+void BM_UringIo_eventfd_epoll(benchmark::State& state) {
+  native_io(state, static_cast<Io>(state.range(0)), true,
+            [](io_uring& ring, int poll_set, int event) {
+              (void)io_uring_submit(&ring);
+              if (io_uring_cq_ready(&ring) != 0) return;  // the kernel posted during the submit
+              epoll_event ready{};
+              while (::epoll_wait(poll_set, &ready, 1, -1) != 1) {
+              }
+              std::uint64_t count = 0;
+              (void)::read(event, &count, sizeof count);
+            });
+}
+
+// pollnotify's lanes: two contexts each, alternating, whose callbacks start the next operation.
+struct PnLanes {
+  PnLanes(IoFixture& io_fixture, pn::UringDevice& uring) : fixture(io_fixture), device(uring) {
+    for (unsigned lane = 0; lane < kLanes; ++lane) {
+      for (auto& ctx : lanes[lane].contexts) {
+        ctx = pn::WaitCtx::make();
+        ctx->set_completion_callback(on_completion, &lanes[lane]);
+      }
+      lanes[lane].owner = this;
+      lanes[lane].index = lane;
+    }
+  }
+  struct Lane {
+    PnLanes* owner = nullptr;
+    unsigned index = 0;
+    unsigned turn = 0;
+    std::array<pn::WaitCtxPtr, 2> contexts;
+  };
+  void start(Lane& lane) {
+    const IoFixture::Op op = fixture.next(lane.index);
+    pn::WaitCtx& ctx = *lane.contexts[lane.turn];
+    lane.turn ^= 1U;
+    if (op.is_read) {
+      (void)device.submit_read(ctx, op.fd, op.buffer, op.length, op.offset, lane.index);
+    } else if (op.is_send) {
+      (void)device.submit_send(ctx, op.fd, op.buffer, op.length, 0, lane.index);
+    } else {
+      (void)device.submit_recv(ctx, op.fd, op.buffer, op.length, MSG_WAITALL, lane.index);
+    }
+  }
+  static int on_completion(void* arg, const PN_COMPLETION*) {
+    Lane& lane = *static_cast<Lane*>(arg);
+    PnLanes& self = *lane.owner;
+    if (self.fixture.completed(lane.index)) {
+      // BIO-R1: one writer (the poller thread); pairs with BIO-A1 in the waiting thread.
+      self.items.store(self.items.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    // Relaxed: a flag; the drain below waits for the lanes' last completions anyway.
+    if (!self.stopping.load(std::memory_order_relaxed)) {
+      self.start(lane);
+    } else {
+      self.idle.store(self.idle.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    return 1;
+  }
+  IoFixture& fixture;
+  pn::UringDevice& device;
+  std::array<Lane, kLanes> lanes;
+  std::atomic<std::uint64_t> items{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> idle{0};  // lanes whose last completion arrived after stopping
+};
+
+void pollnotify_io(benchmark::State& state, bool run_to_completion) {
+  const Io io = static_cast<Io>(state.range(0));
+  IoFixture fixture(io);
+  if (!fixture.ready || !pn::UringDevice::unavailable_reason().empty()) {
+    state.SkipWithError("io_uring or the fixture unavailable");
+    return;
+  }
+  pn::PollerOptions poller_options;
+  poller_options.policy = run_to_completion ? pn::PollPolicy::kExternal : pn::PollPolicy::kBusy;
+  poller_options.cpu = run_to_completion ? -1 : 1;
+  pn::Poller poller(poller_options);
+  pn::UringOptions options;
+  options.entries = 2 * kLanes;
+  options.max_in_flight = 2 * kLanes;
+  options.single_issuer = run_to_completion;
+  std::optional<pn::UringDevice> device(std::in_place, poller, options);
+  PnLanes lanes(fixture, *device);
+  for (auto& lane : lanes.lanes) lanes.start(lane);  // before the poller's callbacks start more
+  if (!run_to_completion) poller.start();
+  std::uint64_t target = 0;
+  for (auto _ : state) {
+    target += kLanes;
+    // BIO-A1: pairs with BIO-R1.
+    while (lanes.items.load(std::memory_order_acquire) < target) {
+      if (run_to_completion) (void)poller.poll_once();
+    }
+  }
+  lanes.stopping.store(true, std::memory_order_relaxed);
+  // Reads finish by themselves; an echo lane's pending recv ends at the device's teardown.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (io == Io::kRead && lanes.idle.load(std::memory_order_acquire) < kLanes &&  // BIO-A1
+         std::chrono::steady_clock::now() < until) {
+    if (run_to_completion) (void)poller.poll_once();
+  }
+  if (!run_to_completion) poller.stop();
+  device.reset();  // ends what the lanes left in the kernel, while their contexts live
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kLanes);
+}
+
+void BM_UringIo_pollnotify(benchmark::State& state) { pollnotify_io(state, false); }
+void BM_UringIo_pollnotify_rtc(benchmark::State& state) { pollnotify_io(state, true); }
+
+BENCHMARK(BM_UringIo_wait_cqe)
+    ->Name("BM_UringIo/wait_cqe")
+    ->ArgName("echo")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+BENCHMARK(BM_UringIo_eventfd_epoll)
+    ->Name("BM_UringIo/eventfd_epoll")
+    ->ArgName("echo")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+BENCHMARK(BM_UringIo_pollnotify)
+    ->Name("BM_UringIo/pollnotify")
+    ->ArgName("echo")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+BENCHMARK(BM_UringIo_pollnotify_rtc)
+    ->Name("BM_UringIo/pollnotify_rtc")
+    ->ArgName("echo")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+
 BENCHMARK(BM_Uring_raw)->Name("BM_Uring/raw");
 BENCHMARK(BM_Uring_pollnotify)->Name("BM_Uring/pollnotify");
-BENCHMARK(BM_UringSubmitters_queue)
-    ->Name("BM_UringSubmitters/queue")
+BENCHMARK(BM_UringSubmitters_channels)
+    ->Name("BM_UringSubmitters/channels")
     ->Arg(1)
     ->Arg(2)
     ->UseRealTime();

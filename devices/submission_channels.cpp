@@ -64,7 +64,7 @@ bool park_barrier_is_asymmetric() noexcept {
 
 void park_barrier() noexcept {
   if (!park_barrier_is_asymmetric() || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_barrier();
   }
 }
 

@@ -12,11 +12,16 @@ mkdir -p "$out"
 suites=(wait_ctx_benchmark runtime_benchmark poller_benchmark)
 [ -x build/release/benchmarks/tbb_benchmark ] && suites+=(tbb_benchmark)
 [ -x build/release/benchmarks/devices_benchmark ] && suites+=(devices_benchmark)
+suites+=(scaling_benchmark)
 for suite in "${suites[@]}"; do
   echo "== $suite" >&2
   extra=()
-  # The TBB styles swing with the machine's state: 3 repetitions, interleaved, reported as medians.
-  [ "$suite" = tbb_benchmark ] && extra=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true)
+  # The TBB styles, the drivers and the scaling grid swing with the machine's state: 3 repetitions,
+  # interleaved, reported as medians.
+  case "$suite" in
+    tbb_benchmark | devices_benchmark | scaling_benchmark)
+      extra=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true) ;;
+  esac
   "./build/release/benchmarks/$suite" --benchmark_format=console "${extra[@]}" \
     --benchmark_out="$out/$suite.json" --benchmark_out_format=json
 done
@@ -25,6 +30,15 @@ echo "== job_switch" >&2
 echo "== pollnotify-bench" >&2
 ./build/release/benchmarks/pollnotify-bench --no-progress --json "$out/pollnotify-bench.json" \
   --plot "$out/latency_percentiles.svg" --hgrm "$out/hgrm" | tee "$out/pollnotify-bench.txt"
+if pkg-config --exists liburing; then
+  echo "== pollnotify-bench on io_uring: 4 KiB page-cache reads" >&2
+  read_file=$(mktemp /tmp/pn-bench-read.XXXXXX)
+  head -c $((16 << 20)) /dev/zero > "$read_file"
+  ./build/release/benchmarks/pollnotify-bench --no-progress --device "uring:read:$read_file" \
+    --mechanisms busy,uring-wait,uring-eventfd --duration 0.5 --warmup 0.1 --repetitions 3 \
+    --json "$out/pollnotify-bench-uring.json" | tee "$out/pollnotify-bench-uring.txt" || true
+  rm -f "$read_file"
+fi
 mkdir -p docs/img
 cp "$out/latency_percentiles.svg" docs/img/latency_percentiles.svg
 python3 scripts/bench_report.py "$out" > docs/benchmarks.md

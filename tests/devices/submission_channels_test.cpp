@@ -94,26 +94,23 @@ TEST(SubmissionChannelsRaces, StampedPayloadsArriveIntactAndInOrderPerThread) {
   bool all_in_order = true;
   std::thread consumer([&] {
     Stamped request;
+    const auto check = [&] {
+      all_intact = all_intact && intact(request);
+      all_in_order = all_in_order && request.sequence == next[request.thread];
+      ++next[request.thread];
+      ++received;
+      channels.give_back(request.channel);
+    };
     for (;;) {
       if (channels.try_pop(request)) {
-        all_intact = all_intact && intact(request);
-        all_in_order = all_in_order && request.sequence == next[request.thread];
-        ++next[request.thread];
-        ++received;
-        channels.give_back(request.channel);
-        continue;
-      }
-      // Relaxed: after the flag, one more drain finds whatever was queued before it.
-      if (producers_done.load(std::memory_order_acquire)) {  // CHT-A1: pairs with CHT-R1
+        check();
+      } else if (producers_done.load(std::memory_order_acquire)) {  // CHT-A1: pairs with CHT-R1
+        // Every request was queued before the flag: one more empty pop ends the run.
         if (!channels.try_pop(request)) break;
-        all_intact = all_intact && intact(request);
-        all_in_order = all_in_order && request.sequence == next[request.thread];
-        ++next[request.thread];
-        ++received;
-        channels.give_back(request.channel);
-        continue;
+        check();
+      } else {
+        channels.wait_for_requests(std::chrono::milliseconds(50));
       }
-      channels.wait_for_requests(std::chrono::milliseconds(50));
     }
   });
   std::vector<std::thread> producers;

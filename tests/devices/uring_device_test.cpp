@@ -65,6 +65,17 @@ bool wait_for(const Outcomes& outcomes, int count, std::chrono::seconds limit = 
   return true;
 }
 
+// Polls an external-policy poller on this thread until `count` callbacks ran (bounded).
+void poll_until(pn::Poller& poller, const Outcomes& outcomes, int count,
+                std::chrono::seconds limit = 10s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  // UT-A1 as in wait_for.
+  while (outcomes.total.load(std::memory_order_acquire) < count &&
+         std::chrono::steady_clock::now() < until) {
+    (void)poller.poll_once();
+  }
+}
+
 std::vector<pn::WaitCtxPtr> contexts(std::size_t n, Outcomes& outcomes) {
   std::vector<pn::WaitCtxPtr> made;
   for (std::size_t i = 0; i < n; ++i) {
@@ -560,11 +571,7 @@ TEST_F(Uring, SingleIssuerRunToCompletionAndTeardownOnTheIssuer) {
   for (std::size_t i = 0; i < 8; ++i) {
     ASSERT_EQ(device->submit_timeout(*ctx[i], i < 4 ? 20ms : 1h, i), pn::SubmitResult::kAccepted);
   }
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (outcomes.total.load(std::memory_order_acquire) < 4 &&
-         std::chrono::steady_clock::now() < until) {
-    (void)poller.poll_once();
-  }
+  poll_until(poller, outcomes, 4);
   device.reset();
   ASSERT_TRUE(wait_for(outcomes, 8));
   for (std::size_t i = 0; i < 8; ++i) {
@@ -615,21 +622,13 @@ TEST_F(Uring, SingleIssuerPolledFromAnotherThreadEndsWithErr) {
   pn::UringDevice device(poller, options);
   ASSERT_EQ(device.submit_nop(*ctx[0], 0), pn::SubmitResult::kAccepted);
   std::thread([&] {  // the issuer: its first poll enables the ring
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (outcomes.total.load(std::memory_order_acquire) < 1 &&
-           std::chrono::steady_clock::now() < until) {
-      (void)poller.poll_once();
-    }
+    poll_until(poller, outcomes, 1);
   })
       .join();
   ASSERT_TRUE(wait_for(outcomes, 1));
   EXPECT_EQ(outcomes.status[0].load(), PN_ASYNC_STATUS_OK);
   ASSERT_EQ(device.submit_nop(*ctx[1], 1), pn::SubmitResult::kAccepted);
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (outcomes.total.load(std::memory_order_acquire) < 2 &&
-         std::chrono::steady_clock::now() < until) {
-    (void)poller.poll_once();
-  }
+  poll_until(poller, outcomes, 2);
   ASSERT_TRUE(wait_for(outcomes, 2));
   EXPECT_EQ(outcomes.status[1].load(), PN_ASYNC_STATUS_ERR);
   EXPECT_EQ(outcomes.result[1].load(), -EEXIST);

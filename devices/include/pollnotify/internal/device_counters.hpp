@@ -32,10 +32,15 @@ struct DeviceCounters {
   }
 
   void count_completed(const Completion* completions, std::size_t count) noexcept {
-    std::uint64_t errors = 0;
-    for (std::size_t i = 0; i < count; ++i) errors += completions[i].status == PN_ASYNC_STATUS_ERR;
+    const std::uint64_t errors = errors_in(completions, count);
     add(completed, count);
     if (errors != 0) add(completed_err, errors);
+  }
+
+  static std::uint64_t errors_in(const Completion* completions, std::size_t count) noexcept {
+    std::uint64_t errors = 0;
+    for (std::size_t i = 0; i < count; ++i) errors += completions[i].status == PN_ASYNC_STATUS_ERR;
+    return errors;
   }
 
   [[nodiscard]] DeviceStats snapshot(std::uint64_t in_flight_now) const noexcept {
