@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pollnotify/internal/ring_room.hpp"
-#include "pollnotify/mpsc_queue.hpp"
+#include "pollnotify/mpsc_queue.hpp"  // its futex wake
 
 namespace pn::internal {
 namespace {
@@ -139,8 +139,7 @@ Channel* ChannelTable::claim() noexcept {
   return channels_[count].get();
 }
 
-bool ChannelTable::has_queued_after_park_barrier() const noexcept {
-  park_barrier();
+bool ChannelTable::channels_hold_requests() const noexcept {
   const std::uint32_t count = published();
   for (std::uint32_t i = 0; i < count; ++i) {
     const Channel& channel = *channels_[i];
@@ -148,13 +147,6 @@ bool ChannelTable::has_queued_after_park_barrier() const noexcept {
     if (channel.tail.load(std::memory_order_relaxed) != channel.head) return true;
   }
   return false;
-}
-
-void ChannelTable::wait_for_requests(std::chrono::nanoseconds timeout) noexcept {
-  // Announce, barrier, re-check, sleep: a producer either sees the flag or is seen here.
-  consumer_parked.store(1, std::memory_order_relaxed);
-  if (!has_queued_after_park_barrier()) (void)mpsc_queue_futex_wait(consumer_parked, timeout);
-  consumer_parked.store(0, std::memory_order_relaxed);
 }
 
 void ChannelTable::wake_parked_consumer() noexcept {

@@ -206,9 +206,10 @@ TEST(SubmissionChannels, AThreadExitingWithRequestsQueuedLeavesThemToTheConsumer
   EXPECT_EQ(from_second, 1);
 }
 
-// Past kMaxChannels threads holding a channel at once, a submit fails with ERR (no crash, no
-// block), and succeeds again once a thread has exited.
-TEST(SubmissionChannels, TheChannelLimitRefusesWithErr) {
+// Past kMaxChannels threads holding a channel at once, the next threads share one queue with
+// `capacity` credits: accepted (no ERR, no block), EAGAIN when that queue is full, and
+// completed like the others.
+TEST(SubmissionChannels, ThreadsPastTheChannelLimitShareAQueue) {
   SubmissionChannels<Stamped> channels(nullptr, 1);
   pn::WaitCtxPtr ctx = pn::WaitCtx::make();
   std::barrier all_hold(pn::internal::kMaxChannels + 1);
@@ -217,20 +218,34 @@ TEST(SubmissionChannels, TheChannelLimitRefusesWithErr) {
     holders.emplace_back([&, t] {
       (void)channels.admit(*ctx, stamp(t, 0));
       all_hold.arrive_and_wait();  // every channel is owned
-      all_hold.arrive_and_wait();  // the extra thread has tried
+      all_hold.arrive_and_wait();  // the extra threads have tried
     });
   }
   all_hold.arrive_and_wait();
-  SubmitResult extra = SubmitResult::kAccepted;
-  std::thread([&] { extra = channels.admit(*ctx, stamp(99, 0)); }).join();
-  EXPECT_EQ(extra, SubmitResult::kFailed);
-  EXPECT_EQ(channels.snapshot().failed, 1U);
+  SubmitResult first = SubmitResult::kFailed;
+  SubmitResult second = SubmitResult::kFailed;
+  std::thread([&] { first = channels.admit(*ctx, stamp(100, 0)); }).join();
+  std::thread([&] { second = channels.admit(*ctx, stamp(101, 0)); }).join();
+  EXPECT_EQ(first, SubmitResult::kAccepted);
+  EXPECT_EQ(second, SubmitResult::kRetry);  // the shared queue's one credit is out
+  EXPECT_EQ(channels.in_flight(), pn::internal::kMaxChannels + 1);
   all_hold.arrive_and_wait();
   for (std::thread& holder : holders) holder.join();
+  std::uint32_t shared = 0;
+  std::uint32_t taken = 0;
   Stamped request;
-  while (channels.try_pop(request)) channels.give_back(request.channel);
-  std::thread([&] { extra = channels.admit(*ctx, stamp(99, 1)); }).join();
-  EXPECT_EQ(extra, SubmitResult::kAccepted);
+  while (channels.try_pop(request)) {
+    ++taken;
+    if (request.channel == SubmissionChannels<Stamped>::kSharedQueue) {
+      ++shared;
+      EXPECT_EQ(request.thread, 100U);
+    }
+    channels.give_back(request.channel);
+  }
+  EXPECT_EQ(taken, pn::internal::kMaxChannels + 1);
+  EXPECT_EQ(shared, 1U);
+  EXPECT_EQ(channels.in_flight(), 0U);
+  EXPECT_EQ(channels.snapshot().failed, 0U);
 }
 
 // The channels go away while a thread still holds one: its exit touches only memory it keeps

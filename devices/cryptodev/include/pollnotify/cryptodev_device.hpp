@@ -7,7 +7,7 @@
 //                          attached to an EAL the application initialised itself.
 //   submit_*(ctx, ...)     any thread, never blocks: checks the limits and the thread's credits,
 //                          arms the context and queues the request in the thread's own
-//                          submission channel (at most 64 threads at once, past that ERR).
+//                          submission channel (64 at once; further threads share a queue).
 //   poll (poller)          the queue pair's one producer and one consumer: takes queued
 //                          requests, copies their input into mbufs from the device's pools,
 //                          enqueues a burst; dequeues a burst, copies the output back (the

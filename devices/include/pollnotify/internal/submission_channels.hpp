@@ -8,8 +8,9 @@
 // directly.
 //
 // Limits: kMaxChannels channels per device. A thread that exits gives its channel back (what it
-// submitted still completes); a later thread reuses it once its requests have completed. A
-// submitting thread past the limit, with every channel owned or busy, gets ERR (counted failed).
+// submitted still completes); a later thread reuses it once its requests have completed. Threads
+// past the limit (every channel owned or busy) share one multi-producer queue with `capacity`
+// credits of its own: accepted as usual, at the cost of read-modify-writes on shared lines.
 //
 // Parking without a fence on the submit path: the consumer announces it parks, then runs
 // park_barrier() (membarrier: every running thread of the process passes a full barrier) before
@@ -31,6 +32,7 @@
 
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
+#include "pollnotify/mpsc_queue.hpp"
 #include "pollnotify/poller.hpp"
 
 namespace pn::internal {
@@ -117,10 +119,8 @@ class ChannelTable {
   }
   [[nodiscard]] Channel& channel(std::uint32_t index) const noexcept { return *channels_[index]; }
 
-  // Consumer, after announcing a park (its parked flag stored): is any request queued?
-  [[nodiscard]] bool has_queued_after_park_barrier() const noexcept;
-  // Consumer (a device thread): parks until a request is queued or `timeout` passes.
-  void wait_for_requests(std::chrono::nanoseconds timeout) noexcept;
+  // Consumer, after park_barrier(): does any channel hold a request?
+  [[nodiscard]] bool channels_hold_requests() const noexcept;
   // Producer, after publish_barrier(): wakes a consumer parked in wait_for_requests.
   void wake_parked_consumer() noexcept;
 
@@ -150,10 +150,15 @@ class SubmissionChannels : public DeviceCounters {
   // of the device's own, which parks with wait_for_requests.
   SubmissionChannels(Poller* drained_by, std::uint64_t capacity_per_channel)
       : table_(std::make_shared<ChannelTable>(sizeof(Request), capacity_per_channel)),
+        shared_(capacity_per_channel),
         drained_by_(drained_by) {}
 
-  // Any thread, never blocks: ERR once closed or past kMaxChannels, EAGAIN when this thread's
-  // channel holds `capacity` requests not yet given back, else armed and queued.
+  // What `channel` says of a request that came through the shared queue.
+  static constexpr std::uint32_t kSharedQueue = ~std::uint32_t{0};
+
+  // Any thread, never blocks: ERR once closed, EAGAIN when this thread's channel (or the shared
+  // queue, past kMaxChannels threads) holds `capacity` requests not yet given back, else armed
+  // and queued.
   SubmitResult admit(WaitCtx& ctx, const Request& request) noexcept {
     return emplace(ctx, [&request](Request& slot) noexcept { slot = request; });
   }
@@ -162,12 +167,13 @@ class SubmissionChannels : public DeviceCounters {
   // (whose narrow stores and wide reloads stall store forwarding).
   template <class Fill>
   SubmitResult emplace(WaitCtx& ctx, Fill&& fill) noexcept {
-    Channel* channel =
-        closed.load(std::memory_order_relaxed) ? nullptr : table_->channel_of_this_thread(table_);
-    if (channel == nullptr) {  // off the steady path: shared counters
+    if (closed.load(std::memory_order_relaxed)) {
       add(submitted);
       return refuse(ctx, SubmitResult::kFailed, failed);
     }
+    Channel* channel = table_->channel_of_this_thread(table_);
+    if (channel == nullptr) [[unlikely]]
+      return emplace_shared(ctx, fill);
     bump(channel->submitted);
     const std::uint64_t position = channel->tail.load(std::memory_order_relaxed);  // its own
     if (position >= channel->credit_end && !refill_credits(*channel, position)) {
@@ -191,8 +197,10 @@ class SubmissionChannels : public DeviceCounters {
     return SubmitResult::kAccepted;
   }
 
-  // Consumer: takes the next request of any channel (round robin); false when all are empty.
+  // Consumer: takes the next request of the shared queue or of any channel (round robin); false
+  // when all are empty.
   [[nodiscard]] bool try_pop(Request& out) noexcept {
+    if (shared_.try_pop(out)) return true;
     const std::uint32_t count = table_->published();
     for (std::uint32_t k = 0; k < count; ++k) {
       if (cursor_ >= count) cursor_ = 0;
@@ -212,23 +220,34 @@ class SubmissionChannels : public DeviceCounters {
 
   // Consumer: `request` left the device (completed, or ended at teardown): its credit returns.
   void give_back(std::uint32_t channel_index) noexcept {
+    if (channel_index == kSharedQueue) [[unlikely]] {
+      shared_in_flight_.fetch_sub(1, std::memory_order_relaxed);  // a count; RQ-R4 publishes
+      return;
+    }
     Channel& channel = table_->channel(channel_index);
     // CH-R2: the slot was read before; pairs with CH-A2 (the producer may reuse it).
     channel.done.store(channel.done.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
-  // Consumer, after announcing a park: is any request queued?
+  // Consumer, after announcing a park: runs park_barrier(), then says whether any request is
+  // queued (the shared queue's check is seq_cst, pairing with its RQ-R4).
   [[nodiscard]] bool has_queued_after_park_barrier() const noexcept {
-    return table_->has_queued_after_park_barrier();
+    park_barrier();
+    return shared_.has_items_seq_cst() || table_->channels_hold_requests();
   }
-  // Consumer (a device thread): parks until a request is queued or `timeout` passes.
+  // Consumer (a device thread): parks until a request is queued or `timeout` passes. Announce,
+  // barrier, re-check, sleep: a producer either sees the flag or is seen here.
   void wait_for_requests(std::chrono::nanoseconds timeout) noexcept {
-    table_->wait_for_requests(timeout);
+    table_->consumer_parked.store(1, std::memory_order_relaxed);
+    if (!has_queued_after_park_barrier()) {
+      (void)mpsc_queue_futex_wait(table_->consumer_parked, timeout);
+    }
+    table_->consumer_parked.store(0, std::memory_order_relaxed);
   }
 
   // Any thread: accepted and not yet given back (a snapshot).
   [[nodiscard]] std::uint64_t in_flight() const noexcept {
-    std::uint64_t total = 0;
+    std::uint64_t total = shared_in_flight_.load(std::memory_order_relaxed);  // a count
     const std::uint32_t count = table_->published();
     for (std::uint32_t i = 0; i < count; ++i) {
       const Channel& channel = table_->channel(i);
@@ -264,6 +283,31 @@ class SubmissionChannels : public DeviceCounters {
   std::atomic<bool> closed{false};  // teardown: no more admissions (relaxed: a flag)
 
  private:
+  // Past kMaxChannels threads: the shared queue, its credits counted by read-modify-writes.
+  template <class Fill>
+  SubmitResult emplace_shared(WaitCtx& ctx, Fill& fill) noexcept {
+    add(submitted);
+    // Relaxed: the count only bounds occupancy; the queue publishes the request (RQ-R4).
+    if (shared_in_flight_.fetch_add(1, std::memory_order_relaxed) >= table_->capacity) {
+      shared_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      return refuse(ctx, SubmitResult::kRetry, refused_full);
+    }
+    ctx.ensure_status(AsyncStatus::kOk);
+    Request request{};
+    fill(request);
+    request.ctx = &ctx;
+    request.ticket = ctx.arm();
+    request.channel = kSharedQueue;
+    if (!shared_.try_push(request)) {  // cannot happen: the queue holds `capacity`
+      shared_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      ctx.abandon(request.ticket);
+      return refuse(ctx, SubmitResult::kRetry, refused_full);
+    }
+    add(accepted);
+    wake_consumer();
+    return SubmitResult::kAccepted;
+  }
+
   static bool refill_credits(Channel& channel, std::uint64_t position) noexcept {
     // CH-A2: pairs with CH-R2: the consumer is done with the slots it gave back.
     channel.credit_end = channel.done.load(std::memory_order_acquire) + channel.capacity;
@@ -280,6 +324,8 @@ class SubmissionChannels : public DeviceCounters {
   }
 
   std::shared_ptr<ChannelTable> table_;
+  MpscQueue<Request> shared_;  // threads past kMaxChannels -> the consumer
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> shared_in_flight_{0};
   Poller* const drained_by_;
   std::uint32_t cursor_ = 0;  // consumer
 };

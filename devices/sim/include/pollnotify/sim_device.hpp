@@ -9,7 +9,6 @@
 //   capacity reached (per thread)   -> status EAGAIN, nothing follows: the caller retries
 //     or an
 //     injected refusal
-//   a 65th thread holding requests  -> status ERR (64 submitting threads per instance at once)
 //   injected fatal fault, bad input -> status ERR, nothing follows
 //
 // Timing, per device:

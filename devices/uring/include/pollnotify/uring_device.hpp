@@ -5,8 +5,8 @@
 // How it runs:
 //   submit_*(ctx, ...)   any thread, never blocks. Checks the thread's credits, arms the context
 //                        and queues the request in the thread's own submission channel (taken
-//                        on its first submit, given back at its exit; at most 64 threads hold
-//                        one at once, past that ERR): a store and a release, no locked
+//                        on its first submit, given back at its exit; 64 at once, further
+//                        threads share a queue): a store and a release, no locked
 //                        instruction. The io_uring submission queue has one producer, the
 //                        poller, so submitting threads never touch it.
 //   poll (poller)        moves queued requests into SQEs and submits them (one io_uring_enter
