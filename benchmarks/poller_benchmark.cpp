@@ -430,18 +430,23 @@ void BM_Poller_Dispatch_boost_spsc(benchmark::State& state) {
   const auto burst = static_cast<std::size_t>(state.range(0));
   boost::lockfree::spsc_queue<PN_COMPLETION, boost::lockfree::capacity<1024>> queue;
   std::uint64_t fired = 0;
-  PeerHandler handler{[](void* arg, const PN_COMPLETION*) {
-                        ++*static_cast<std::uint64_t*>(arg);
-                        return 1;
-                      },
-                      &fired};
+  // One handler per request, each on its own line, as pollnotify has one wait context each.
+  struct alignas(64) LineHandler {
+    PeerHandler handler;
+  };
+  std::vector<LineHandler> handlers(burst,
+                                    LineHandler{PeerHandler{[](void* arg, const PN_COMPLETION*) {
+                                                              ++*static_cast<std::uint64_t*>(arg);
+                                                              return 1;
+                                                            },
+                                                            &fired}});
   std::vector<PN_COMPLETION> completions(burst);
   std::vector<PN_COMPLETION> popped(burst);
   pn::bench::pin_this_thread(kConsumerCpu);
   for (auto _ : state) {
     for (std::size_t i = 0; i < burst; ++i) {
-      completions[i] = PN_COMPLETION{reinterpret_cast<PN_ASYNC_WAIT_CTX*>(&handler), i, i,
-                                     PN_ASYNC_STATUS_OK, 0};
+      completions[i] = PN_COMPLETION{reinterpret_cast<PN_ASYNC_WAIT_CTX*>(&handlers[i].handler), i,
+                                     i, PN_ASYNC_STATUS_OK, 0};
     }
     if (queue.push(completions.data(), burst) != burst) state.SkipWithError("queue full");
     const std::size_t got = queue.pop(popped.data(), burst);

@@ -34,9 +34,6 @@ struct Lease {
   std::uint64_t table_id;
 };
 
-// Trivially destructible, initial-exec: the submit path reads these two, nothing else of TLS.
-__attribute__((tls_model("initial-exec"))) constinit thread_local std::uint64_t cached_id = 0;
-__attribute__((tls_model("initial-exec"))) constinit thread_local Channel* cached = nullptr;
 // Set while the thread's leases are destroyed: later submits from this thread get ERR.
 __attribute__((tls_model("initial-exec"))) constinit thread_local bool leases_gone = false;
 
@@ -44,7 +41,7 @@ struct ThreadLeases {
   std::vector<Lease> leases;
   ~ThreadLeases() {
     leases_gone = true;
-    cached_id = 0;
+    channel_cache = ChannelCache{};
     for (const Lease& lease : leases) {
       // CH-R3: what this thread wrote to the channel (its tail, credit_end) is visible to the
       // thread that claims it next; pairs with CH-A3.
@@ -85,16 +82,12 @@ ChannelTable::ChannelTable(std::size_t bytes_per_slot, std::uint64_t credits)
   register_membarrier_once();
 }
 
-std::uint64_t ChannelTable::cached_table_id() noexcept { return cached_id; }
-Channel* ChannelTable::cached_channel() noexcept { return cached; }
-
 Channel* ChannelTable::find_or_claim(const std::shared_ptr<ChannelTable>& self) noexcept {
   if (leases_gone) return nullptr;
   std::vector<Lease>& leases = thread_leases.leases;
   for (const Lease& lease : leases) {
     if (lease.table_id == id_) {
-      cached_id = id_;
-      cached = lease.channel;
+      channel_cache = ChannelCache{id_, lease.channel};
       return lease.channel;
     }
   }
@@ -108,8 +101,7 @@ Channel* ChannelTable::find_or_claim(const std::shared_ptr<ChannelTable>& self) 
     channel->owner.store(Channel::kOrphaned, std::memory_order_release);  // CH-R3, as at exit
     return nullptr;
   }
-  cached_id = id_;
-  cached = channel;
+  channel_cache = ChannelCache{id_, channel};
   return channel;
 }
 

@@ -485,40 +485,44 @@ SubmitResult UringDevice::submit_nop(WaitCtx& ctx, std::uint64_t user_data) noex
                         [user_data](Request& request) noexcept { request.user_data = user_data; });
 }
 
+namespace {
+// One operation of the submit_* family, written in place into the thread's channel.
+SubmitResult submit_op(UringDevice::Impl& impl, WaitCtx& ctx, Op op, int fd, int flags,
+                       const void* buffer, unsigned length, std::uint64_t offset,
+                       std::uint64_t user_data) noexcept {
+  if (buffer == nullptr && length != 0) {
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl.failed);
+  }
+  return impl.emplace(ctx, [&](Request& request) noexcept {
+    request.user_data = user_data;
+    request.op = op;
+    request.fd = fd;
+    request.flags = flags;
+    request.buffer = const_cast<void*>(buffer);  // the kernel writes it for reads and recvs
+    request.length = length;
+    request.offset = offset;
+  });
+}
+}  // namespace
+
 SubmitResult UringDevice::submit_read(WaitCtx& ctx, int fd, void* buffer, unsigned length,
                                       std::uint64_t offset, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0)
-    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->admit(ctx,
-                      Request{nullptr, {}, user_data, Op::kRead, fd, 0, buffer, length, offset});
+  return submit_op(*impl_, ctx, Op::kRead, fd, 0, buffer, length, offset, user_data);
 }
 
 SubmitResult UringDevice::submit_write(WaitCtx& ctx, int fd, const void* buffer, unsigned length,
                                        std::uint64_t offset, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0)
-    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->admit(
-      ctx,
-      Request{
-          nullptr, {}, user_data, Op::kWrite, fd, 0, const_cast<void*>(buffer), length, offset});
+  return submit_op(*impl_, ctx, Op::kWrite, fd, 0, buffer, length, offset, user_data);
 }
 
 SubmitResult UringDevice::submit_recv(WaitCtx& ctx, int socket, void* buffer, unsigned length,
                                       int flags, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0)
-    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->admit(ctx,
-                      Request{nullptr, {}, user_data, Op::kRecv, socket, flags, buffer, length, 0});
+  return submit_op(*impl_, ctx, Op::kRecv, socket, flags, buffer, length, 0, user_data);
 }
 
 SubmitResult UringDevice::submit_send(WaitCtx& ctx, int socket, const void* buffer, unsigned length,
                                       int flags, std::uint64_t user_data) noexcept {
-  if (buffer == nullptr && length != 0)
-    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
-  return impl_->admit(
-      ctx,
-      Request{
-          nullptr, {}, user_data, Op::kSend, socket, flags, const_cast<void*>(buffer), length, 0});
+  return submit_op(*impl_, ctx, Op::kSend, socket, flags, buffer, length, 0, user_data);
 }
 
 SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds timeout,
@@ -526,15 +530,8 @@ SubmitResult UringDevice::submit_timeout(WaitCtx& ctx, std::chrono::nanoseconds 
   if (timeout.count() < 0 || static_cast<std::uint64_t>(timeout.count()) > kMaxTimeoutNs) {
     return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
   }
-  return impl_->admit(ctx, Request{nullptr,
-                                   {},
-                                   user_data,
-                                   Op::kTimeout,
-                                   -1,
-                                   0,
-                                   nullptr,
-                                   0,
-                                   static_cast<std::uint64_t>(timeout.count())});
+  return submit_op(*impl_, ctx, Op::kTimeout, -1, 0, nullptr, 0,
+                   static_cast<std::uint64_t>(timeout.count()), user_data);
 }
 
 std::uint64_t UringDevice::capacity() const noexcept { return impl_->options.max_in_flight; }

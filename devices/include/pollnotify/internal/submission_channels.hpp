@@ -99,6 +99,15 @@ struct Channel {
   const std::uint64_t mask;      // slots: capacity rounded up to a power of two
 };
 
+// The calling thread's last channel and the table it belongs to: the submit path reads this and
+// nothing else of TLS (trivially destructible, initial-exec: no call to reach it).
+struct ChannelCache {
+  std::uint64_t table_id = 0;
+  Channel* channel = nullptr;
+};
+__attribute__((
+    tls_model("initial-exec"))) inline constinit thread_local ChannelCache channel_cache{};
+
 // The channels of one device. Shared (std::shared_ptr) by the device and the threads holding a
 // channel, so a thread's exit never touches a freed channel.
 class ChannelTable {
@@ -109,7 +118,8 @@ class ChannelTable {
 
   // The calling thread's channel, claimed on first use; nullptr past kMaxChannels.
   Channel* channel_of_this_thread(const std::shared_ptr<ChannelTable>& self) noexcept {
-    if (cached_table_id() == id_) return cached_channel();
+    const ChannelCache& cache = channel_cache;
+    if (cache.table_id == id_) return cache.channel;
     return find_or_claim(self);
   }
 
@@ -129,8 +139,6 @@ class ChannelTable {
   const std::size_t slot_bytes;
 
  private:
-  static std::uint64_t cached_table_id() noexcept;
-  static Channel* cached_channel() noexcept;
   Channel* find_or_claim(const std::shared_ptr<ChannelTable>& self) noexcept;
   Channel* claim() noexcept;
 
