@@ -194,7 +194,8 @@ def drivers_section(drivers, w):
       "so the figures are the work of pollnotify's path (submit into the thread's channel, the driver, "
       "the completion ring, poll_once, callback) on top of the driver's own loop, with no cross-core "
       "hand-off. io_uring: NOPs; cryptodev: SHA-256 and AES-128-GCM of 64 B on crypto_aesni_mb (the raw "
-      "loop on a second instance of the driver, its pools with an lcore cache). Medians of "
+      "loop on a second instance of the driver, taking ops and mbufs through mempool caches of its own as an lcore's loop does; "
+      "neither raw loop calls anything per request, pollnotify calls each request's callback). Medians of "
       f"{drivers_repetitions(drivers)} interleaved repetitions. See [devices.md](devices.md).\n")
     w("| driver | raw loop, per request | through pollnotify | pollnotify / raw |")
     w("|---|---:|---:|---:|")

@@ -253,8 +253,55 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     for (Session& session : sessions) {
       if (session.handle != nullptr) rte_cryptodev_sym_session_free(device, session.handle);
     }
+    if (op_cache != nullptr) {
+      rte_mempool_cache_flush(op_cache, ops);
+      rte_mempool_cache_free(op_cache);
+    }
+    if (mbuf_cache != nullptr) {
+      rte_mempool_cache_flush(mbuf_cache, mbufs);
+      rte_mempool_cache_free(mbuf_cache);
+    }
     if (ops != nullptr) rte_mempool_free(ops);
     if (mbufs != nullptr) rte_mempool_free(mbufs);
+  }
+
+  // Ops and mbufs through the device's own mempool caches: the poller is not an EAL lcore, so
+  // the pools' per-lcore caches would not serve it; a cache the device owns makes a get or put
+  // an array access, as an lcore's is.
+  rte_crypto_op* take_op() noexcept {
+    void* object = nullptr;
+    if (rte_mempool_generic_get(ops, &object, 1, op_cache) != 0) return nullptr;
+    auto* op = static_cast<rte_crypto_op*>(object);
+    __rte_crypto_op_reset(op, RTE_CRYPTO_OP_TYPE_SYMMETRIC);  // what rte_crypto_op_alloc does
+    return op;
+  }
+  void put_op(rte_crypto_op* op) noexcept {
+    void* object = op;
+    rte_mempool_generic_put(ops, &object, 1, op_cache);
+  }
+  rte_mbuf* take_mbuf() noexcept {
+    void* object = nullptr;
+    if (rte_mempool_generic_get(mbufs, &object, 1, mbuf_cache) != 0) return nullptr;
+    auto* m = static_cast<rte_mbuf*>(object);
+    rte_pktmbuf_reset(m);  // what rte_pktmbuf_alloc does
+    return m;
+  }
+  // rte_pktmbuf_free's walk, each segment back into the device's cache.
+  void free_chain(rte_mbuf* m) noexcept {
+    while (m != nullptr) {
+      rte_mbuf* const next = m->next;
+      rte_mbuf* const freed = rte_pktmbuf_prefree_seg(m);  // detaches an external buffer too
+      if (freed != nullptr) {
+        void* object = freed;
+        rte_mempool_generic_put(freed->pool, &object, 1, mbuf_cache);
+      }
+      m = next;
+    }
+  }
+  // An op and the mbufs it carries.
+  void free_op(rte_crypto_op* op) noexcept {
+    free_chain(op->sym->m_src);
+    put_op(op);
   }
 
   // --- the poller thread: every DPDK call ---
@@ -262,12 +309,12 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
   // An op for the request in `slot`, its input copied into mbufs; nullptr when a pool is empty.
   rte_crypto_op* build(std::uint32_t slot) noexcept {
     const Request& r = slots[slot];
-    rte_crypto_op* op = rte_crypto_op_alloc(ops, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
+    rte_crypto_op* op = take_op();
     if (op == nullptr) return nullptr;
     rte_mbuf* head =
         reads_in_place(r) ? attach_in_place(slot, r.out, r.length) : copy_in(r.in, r.length);
     if (head == nullptr) {
-      rte_crypto_op_free(op);
+      put_op(op);
       return nullptr;
     }
     std::memcpy(rte_crypto_op_ctod_offset(op, std::uint8_t*, kSlotOffset), &slot, sizeof slot);
@@ -306,7 +353,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
 
   // An mbuf whose buffer is `data` itself; freeing the mbuf leaves `data` alone.
   rte_mbuf* attach_in_place(std::uint32_t slot, std::uint8_t* data, std::uint32_t length) noexcept {
-    rte_mbuf* m = rte_pktmbuf_alloc(mbufs);
+    rte_mbuf* m = take_mbuf();
     if (m == nullptr) return nullptr;
     rte_mbuf_ext_shared_info& shared = external[slot];
     shared.free_cb = [](void*, void*) {};  // the caller's buffer: nothing to free
@@ -327,9 +374,9 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     rte_mbuf* last = nullptr;
     std::uint32_t left = length;
     do {
-      rte_mbuf* segment = rte_pktmbuf_alloc(mbufs);
+      rte_mbuf* segment = take_mbuf();
       if (segment == nullptr) {
-        if (head != nullptr) rte_pktmbuf_free(head);
+        free_chain(head);
         return nullptr;
       }
       segment->data_off = 0;  // no headroom needed: the whole buffer carries data
@@ -408,8 +455,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     }
     const Completion completion{r.ctx, r.user_data, r.ticket,
                                 ok ? PN_ASYNC_STATUS_OK : PN_ASYNC_STATUS_ERR, result};
-    rte_pktmbuf_free(op->sym->m_src);
-    rte_crypto_op_free(op);
+    free_op(op);
     give_back(r.channel);  // the driver is done with it: the credit returns now
     free_slots.push_back(slot);
     return completion;
@@ -480,8 +526,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
       std::uint32_t slot = 0;
       std::memcpy(&slot, rte_crypto_op_ctod_offset(op, std::uint8_t*, kSlotOffset), sizeof slot);
       unbuilt.push_back(slot);
-      rte_pktmbuf_free(op->sym->m_src);
-      rte_crypto_op_free(op);
+      free_op(op);
     }
     backlog.clear();
     for (std::uint32_t slot : unbuilt) deliver_err(slots[slot]);
@@ -499,8 +544,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
         std::memcpy(&slot, rte_crypto_op_ctod_offset(done[i], std::uint8_t*, kSlotOffset),
                     sizeof slot);
         deliver_err(slots[slot]);
-        rte_pktmbuf_free(done[i]->sym->m_src);
-        rte_crypto_op_free(done[i]);
+        free_op(done[i]);
       }
       in_driver -= count;
       if (count != 0) continue;
@@ -540,6 +584,8 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
   std::string name;
   rte_mempool* ops = nullptr;
   rte_mempool* mbufs = nullptr;
+  rte_mempool_cache* op_cache = nullptr;  // the polling thread's, as an lcore's cache
+  rte_mempool_cache* mbuf_cache = nullptr;
   rte_mempool* session_pool = nullptr;
   CompletionRing* ring_out = nullptr;
   std::mutex sessions_mutex;
@@ -619,7 +665,12 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
   impl.mbufs = rte_pktmbuf_pool_create_by_ops(unique_name("pn_mbufs").c_str(),
                                               options.max_in_flight + kBurst, 0, 0, kSegmentRoom,
                                               socket, "ring_sp_sc");
-  if (impl.ops == nullptr || impl.mbufs == nullptr) {
+  const unsigned cache_size =
+      std::min<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE, (options.max_in_flight + kBurst) / 2);
+  impl.op_cache = rte_mempool_cache_create(cache_size, socket);
+  impl.mbuf_cache = rte_mempool_cache_create(cache_size, socket);
+  if (impl.ops == nullptr || impl.mbufs == nullptr || impl.op_cache == nullptr ||
+      impl.mbuf_cache == nullptr) {
     const std::string error = dpdk_error("mempool creation (EAL memory: -m)");
     impl_.reset();
     release_queue_pair(device, options.queue_pair);
