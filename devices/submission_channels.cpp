@@ -14,8 +14,6 @@
 namespace pn::internal {
 namespace {
 
-std::atomic<bool> membarrier_registered{false};  // relaxed: set once, before a table exists
-
 long membarrier(int command) noexcept { return ::syscall(__NR_membarrier, command, 0U, 0); }
 
 void register_membarrier_once() noexcept {
@@ -54,10 +52,6 @@ thread_local ThreadLeases thread_leases;
 std::atomic<std::uint64_t> next_table_id{1};  // relaxed: only uniqueness matters
 
 }  // namespace
-
-bool park_barrier_is_asymmetric() noexcept {
-  return membarrier_registered.load(std::memory_order_relaxed);
-}
 
 void park_barrier() noexcept {
   if (!park_barrier_is_asymmetric() || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {

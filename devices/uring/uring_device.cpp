@@ -130,14 +130,16 @@ struct UringDevice::Impl final : PollSource, internal::SubmissionChannels<Reques
 
   // Moves queued requests into SQEs while slots and SQEs last; returns how many.
   unsigned fill_sqes() noexcept {
+    // The SQ's room is read once (the kernel's head is a shared line); requests are taken
+    // straight into their slots.
+    const unsigned room = io_uring_sq_space_left(&ring);
     unsigned filled = 0;
-    Request request;
-    while (!free_slots.empty() && io_uring_sq_space_left(&ring) > 0 && try_pop(request)) {
+    while (filled < room && !free_slots.empty()) {
       const unsigned index = free_slots.back();
-      free_slots.pop_back();
       Slot& slot = slots[index];
-      slot.request = request;
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring);  // space checked above
+      if (!try_pop(slot.request)) break;
+      free_slots.pop_back();
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring);  // within the room read above
       prepare(*sqe, slot, index);
       io_uring_sqe_set_data64(sqe, index);
       ++filled;

@@ -41,8 +41,13 @@ inline constexpr std::uint32_t kMaxChannels = 64;
 
 // The consumer's half of the asymmetric Dekker handshake (a system call; when parking only).
 void park_barrier() noexcept;
+// Set once this process registered for expedited membarrier (before the first channel table
+// exists); relaxed: it only ever turns true, and a producer that reads false fences fully.
+inline std::atomic<bool> membarrier_registered{false};
 // True when park_barrier() orders producers that used only a compiler barrier.
-bool park_barrier_is_asymmetric() noexcept;
+inline bool park_barrier_is_asymmetric() noexcept {
+  return membarrier_registered.load(std::memory_order_relaxed);
+}
 
 // A full barrier. TSan does not model standalone fences (GCC refuses them there); its variant is
 // an exchange on a private word, a full barrier on x86-64 and AArch64 as the fence is. TSan checks
