@@ -356,6 +356,47 @@ TEST_P(Cryptodev, FullIsEagainAndTeardownDeliversQueuedRequestsWithErr) {
   EXPECT_EQ(outcomes[3].calls.load(), 0);
 }
 
+// Requests queued in several threads' submission channels when the device goes (never polled):
+// each ends once, with ERR, and threads that exited first leave theirs to the teardown too.
+TEST_P(Cryptodev, TeardownEndsTheRequestsOfEveryThreadsChannel) {
+  constexpr std::size_t kThreads = 4;
+  constexpr std::size_t kEach = 3;
+  std::vector<Outcome> outcomes(kThreads * kEach);
+  std::vector<Bytes> digests(kThreads * kEach, Bytes(32));
+  const Bytes data(64, 1);
+  std::vector<pn::WaitCtxPtr> contexts;  // one per thread: one thread arms a context at a time
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    contexts.push_back(pn::WaitCtx::make());
+    contexts.back()->set_completion_callback(record, outcomes.data());
+  }
+  pn::Poller poller(busy());
+  {
+    pn::CryptodevOptions device_options = options();
+    device_options.max_in_flight = kEach;  // per submitting thread
+    pn::CryptodevDevice device(poller, device_options);
+    std::atomic<int> accepted{0};
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (std::size_t i = 0; i < kEach; ++i) {
+          const std::size_t n = t * kEach + i;
+          if (device.submit_sha256(*contexts[t], data.data(), 64, digests[n].data(), n) ==
+              pn::SubmitResult::kAccepted) {
+            accepted.fetch_add(1, std::memory_order_relaxed);  // read after join
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_EQ(accepted.load(std::memory_order_relaxed), static_cast<int>(kThreads * kEach));
+    EXPECT_EQ(device.in_flight(), kThreads * kEach);
+  }
+  for (std::size_t n = 0; n < kThreads * kEach; ++n) {
+    EXPECT_EQ(outcomes[n].calls.load(std::memory_order_acquire), 1) << n;  // CDT-A1
+    EXPECT_EQ(outcomes[n].status, PN_ASYNC_STATUS_ERR) << n;
+  }
+}
+
 pn::PollerOptions external() {
   pn::PollerOptions poller_options;
   poller_options.policy = pn::PollPolicy::kExternal;
