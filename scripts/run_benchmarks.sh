@@ -38,6 +38,10 @@ if pkg-config --exists liburing; then
     --mechanisms busy,uring-wait,uring-eventfd --duration 0.5 --warmup 0.1 --repetitions 3 \
     --json "$out/pollnotify-bench-uring.json" | tee "$out/pollnotify-bench-uring.txt" || true
   rm -f "$read_file"
+  echo "== pollnotify-bench on io_uring: loopback echo" >&2
+  ./build/release/benchmarks/pollnotify-bench --no-progress --device uring:echo \
+    --mechanisms busy,adaptive,uring-wait,uring-eventfd --duration 0.5 --warmup 0.1 \
+    --repetitions 3 --json "$out/pollnotify-bench-echo.json" | tee "$out/pollnotify-bench-echo.txt" || true
 fi
 mkdir -p docs/img
 cp "$out/latency_percentiles.svg" docs/img/latency_percentiles.svg

@@ -58,11 +58,15 @@ std::optional<std::string> parse_uring(const std::string& rest, bool sqpoll, Dev
   out.kind = DeviceSpec::Kind::kUring;
   out.sqpoll = sqpoll;
   if (rest == "nop") return std::nullopt;
+  if (rest == "echo") {
+    out.echo = true;
+    return std::nullopt;
+  }
   if (rest.rfind("read:", 0) == 0) {
     out.read_path = rest.substr(5);
     return check_readable_file(out.read_path);
   }
-  return "unknown io_uring operation '" + rest + "' (nop or read:PATH)";
+  return "unknown io_uring operation '" + rest + "' (nop, read:PATH or echo)";
 }
 
 // VDEV:ALGO:SIZE

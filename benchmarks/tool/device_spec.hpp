@@ -2,6 +2,8 @@
 //   MODEL or sim:MODEL        the simulated device with a latency model (zero, fixed:NS, ...)
 //   uring:nop                 io_uring NOP requests
 //   uring:read:PATH           io_uring reads of 4 KiB blocks of PATH, spread over the file
+//   uring:echo                64 bytes sent over loopback TCP and the echo received through
+//                             io_uring (loopback_echo.hpp)
 //   uring-sqpoll:nop, uring-sqpoll:read:PATH   the same with an SQPOLL kernel thread
 //   cryptodev:VDEV:sha256:SIZE, cryptodev:VDEV:aes-gcm:SIZE   DPDK cryptodev SHA-256 or
 //                             AES-128-GCM encryption of SIZE bytes (0..65535) on the vdev
@@ -18,7 +20,8 @@ struct DeviceSpec {
   Kind kind = Kind::kSim;
   std::string model = "zero";  // kSim: the latency model
   bool sqpoll = false;         // kUring
-  std::string read_path;       // kUring: empty for NOP
+  std::string read_path;       // kUring: empty for NOP and echo
+  bool echo = false;           // kUring: the loopback echo
   std::string vdev;            // kCryptodev: e.g. crypto_aesni_mb
   bool aes_gcm = false;        // kCryptodev: AES-128-GCM encryption, else SHA-256
   std::uint32_t size = 0;      // kCryptodev: bytes per request

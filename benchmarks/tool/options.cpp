@@ -39,6 +39,8 @@ Workload
                           trace:FILE (one latency in ns per line)
                         uring:nop | uring:read:PATH  io_uring NOPs, or 4 KiB reads spread over
                           PATH; uring-sqpoll:... the same with an SQPOLL kernel thread
+                        uring:echo  64 bytes sent over loopback TCP to an echo thread, the
+                          echo received through io_uring
                         cryptodev:VDEV:sha256|aes-gcm:SIZE  DPDK cryptodev SHA-256 or
                           AES-128-GCM on SIZE bytes (0..65535), e.g.
                           cryptodev:crypto_aesni_mb:aes-gcm:16384 (EAL: no hugepages)

@@ -11,11 +11,13 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
 
 #include "floor.hpp"
+#include "loopback_echo.hpp"
 #include "measure_window.hpp"
 #include "pollnotify/clock.hpp"
 
@@ -56,10 +58,10 @@ class NativeRing {
     }
     const int error = io_uring_queue_init_params(entries_for(options.jobs), &ring_, &params);
     if (error < 0) throw std::system_error(-error, std::generic_category(), "io_uring_queue_init");
-    if (!spec.read_path.empty()) {
-      file_ = open_for_reading(spec.read_path, file_size_);
+    if (!spec.read_path.empty() || spec.echo)
       buffers_.resize(slots_.size() * DeviceSpec::kReadSize);
-    }
+    if (!spec.read_path.empty()) file_ = open_for_reading(spec.read_path, file_size_);
+    if (spec.echo) echo_ = std::make_unique<LoopbackEcho>();
     if (mechanism == Mechanism::kUringEventfd) {
       eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -84,7 +86,12 @@ class NativeRing {
   bool queue(std::size_t slot, std::uint64_t start_ticks) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) return false;
-    if (spec_.read_path.empty()) {
+    int echo_client = -1;
+    if (spec_.echo) {
+      echo_client = echo_->next_client();
+      io_uring_prep_recv(sqe, echo_client, buffers_.data() + slot * DeviceSpec::kReadSize,
+                         LoopbackEcho::kMessage, MSG_WAITALL);
+    } else if (spec_.read_path.empty()) {
       io_uring_prep_nop(sqe);
     } else {
       const std::uint64_t blocks = std::max<std::uint64_t>(1, file_size_ / DeviceSpec::kReadSize);
@@ -94,6 +101,8 @@ class NativeRing {
     io_uring_sqe_set_data64(sqe, slot);
     slots_[slot] = start_ticks;
     ++outstanding_;
+    // The message goes out now; its echo completes the receive once flush() submitted it.
+    if (echo_client >= 0) (void)LoopbackEcho::send_message(echo_client);
     return true;
   }
   void flush() { (void)io_uring_submit(&ring_); }
@@ -134,6 +143,7 @@ class NativeRing {
   int file_ = -1, eventfd_ = -1, epoll_ = -1;
   std::uint64_t file_size_ = 0, reads_ = 0;
   std::size_t outstanding_ = 0;
+  std::unique_ptr<LoopbackEcho> echo_;  // uring:echo
 };
 
 }  // namespace

@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <chrono>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "device_spec.hpp"
+#include "loopback_echo.hpp"
 #include "pollnotify/sim_runtime.hpp"
 #include "uring_peers.hpp"
 #ifdef PN_BENCH_WITH_URING
@@ -50,6 +53,35 @@ RuntimeOptions runtime_options_for(Mechanism mechanism, const WorkloadOptions& o
   return runtime_options;
 }
 
+#ifdef PN_BENCH_WITH_URING
+// uring:echo through pollnotify: each submit arms a receive of the echo on the io_uring device,
+// then sends the message (a receive the device refuses sends nothing, so no echo is left over).
+class EchoDevice final : public Device {
+ public:
+  EchoDevice(Poller& poller, const UringOptions& options)
+      : device_(poller, options), buffers_(options.max_in_flight * LoopbackEcho::kMessage) {}
+  SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override {
+    const int client = echo_.next_client();
+    unsigned char* buffer = buffers_.data() + (next_buffer_++ % device_.capacity()) *
+                                                  LoopbackEcho::kMessage;  // never read
+    const SubmitResult result =
+        device_.submit_recv(ctx, client, buffer, LoopbackEcho::kMessage, MSG_WAITALL, user_data);
+    if (result == SubmitResult::kAccepted) (void)LoopbackEcho::send_message(client);
+    return result;
+  }
+  [[nodiscard]] std::uint64_t capacity() const noexcept override { return device_.capacity(); }
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override { return device_.in_flight(); }
+  [[nodiscard]] DeviceStats stats() const noexcept override { return device_.stats(); }
+  [[nodiscard]] std::string_view name() const noexcept override { return "uring-echo"; }
+
+ private:
+  LoopbackEcho echo_;  // destroyed after the device, which cancels the receives first
+  UringDevice device_;
+  std::vector<unsigned char> buffers_;
+  std::uint64_t next_buffer_ = 0;  // the submitting thread's
+};
+#endif
+
 }  // namespace
 
 Target make_target(Mechanism mechanism, const WorkloadOptions& options) {
@@ -84,6 +116,11 @@ Target make_target(Mechanism mechanism, const WorkloadOptions& options) {
 #endif
   }
 #ifdef PN_BENCH_WITH_URING
+  if (spec.echo) {
+    target.runtime->add_device(std::make_unique<EchoDevice>(
+        target.runtime->poller(0), uring_options(spec, depth, target.file)));
+    return target;
+  }
   target.runtime->add_device(std::make_unique<UringDevice>(
       target.runtime->poller(0), uring_options(spec, depth, target.file)));
   return target;

@@ -114,6 +114,18 @@ with tempfile.TemporaryDirectory() as scratch:
               f"uring runs: {[r['mechanism'] for r in runs]}")
         check(all(r["device"] == "uring:nop" and r["lost"] == 0 and r["duplicated"] == 0 and
                   r["summary"]["throughput_per_s"]["median"] > 0 for r in runs), "uring: figures")
+        # The loopback echo: every request's echo arrives, through each mechanism.
+        result = run(*QUICK, "--duration", "0.1", "--device", "uring:echo",
+                     "--mechanisms", "adaptive,uring-wait,uring-eventfd", "--json", "-")
+        check(result.returncode == 0, f"uring echo: exit {result.returncode}: {result.stderr}")
+        runs = json.loads(result.stdout)["runs"]
+        check(len(runs) == 3 and all(r["device"] == "uring:echo" and r["lost"] == 0 and
+                                     r["duplicated"] == 0 and
+                                     r["summary"]["throughput_per_s"]["median"] > 0 for r in runs),
+              f"uring echo: figures {[(r['mechanism'], r['lost']) for r in runs]}")
+        result = run(*QUICK, "--device", "uring:echoes")
+        check(result.returncode == 2 and "nop, read:PATH or echo" in result.stderr,
+              f"a bad uring operation: exit {result.returncode}: {result.stderr}")
 
     # DPDK cryptodev: pollnotify's path and DPDK's own polling loop (skipped where EAL cannot
     # start or the tool was built without libdpdk, with the tool's reason).
