@@ -4,7 +4,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <bit>
 #include <new>
 #include <vector>
 
@@ -32,7 +31,8 @@ struct Lease {
   std::uint64_t table_id;
 };
 
-// Set while the thread's leases are destroyed: later submits from this thread get ERR.
+// Set while the thread's leases are destroyed: later submits from this thread go through the
+// shared queue.
 __attribute__((tls_model("initial-exec"))) constinit thread_local bool leases_gone = false;
 
 struct ThreadLeases {
