@@ -221,25 +221,38 @@ TEST(TbbOffload, OutsideATaskFails) {
   EXPECT_EQ(runtime.device().stats().submitted, 0U);
 }
 
-TEST(TbbOffload, GivesUpAfterTheRetryBound) {
+// A started runtime whose device refuses every submission with EAGAIN.
+std::unique_ptr<pn::SimRuntime> refusing_runtime() {
   pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "zero");
   options.device.instances[0].refuse_rate = 1;
-  pn::SimRuntime runtime(options);
-  ASSERT_TRUE(runtime.start());
+  auto runtime = std::make_unique<pn::SimRuntime>(options);
+  EXPECT_TRUE(runtime->start());
+  return runtime;
+}
+
+// The outcome of an offload with OffloadOptions{5, ...} on refusing_runtime(): five retries,
+// six refusals, then EAGAIN.
+void expect_gave_up_after_five_retries(const pn::tbb::OffloadResult& result,
+                                       pn::SimRuntime& runtime) {
+  EXPECT_EQ(result.submit, pn::SubmitResult::kRetry);
+  EXPECT_EQ(result.status, PN_ASYNC_STATUS_EAGAIN);
+  EXPECT_EQ(result.retries, 5U);
+  EXPECT_EQ(runtime.device().stats().refused_other, 6U);
+  EXPECT_TRUE(runtime.stop());
+}
+
+TEST(TbbOffload, GivesUpAfterTheRetryBound) {
+  const auto runtime = refusing_runtime();
   pn::tbb::OffloadResult result;
   oneapi::tbb::task_arena arena(1);
   arena.execute([&] {
     oneapi::tbb::task_group group;
     group.run([&] {
-      result = pn::tbb::offload(runtime.device(), 1, pn::tbb::OffloadOptions{5, 4});
+      result = pn::tbb::offload(runtime->device(), 1, pn::tbb::OffloadOptions{5, 4});
     });
     group.wait();
   });
-  EXPECT_EQ(result.submit, pn::SubmitResult::kRetry);
-  EXPECT_EQ(result.status, PN_ASYNC_STATUS_EAGAIN);
-  EXPECT_EQ(result.retries, 5U);
-  EXPECT_EQ(runtime.device().stats().refused_other, 6U);
-  ASSERT_TRUE(runtime.stop());
+  expect_gave_up_after_five_retries(result, *runtime);
 }
 
 }  // namespace
@@ -480,25 +493,18 @@ TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
 }
 
 TEST(TbbContinuation, GivesUpAfterTheRetryBound) {
-  pn::SimRuntimeOptions options = sim_options(pn::PollPolicy::kAdaptive, "zero");
-  options.device.instances[0].refuse_rate = 1;
-  pn::SimRuntime runtime(options);
-  ASSERT_TRUE(runtime.start());
+  const auto runtime = refusing_runtime();
   pn::tbb::OffloadResult seen;
   oneapi::tbb::task_arena arena(1);
   arena.execute([&] {
     oneapi::tbb::task_group group;
     pn::tbb::offload_then(
-        runtime.device(), 1, arena, group,
+        runtime->device(), 1, arena, group,
         [&](const pn::tbb::OffloadResult& result) { seen = result; },
         pn::tbb::OffloadOptions{5, 4});
     group.wait();
   });
-  EXPECT_EQ(seen.submit, pn::SubmitResult::kRetry);
-  EXPECT_EQ(seen.status, PN_ASYNC_STATUS_EAGAIN);
-  EXPECT_EQ(seen.retries, 5U);
-  EXPECT_EQ(runtime.device().stats().refused_other, 6U);
-  ASSERT_TRUE(runtime.stop());
+  expect_gave_up_after_five_retries(seen, *runtime);
 }
 
 // An exception from on_result cancels the rest of the range and reaches the caller; the
