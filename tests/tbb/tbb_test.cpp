@@ -185,13 +185,31 @@ TEST(TbbOffload, CancelledGroupSkipsTheRestAndResumesTheSuspended) {
   ASSERT_TRUE(runtime.stop());
 }
 
+// A started runtime whose requests take an hour: they end only with the device's teardown.
+std::unique_ptr<pn::SimRuntime> hour_long_runtime() {
+  auto runtime = std::make_unique<pn::SimRuntime>(
+      sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
+  EXPECT_TRUE(runtime->start());
+  return runtime;
+}
+
+// Once every one of `items` submits has returned (no call still runs in the device) and was
+// accepted, destroys the hour_long_runtime(): its pollers stop and the device completes every
+// request with ERR, which must reach each waiting task.
+void tear_down_while_waiting(std::unique_ptr<pn::SimRuntime>& runtime, ReturnCountingDevice& device,
+                             std::thread& tasks, Tally& tally, int items) {
+  EXPECT_TRUE(device.wait_for_returns(items));
+  EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(items));
+  runtime.reset();
+  tasks.join();
+  EXPECT_EQ(tally.err.load(), items);
+}
+
 // The device goes away (runtime destroyed on another thread) while tasks wait for completions
 // that would take an hour: the teardown completes them with ERR, which resumes every task.
 TEST(TbbOffload, DeviceTornDownWhileTasksAreSuspended) {
   constexpr int kItems = 40;
-  auto runtime = std::make_unique<pn::SimRuntime>(
-      sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
-  ASSERT_TRUE(runtime->start());
+  auto runtime = hour_long_runtime();
   ReturnCountingDevice device(runtime->device());
   Tally tally;
   std::thread tasks([&] {
@@ -206,12 +224,7 @@ TEST(TbbOffload, DeviceTornDownWhileTasksAreSuspended) {
           oneapi::tbb::simple_partitioner());
     });
   });
-  // Every submit has returned (no call still runs in the device) and was accepted.
-  EXPECT_TRUE(device.wait_for_returns(kItems));
-  EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(kItems));
-  runtime.reset();  // pollers stop, the device completes the hour-long requests with ERR
-  tasks.join();
-  EXPECT_EQ(tally.err.load(), kItems);
+  tear_down_while_waiting(runtime, device, tasks, tally, kItems);
 }
 
 TEST(TbbOffload, OutsideATaskFails) {
@@ -473,9 +486,7 @@ TEST(TbbContinuation, CancelledGroupWithRequestsInFlight) {
 // every continuation runs with it.
 TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
   constexpr int kItems = 40;
-  auto runtime = std::make_unique<pn::SimRuntime>(
-      sim_options(pn::PollPolicy::kAdaptive, "fixed:3600000000000"));
-  ASSERT_TRUE(runtime->start());
+  auto runtime = hour_long_runtime();
   ReturnCountingDevice device(runtime->device());
   Tally tally;
   std::thread tasks([&] {
@@ -485,11 +496,7 @@ TEST(TbbContinuation, DeviceTornDownWhileRequestsWait) {
           [&](int, const pn::tbb::OffloadResult& result) { tally.add(result); });
     });
   });
-  EXPECT_TRUE(device.wait_for_returns(kItems));
-  EXPECT_EQ(runtime->device().in_flight(), static_cast<std::uint64_t>(kItems));
-  runtime.reset();  // pollers stop, the device completes the hour-long requests with ERR
-  tasks.join();
-  EXPECT_EQ(tally.err.load(), kItems);
+  tear_down_while_waiting(runtime, device, tasks, tally, kItems);
 }
 
 TEST(TbbContinuation, GivesUpAfterTheRetryBound) {
