@@ -118,7 +118,8 @@ SubmitResult submit(Runtime& runtime, void* raw) {
                                                    gcm.encrypt ? gcm.tag : gcm.expected_tag, 0);
   }
 #endif
-  return runtime.submit(*gcm.offload.device_ctx);
+  (void)runtime;
+  return gcm.provider->submit_completion(OpClass::kCipher, *gcm.offload.device_ctx);
 }
 
 // A session for this key, direction and AAD length; false when the driver has none to give.
@@ -205,7 +206,7 @@ void* gcm_newctx(void* provctx) {
   if (gcm == nullptr) return nullptr;
   gcm->provider = static_cast<Provider*>(provctx);
   gcm->software = EVP_CIPHER_CTX_new();
-  if (gcm->software == nullptr || !gcm->offload.open(gcm->provider) ||
+  if (gcm->software == nullptr || !gcm->offload.open(gcm->provider, OpClass::kCipher) ||
       EVP_CipherInit_ex2(gcm->software, gcm->provider->compute.aes_128_gcm, nullptr, nullptr, 1,
                          nullptr) != 1) {
     delete gcm;
@@ -326,8 +327,14 @@ int gcm_update(void* raw, unsigned char* out, std::size_t* out_length, std::size
     }
     return software_update(gcm, out, out_length, in, in_length);
   }
+  if (!gcm.provider->offloads(OpClass::kCipher, in_length)) {
+    count_inline(*gcm.provider, OpClass::kCipher);
+    gcm.provider->trace.gcm_in_software.fetch_add(1, std::memory_order_relaxed);
+    return software_update(gcm, out, out_length, in, in_length);
+  }
   if (device_computes(gcm, in_length)) return device_update(gcm, out, out_length, in, in_length);
   if (gcm.provider->on_cryptodev()) {
+    count_inline(*gcm.provider, OpClass::kCipher);
     gcm.provider->trace.gcm_in_software.fetch_add(1, std::memory_order_relaxed);
     return software_update(gcm, out, out_length, in, in_length);
   }

@@ -21,6 +21,7 @@ namespace pn::provider {
 namespace {
 
 constexpr unsigned kMaxRetries = 100'000;
+constexpr auto kSynchronousWatch = std::chrono::microseconds(50);
 const int kFdKey = 0;  // the key this provider registers its eventfd under in an ASYNC_WAIT_CTX
 
 void close_eventfd(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD fd, void*) { ::close(fd); }
@@ -47,6 +48,9 @@ int notify(Offload& offload) {
 int on_device_completion(void* raw, const PN_COMPLETION* completion) {
   auto* offload = static_cast<Offload*>(raw);
   offload->result = completion->result;
+  if (offload->waitctx != nullptr) {
+    offload->provider->counters_of(offload->op).delivered.fetch_add(1, std::memory_order_relaxed);
+  }
   // PROV-R1: publishes the operation's output and result to the job; pairs with PROV-A1.
   offload->phase.store(Offload::kCompleted, std::memory_order_release);
   if (const std::uint32_t delay = offload->provider->test_notify_delay_us; delay != 0) {
@@ -94,18 +98,45 @@ void drain_eventfd(int fd) {
 int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, void* request) {
   offload.waitctx = nullptr;
   offload.fd = -1;
+  ClassCounters& counters = offload.provider->counters_of(offload.op);
   SubmitResult result;
-  while ((result = submit(runtime, request)) == SubmitResult::kRetry) std::this_thread::yield();
+  while ((result = submit(runtime, request)) == SubmitResult::kRetry) {
+    counters.retries.fetch_add(1, std::memory_order_relaxed);
+    std::this_thread::yield();
+  }
   if (result != SubmitResult::kAccepted) return 0;
-  offload.phase.wait(Offload::kPending, std::memory_order_acquire);  // PROV-A1: pairs with PROV-R1
+  // A fast device completes within microseconds, sooner than a sleeping thread wakes (a futex
+  // wake measured ~50 us here): watch for a while before sleeping.
+  const auto watch_until = std::chrono::steady_clock::now() + kSynchronousWatch;
+  // PROV-A1: pairs with PROV-R1 (here, the wait below, and the job's loop in complete_in_job)
+  for (unsigned spins = 1; offload.phase.load(std::memory_order_acquire) == Offload::kPending;
+       ++spins) {
+    internal::cpu_relax();
+    if (spins % 64 == 0 && std::chrono::steady_clock::now() >= watch_until) {
+      offload.phase.wait(Offload::kPending, std::memory_order_acquire);  // PROV-A1
+      break;
+    }
+  }
   wait_until_notified(offload);
   return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
 }
 
+int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* request,
+                    ASYNC_JOB* job);
+
 }  // namespace
 
-bool Offload::open(Provider* owner) {
+void complete_failed(Offload& offload) {
+  PN_COMPLETION failed{};
+  failed.status = PN_ASYNC_STATUS_ERR;
+  failed.result = -1;
+  offload.device_ctx->set_status(AsyncStatus::kErr);
+  (void)on_device_completion(&offload, &failed);
+}
+
+bool Offload::open(Provider* owner, OpClass op_class) {
   provider = owner;
+  op = op_class;
   device_ctx.reset(WaitCtx::create());
   if (!device_ctx) return false;
   device_ctx->set_completion_callback(on_device_completion, this);
@@ -113,12 +144,28 @@ bool Offload::open(Provider* owner) {
 }
 
 int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
+  ClassCounters& counters = offload.provider->counters_of(offload.op);
+  counters.operations.fetch_add(1, std::memory_order_relaxed);
+  counters.offloaded.fetch_add(1, std::memory_order_relaxed);
   Runtime* runtime = offload.provider->get_runtime();
-  if (runtime == nullptr) return 0;
-  offload.phase.store(Offload::kPending, std::memory_order_relaxed);  // published by the submit
-  offload.result = 0;
-  ASYNC_JOB* job = ASYNC_get_current_job();
-  if (job == nullptr) return complete_synchronously(offload, *runtime, submit, request);
+  int done = 0;
+  if (runtime != nullptr) {
+    offload.phase.store(Offload::kPending, std::memory_order_relaxed);  // published by the submit
+    offload.result = 0;
+    ASYNC_JOB* job = ASYNC_get_current_job();
+    done = job == nullptr ? complete_synchronously(offload, *runtime, submit, request)
+                          : complete_in_job(offload, *runtime, submit, request, job);
+  }
+  if (done != 1) counters.errors.fetch_add(1, std::memory_order_relaxed);
+  return done;
+}
+
+namespace {
+
+int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* request,
+                    ASYNC_JOB* job) {
+  ClassCounters& counters = offload.provider->counters_of(offload.op);
+  counters.in_jobs.fetch_add(1, std::memory_order_relaxed);
   ASYNC_WAIT_CTX* waitctx = ASYNC_get_wait_ctx(job);
   if (waitctx == nullptr) return 0;
   ASYNC_callback_fn callback = nullptr;
@@ -128,7 +175,7 @@ int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
   offload.fd = callback_mode ? -1 : eventfd_for(waitctx);
   if (!callback_mode && offload.fd < 0) return 0;
   for (unsigned retries = 0;; ++retries) {
-    const SubmitResult result = submit(*runtime, request);
+    const SubmitResult result = submit(runtime, request);
     if (result == SubmitResult::kAccepted) {
       if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
       break;
@@ -138,6 +185,8 @@ int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
       return 0;
     }
     // Device full: have the application resume us soon, then retry.
+    counters.retries.fetch_add(1, std::memory_order_relaxed);
+    counters.pauses.fetch_add(1, std::memory_order_relaxed);
     if (callback_mode) {
       ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_EAGAIN);
     } else {
@@ -151,11 +200,15 @@ int complete_through_device(Offload& offload, SubmitFn submit, void* request) {
   // fd) is on its way to the application, which will resume the job exactly once for it. Resumed
   // before the completion (an application may resume early): pause again.
   do {
+    counters.pauses.fetch_add(1, std::memory_order_relaxed);
     ASYNC_pause_job();
   } while (offload.phase.load(std::memory_order_acquire) == Offload::kPending);  // PROV-A1
   wait_until_notified(offload);                   // the poller is done with `waitctx` and its fd
   if (!callback_mode) drain_eventfd(offload.fd);  // consume the notification
+  counters.collected.fetch_add(1, std::memory_order_relaxed);
   return offload.device_ctx->status() == PN_ASYNC_STATUS_OK ? 1 : 0;
 }
+
+}  // namespace
 
 }  // namespace pn::provider

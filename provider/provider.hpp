@@ -7,13 +7,20 @@
 #include <openssl/core_dispatch.h>
 #include <openssl/evp.h>
 
+#include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pollnotify/runtime.hpp"
+#include "pollnotify/sim_device.hpp"
 #include "pollnotify/wait_ctx.hpp"
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
 #include "pollnotify/cryptodev_device.hpp"
@@ -32,15 +39,62 @@ struct Compute {
   OSSL_PROVIDER* default_provider = nullptr;
   EVP_MD* sha256 = nullptr;
   EVP_CIPHER* aes_128_gcm = nullptr;
+  void* default_provctx = nullptr;  // the default provider's own context, for its functions
   bool open();
   ~Compute();
 };
 
-// Counters printed at unload when PN_PROVIDER_TRACE is set. Relaxed: statistics.
+// The operation classes: each has its own offload threshold, device instance (latency model,
+// injected faults), place of computing and counters.
+enum class OpClass : std::uint8_t { kDigest, kCipher, kRsa, kEc };
+inline constexpr std::size_t kClassCount = 4;
+inline constexpr std::array<const char*, kClassCount> kClassNames = {"digest", "cipher", "rsa",
+                                                                     "ec"};
+
+// Where an offloaded operation is computed: on the calling thread before the device adds its
+// latency (a test provider, as dasync was), or by a worker thread (a software accelerator).
+enum class ComputeOn : std::uint8_t { kCaller, kWorkers };
+
+// Defaults from measurement (docs/openssl-provider.md): a TLS transcript digest or a small record
+// costs less to compute than a pause; signatures and key exchange always go to the device.
+inline constexpr std::size_t kDefaultDigestThreshold = 65536;
+inline constexpr std::size_t kDefaultCipherThreshold = 4096;
+inline constexpr std::size_t kMaxWorkers = 256;
+
+struct ClassConfig {
+  // Operations on fewer bytes (message, record or input) compute at once, never pausing.
+  std::size_t threshold = 0;
+  std::string latency;  // the class's device latency model; empty: the provider's `latency`
+  ComputeOn compute_on = ComputeOn::kCaller;
+  double eagain_rate = 0;  // injected: fraction of submissions the device refuses with EAGAIN
+  double error_rate = 0;   // injected: fraction of requests that complete with ERR
+};
+
+// What the application can read through OSSL_PROVIDER_get_params, per class. Relaxed:
+// statistics, each written with single increments from any thread.
+struct ClassCounters {
+  std::atomic<std::uint64_t> operations{0};  // every call that computes a result
+  std::atomic<std::uint64_t> offloaded{0};   // of those, through the device
+  std::atomic<std::uint64_t> in_jobs{0};     // of those, in an OpenSSL async job
+  std::atomic<std::uint64_t> pauses{0};      // ASYNC_pause_job calls
+  std::atomic<std::uint64_t> retries{0};     // submissions refused with EAGAIN and retried
+  std::atomic<std::uint64_t> errors{0};      // operations the device failed
+  std::atomic<std::uint64_t> delivered{0};   // completions notified to a paused job
+  std::atomic<std::uint64_t> collected{0};   // of those, whose job resumed and returned
+  // Completions notified whose job has not come back for them: at exit, abandoned jobs.
+  [[nodiscard]] std::uint64_t unresumed() const noexcept {
+    const std::uint64_t done = collected.load(std::memory_order_relaxed);
+    const std::uint64_t notified = delivered.load(std::memory_order_relaxed);
+    return notified > done ? notified - done : 0;
+  }
+};
+
+// The AES-GCM path's own counters, printed at unload when PN_PROVIDER_TRACE is set. Relaxed.
 struct Trace {
-  std::atomic<std::uint64_t> async_digests{0}, sync_digests{0};
   std::atomic<std::uint64_t> gcm_on_device{0}, gcm_in_software{0}, gcm_replayed{0};
 };
+
+class WorkerPool;
 
 struct Provider {
   const OSSL_CORE_HANDLE* handle = nullptr;
@@ -48,19 +102,41 @@ struct Provider {
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
+  bool offload_everything = false;  // `offload=all`: thresholds ignored, every operation pauses
+  unsigned worker_count = 2;
+  std::array<ClassConfig, kClassCount> classes;
+  std::array<ClassCounters, kClassCount> counters;
   // Tests only (PN_PROVIDER_TEST_NOTIFY_DELAY_US): the poller sleeps this long between
   // publishing a completion and notifying the job, to widen the window the hand-off must close.
   std::uint32_t test_notify_delay_us = 0;
   Compute compute;
   Trace trace;
+  bool trace_printed = false;  // at process exit, before any unload
   std::once_flag runtime_once;
   std::unique_ptr<Runtime> runtime;
+  SimDevice* sim = nullptr;  // the simulated device: one instance per class
+  std::unique_ptr<WorkerPool> workers;
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
   CryptodevDevice* cryptodev = nullptr;  // computes when device=cryptodev:VDEV
 #endif
   std::string runtime_error;
 
+  Provider();
+  ~Provider();
   [[nodiscard]] bool on_cryptodev() const noexcept { return device.rfind("cryptodev:", 0) == 0; }
+  [[nodiscard]] const ClassConfig& config(OpClass op) const noexcept {
+    return classes[static_cast<std::size_t>(op)];
+  }
+  [[nodiscard]] ClassCounters& counters_of(OpClass op) noexcept {
+    return counters[static_cast<std::size_t>(op)];
+  }
+  // Whether an operation of this class on `bytes` bytes goes through the device.
+  [[nodiscard]] bool offloads(OpClass op, std::size_t bytes) const noexcept {
+    return offload_everything || bytes >= config(op).threshold;
+  }
+  // A request that only carries a completion: the class's simulated instance (its latency,
+  // its faults), or the driver's default operation on cryptodev.
+  SubmitResult submit_completion(OpClass op, WaitCtx& ctx) noexcept;
   // The runtime, started on first use; nullptr (runtime_error says why) when it cannot start.
   Runtime* get_runtime();
 
@@ -74,6 +150,7 @@ struct Provider {
 // flight the OpenSSL wait context to notify.
 struct Offload {
   Provider* provider = nullptr;
+  OpClass op = OpClass::kDigest;
   WaitCtxPtr device_ctx;
   // Written by the job before submit, read by the poller's callback.
   ASYNC_WAIT_CTX* waitctx = nullptr;
@@ -88,7 +165,7 @@ struct Offload {
   std::int32_t result = 0;  // the device's result code, published with kCompleted
 
   // False when out of memory.
-  bool open(Provider* owner);
+  bool open(Provider* owner, OpClass op_class);
 };
 
 using SubmitFn = SubmitResult (*)(Runtime& runtime, void* request);
@@ -97,6 +174,40 @@ using SubmitFn = SubmitResult (*)(Runtime& runtime, void* request);
 // OpenSSL job (its ASYNC_WAIT_CTX notified by callback or wait fd), or synchronously outside a
 // job. Returns 1 when the device completed the request OK; offload.result holds its result code.
 int complete_through_device(Offload& offload, SubmitFn submit, void* request);
+
+// Publishes a failed completion without the device (a worker whose request the device refused):
+// the job sees ERR, exactly as from the poller.
+void complete_failed(Offload& offload);
+
+// Counts one operation of `op` computed at once, without the device.
+inline void count_inline(Provider& provider, OpClass op) {
+  provider.counters_of(op).operations.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The threads that compute offloaded operations of classes set to `workers`; started with the
+// runtime, joined at unload.
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned count);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  void post(std::function<void()> task);
+
+ private:
+  void run();
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// The asymmetric algorithms: the default provider's, wrapped so that sign, verify, derive,
+// encrypt and decrypt complete through the device. Null when the default provider lacks them.
+const OSSL_ALGORITHM* asymmetric_algorithms(int operation);
+// Builds the wrapped tables from the default provider's (once per process); false on failure.
+bool open_asymmetric(OSSL_PROVIDER* default_provider);
 
 extern const OSSL_DISPATCH sha256_functions[];
 extern const OSSL_DISPATCH aes_128_gcm_functions[];

@@ -2,7 +2,9 @@
 // and the pollnotify runtime with the device the configuration names, started on first use.
 #include <openssl/provider.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 #include "pollnotify/sim_runtime.hpp"
@@ -14,6 +16,8 @@ bool Compute::open() {
   libctx = OSSL_LIB_CTX_new();
   default_provider = libctx != nullptr ? OSSL_PROVIDER_load(libctx, "default") : nullptr;
   if (default_provider == nullptr) return false;
+  default_provctx = OSSL_PROVIDER_get0_provider_ctx(default_provider);
+  if (!open_asymmetric(default_provider)) return false;
   sha256 = EVP_MD_fetch(libctx, "SHA2-256", nullptr);
   aes_128_gcm = EVP_CIPHER_fetch(libctx, "AES-128-GCM", nullptr);
   return sha256 != nullptr && aes_128_gcm != nullptr;
@@ -24,6 +28,31 @@ Compute::~Compute() {
   EVP_CIPHER_free(aes_128_gcm);
   if (default_provider != nullptr) OSSL_PROVIDER_unload(default_provider);
   OSSL_LIB_CTX_free(libctx);
+}
+
+Provider::Provider() {
+  classes[static_cast<std::size_t>(OpClass::kDigest)].threshold = kDefaultDigestThreshold;
+  classes[static_cast<std::size_t>(OpClass::kCipher)].threshold = kDefaultCipherThreshold;
+}
+
+Provider::~Provider() = default;
+
+namespace {
+// Whether an injected fault of probability `rate` happens now.
+bool draw(double rate) {
+  if (rate <= 0) return false;
+  thread_local std::minstd_rand random(std::random_device{}());
+  return std::uniform_real_distribution<double>(0, 1)(random) < rate;
+}
+}  // namespace
+
+SubmitResult Provider::submit_completion(OpClass op, WaitCtx& ctx) noexcept {
+  const ClassConfig& injected = config(op);
+  if (draw(injected.eagain_rate)) return SubmitResult::kRetry;
+  // The simulator completes a request with ERR (after its latency); a driver refuses it at once.
+  if (sim != nullptr) return sim->submit(static_cast<std::size_t>(op), ctx, 0);
+  if (draw(injected.error_rate)) return SubmitResult::kFailed;
+  return runtime->submit(ctx);
 }
 
 Runtime* Provider::get_runtime() {
@@ -52,6 +81,11 @@ void Provider::start_runtime() {
                             : policy == "timed" ? PollPolicy::kTimed
                                                 : PollPolicy::kAdaptive;
     runtime = on_cryptodev() ? make_cryptodev_runtime(options) : make_sim_runtime(options);
+    if (!on_cryptodev()) sim = &static_cast<SimRuntime&>(*runtime).device();
+    const bool any_workers = std::any_of(classes.begin(), classes.end(), [](const ClassConfig& c) {
+      return c.compute_on == ComputeOn::kWorkers;
+    });
+    if (any_workers) workers = std::make_unique<WorkerPool>(worker_count);
     runtime->start();
   } catch (const std::exception& error) {
     runtime_error = error.what();
@@ -62,10 +96,14 @@ void Provider::start_runtime() {
 std::unique_ptr<Runtime> Provider::make_sim_runtime(const RuntimeOptions& base) const {
   SimRuntimeOptions options;
   static_cast<RuntimeOptions&>(options) = base;
-  DeviceInstanceOptions instance;
-  instance.latency = LatencyModel::parse(latency);
-  instance.capacity = capacity;
-  options.device.instances = {instance};
+  options.device.instances.clear();
+  for (const ClassConfig& op : classes) {  // instance i serves class i
+    DeviceInstanceOptions instance;
+    instance.latency = LatencyModel::parse(op.latency.empty() ? latency : op.latency);
+    instance.capacity = capacity;
+    instance.error_rate = op.error_rate;
+    options.device.instances.push_back(instance);
+  }
   return std::make_unique<SimRuntime>(options);
 }
 

@@ -23,6 +23,7 @@ struct DigestCtx {
   // completion (its default operation).
   std::vector<unsigned char> message;
   bool message_too_long = false;
+  std::size_t message_bytes = 0;                  // for the class's threshold
   unsigned char device_digest[kDigestSize] = {};  // written by the driver before the completion
   Offload offload;
   ~DigestCtx() { EVP_MD_CTX_free(md); }
@@ -40,7 +41,8 @@ SubmitResult submit_request(Runtime& runtime, void* raw) {
                                     digest.device_digest, 0);
   }
 #endif
-  return runtime.submit(*digest.offload.device_ctx);
+  (void)runtime;
+  return digest.provider->submit_completion(OpClass::kDigest, *digest.offload.device_ctx);
 }
 
 void* digest_newctx(void* provctx) {
@@ -48,7 +50,7 @@ void* digest_newctx(void* provctx) {
   if (digest == nullptr) return nullptr;
   digest->provider = static_cast<Provider*>(provctx);
   digest->md = EVP_MD_CTX_new();
-  if (!digest->offload.open(digest->provider) || digest->md == nullptr) {
+  if (!digest->offload.open(digest->provider, OpClass::kDigest) || digest->md == nullptr) {
     delete digest;
     return nullptr;
   }
@@ -67,6 +69,7 @@ void* digest_dupctx(void* raw) {
   if (copy != nullptr) {
     copy->message = source->message;
     copy->message_too_long = source->message_too_long;
+    copy->message_bytes = source->message_bytes;
   }
   return copy;
 }
@@ -75,11 +78,13 @@ int digest_init(void* raw, const OSSL_PARAM[]) {
   auto* digest = static_cast<DigestCtx*>(raw);
   digest->message.clear();
   digest->message_too_long = false;
+  digest->message_bytes = 0;
   return EVP_DigestInit_ex(digest->md, digest->provider->compute.sha256, nullptr);
 }
 
 int digest_update(void* raw, const unsigned char* in, size_t size) {
   auto* digest = static_cast<DigestCtx*>(raw);
+  digest->message_bytes += size;
   if (digest->provider->on_cryptodev() && !digest->message_too_long) {
     if (digest->message.size() + size <= kMaxDeviceMessage) {
       digest->message.insert(digest->message.end(), in, in + size);
@@ -96,16 +101,23 @@ int digest_final(void* raw, unsigned char* out, size_t* out_size, size_t out_cap
   auto* digest = static_cast<DigestCtx*>(raw);
   if (out_capacity < kDigestSize) return 0;
   unsigned char result[kDigestSize];
+  const bool offloads = digest->provider->offloads(OpClass::kDigest, digest->message_bytes);
+  if (!offloads && !digest->message.empty()) {  // buffered for the driver: libcrypto hashes it
+    if (EVP_DigestUpdate(digest->md, digest->message.data(), digest->message.size()) != 1) return 0;
+    digest->message.clear();
+    digest->message_too_long = true;
+  }
   const bool driver_hashes = digest->provider->on_cryptodev() && !digest->message_too_long;
   unsigned int length = 0;
   if (!driver_hashes &&
       (EVP_DigestFinal_ex(digest->md, result, &length) != 1 || length != kDigestSize)) {
     return 0;
   }
-  const bool in_job = ASYNC_get_current_job() != nullptr;
-  if (complete_through_device(digest->offload, submit_request, digest) != 1) return 0;
-  (in_job ? digest->provider->trace.async_digests : digest->provider->trace.sync_digests)
-      .fetch_add(1, std::memory_order_relaxed);
+  if (!offloads) {
+    count_inline(*digest->provider, OpClass::kDigest);
+  } else if (complete_through_device(digest->offload, submit_request, digest) != 1) {
+    return 0;
+  }
   if (driver_hashes) std::memcpy(result, digest->device_digest, kDigestSize);  // after PROV-A1
   std::memcpy(out, result, sizeof result);
   *out_size = sizeof result;

@@ -1,6 +1,7 @@
 // The provider suites' common set-up: a library context of their own with the pollnotify
 // provider (from the build directory) and the default provider loaded, a zero-latency device and
-// a busy poller, so completions routinely arrive before the job has paused.
+// a busy poller and every operation offloaded whatever its size, so completions routinely arrive
+// before the job has paused.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@ struct ProviderUnderTest {
   void load() {
     ::setenv("PN_PROVIDER_LATENCY", "zero", 1);
     ::setenv("PN_PROVIDER_POLICY", "busy", 1);
+    ::setenv("PN_PROVIDER_OFFLOAD", "all", 0);  // every operation through the device, unless set
     context = OSSL_LIB_CTX_new();
     ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(context, PN_PROVIDER_DIR), 1);
     pollnotify = OSSL_PROVIDER_load(context, "pollnotify");

@@ -1,0 +1,418 @@
+// The provider's handshake crypto: RSA (PKCS#1 v1.5 and PSS signatures, OAEP and PKCS#1 v1.5
+// encryption), ECDSA P-256/P-384, ECDH P-256/P-384 and X25519, each run in OpenSSL async jobs
+// notified by callback and by fd, every result checked with the default provider; the counters
+// the application reads with OSSL_PROVIDER_get_params; thresholds; the workers; injected faults;
+// a job the application abandons.
+#include <gtest/gtest.h>
+#include <openssl/async.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/rsa.h>
+#include <poll.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "provider_under_test.hpp"
+
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+enum class Mode { kCallback, kFd };
+
+std::uint64_t counter(OSSL_PROVIDER* provider, const std::string& name) {
+  std::uint64_t value = ~std::uint64_t{0};
+  const std::string full = "pollnotify-" + name;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_uint64(full.c_str(), &value), OSSL_PARAM_END};
+  EXPECT_EQ(OSSL_PROVIDER_get_params(provider, params), 1) << name;
+  EXPECT_EQ(OSSL_PARAM_modified(params), 1) << name;
+  return value;
+}
+
+// Runs `work` in an OpenSSL async job, resuming it only when the provider says to: its callback
+// ran (callback mode), its wait fd became readable (fd mode), or the status is EAGAIN (retry).
+struct JobResult {
+  int value = 0;
+  unsigned pauses = 0;
+};
+
+int run_work(void* raw) { return (**static_cast<std::function<int()>**>(raw))(); }
+
+JobResult run_in_job(Mode mode, std::function<int()> work) {
+  JobResult result;
+  ASYNC_WAIT_CTX* waitctx = ASYNC_WAIT_CTX_new();
+  std::atomic<int> notified{0};
+  if (mode == Mode::kCallback) {
+    ASYNC_WAIT_CTX_set_callback(
+        waitctx,
+        [](void* arg) {
+          static_cast<std::atomic<int>*>(arg)->fetch_add(1, std::memory_order_release);
+          return 1;
+        },
+        &notified);
+  }
+  ASYNC_JOB* job = nullptr;
+  std::function<int()>* pointer = &work;
+  for (;;) {
+    const int state =
+        ASYNC_start_job(&job, waitctx, &result.value, run_work, &pointer, sizeof pointer);
+    if (state == ASYNC_FINISH) break;
+    if (state != ASYNC_PAUSE) {
+      ADD_FAILURE() << "ASYNC_start_job returned " << state;
+      result.value = -1;
+      break;
+    }
+    ++result.pauses;
+    if (mode == Mode::kCallback) {
+      if (ASYNC_WAIT_CTX_get_status(waitctx) == ASYNC_STATUS_EAGAIN) continue;
+      while (notified.load(std::memory_order_acquire) == 0) {
+      }
+      notified.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    OSSL_ASYNC_FD fds[4];
+    size_t count = 0;
+    ASYNC_WAIT_CTX_get_all_fds(waitctx, nullptr, &count);
+    EXPECT_TRUE(count >= 1 && count <= 4);
+    ASYNC_WAIT_CTX_get_all_fds(waitctx, fds, &count);
+    pollfd wait{fds[0], POLLIN, 0};
+    EXPECT_EQ(::poll(&wait, 1, 10'000), 1) << "the job's fd never became readable";
+  }
+  ASYNC_WAIT_CTX_free(waitctx);
+  return result;
+}
+
+class ProviderAsym : public ::testing::TestWithParam<Mode> {
+ protected:
+  static void SetUpTestSuite() {
+    ASYNC_init_thread(64, 0);
+    ASSERT_NO_FATAL_FAILURE(providers_.load());
+    OSSL_LIB_CTX* context = providers_.context;
+    keys_["rsa2048"] = EVP_PKEY_Q_keygen(context, "provider=default", "RSA", size_t{2048});
+    keys_["p256"] = EVP_PKEY_Q_keygen(context, "provider=default", "EC", "P-256");
+    keys_["p384"] = EVP_PKEY_Q_keygen(context, "provider=default", "EC", "P-384");
+    keys_["x25519"] = EVP_PKEY_Q_keygen(context, "provider=default", "X25519");
+    peers_["p256"] = EVP_PKEY_Q_keygen(context, "provider=default", "EC", "P-256");
+    peers_["p384"] = EVP_PKEY_Q_keygen(context, "provider=default", "EC", "P-384");
+    peers_["x25519"] = EVP_PKEY_Q_keygen(context, "provider=default", "X25519");
+    for (auto& [name, key] : keys_) ASSERT_NE(key, nullptr) << name;
+    for (auto& [name, key] : peers_) ASSERT_NE(key, nullptr) << name;
+  }
+  static void TearDownTestSuite() {
+    for (auto& [name, key] : keys_) EVP_PKEY_free(key);
+    for (auto& [name, key] : peers_) EVP_PKEY_free(key);
+    keys_.clear();
+    peers_.clear();
+    providers_.unload();
+  }
+
+  static OSSL_LIB_CTX* context() { return providers_.context; }
+
+  // One-shot digest-sign (SHA-256) with `propq` choosing the provider; empty on failure.
+  static Bytes sign(EVP_PKEY* key, const char* propq, int padding, const Bytes& message) {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pkey = nullptr;
+    Bytes signature(1024);
+    std::size_t length = signature.size();
+    const bool ok =
+        EVP_DigestSignInit_ex(md, &pkey, "SHA256", context(), propq, key, nullptr) == 1 &&
+        (padding == 0 || EVP_PKEY_CTX_set_rsa_padding(pkey, padding) == 1) &&
+        EVP_DigestSign(md, signature.data(), &length, message.data(), message.size()) == 1;
+    EVP_MD_CTX_free(md);
+    signature.resize(ok ? length : 0);
+    return signature;
+  }
+  static int verify(EVP_PKEY* key, const char* propq, int padding, const Bytes& message,
+                    const Bytes& signature) {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pkey = nullptr;
+    int verdict = EVP_DigestVerifyInit_ex(md, &pkey, "SHA256", context(), propq, key, nullptr);
+    if (verdict == 1 && padding != 0) verdict = EVP_PKEY_CTX_set_rsa_padding(pkey, padding);
+    if (verdict == 1) {
+      verdict =
+          EVP_DigestVerify(md, signature.data(), signature.size(), message.data(), message.size());
+    }
+    EVP_MD_CTX_free(md);
+    return verdict;
+  }
+  static Bytes derive(EVP_PKEY* key, EVP_PKEY* peer, const char* propq) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(context(), key, propq);
+    Bytes secret(128);
+    std::size_t length = secret.size();
+    const bool ok = ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
+                    EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+                    EVP_PKEY_derive(ctx, secret.data(), &length) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    secret.resize(ok ? length : 0);
+    return secret;
+  }
+  static Bytes encrypt(EVP_PKEY* key, const char* propq, int padding, const Bytes& input,
+                       bool decrypt) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(context(), key, propq);
+    Bytes output(1024);
+    std::size_t length = output.size();
+    bool ok = ctx != nullptr &&
+              (decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1;
+    if (ok) {
+      ok = (decrypt
+                ? EVP_PKEY_decrypt(ctx, output.data(), &length, input.data(), input.size())
+                : EVP_PKEY_encrypt(ctx, output.data(), &length, input.data(), input.size())) == 1;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    output.resize(ok ? length : 0);
+    return output;
+  }
+
+  static inline ProviderUnderTest providers_;
+  static inline std::map<std::string, EVP_PKEY*> keys_, peers_;
+};
+
+constexpr const char* kOurs = "provider=pollnotify";
+constexpr const char* kDefault = "provider=default";
+const Bytes kMessage = {'a', 's', 'y', 'n', 'c', ' ', 'h', 'a', 'n', 'd', 's', 'h', 'a', 'k', 'e'};
+
+TEST_P(ProviderAsym, SignaturesInJobsVerifyWithTheDefaultProvider) {
+  const std::uint64_t rsa_before = counter(providers_.pollnotify, "rsa-in-jobs");
+  const std::uint64_t ec_before = counter(providers_.pollnotify, "ec-in-jobs");
+  struct Case {
+    const char* key;
+    int padding;
+  };
+  for (const Case& c : {Case{"rsa2048", RSA_PKCS1_PADDING}, Case{"rsa2048", RSA_PKCS1_PSS_PADDING},
+                        Case{"p256", 0}, Case{"p384", 0}}) {
+    EVP_PKEY* key = keys_[c.key];
+    Bytes signature;
+    const JobResult signed_in_job = run_in_job(GetParam(), [&] {
+      signature = sign(key, kOurs, c.padding, kMessage);
+      return signature.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(signed_in_job.value, 1) << c.key;
+    EXPECT_GE(signed_in_job.pauses, 1U) << c.key << ": the signature never paused its job";
+    EXPECT_EQ(verify(key, kDefault, c.padding, kMessage, signature), 1) << c.key;
+    // And verification in a job: the right signature verifies, a corrupted one does not.
+    const JobResult verified =
+        run_in_job(GetParam(), [&] { return verify(key, kOurs, c.padding, kMessage, signature); });
+    EXPECT_EQ(verified.value, 1) << c.key;
+    EXPECT_GE(verified.pauses, 1U) << c.key;
+    Bytes corrupted = signature;
+    corrupted[corrupted.size() / 2] ^= 1;
+    const JobResult refused =
+        run_in_job(GetParam(), [&] { return verify(key, kOurs, c.padding, kMessage, corrupted); });
+    EXPECT_NE(refused.value, 1) << c.key << ": a corrupted signature verified";
+  }
+  EXPECT_EQ(counter(providers_.pollnotify, "rsa-in-jobs") - rsa_before, 6U);
+  EXPECT_EQ(counter(providers_.pollnotify, "ec-in-jobs") - ec_before, 6U);
+}
+
+TEST_P(ProviderAsym, KeyExchangesInJobsAgreeWithTheDefaultProvider) {
+  const std::uint64_t ec_before = counter(providers_.pollnotify, "ec-in-jobs");
+  for (const char* name : {"p256", "p384", "x25519"}) {
+    const Bytes expected = derive(keys_[name], peers_[name], kDefault);
+    ASSERT_FALSE(expected.empty()) << name;
+    Bytes secret;
+    const JobResult job = run_in_job(GetParam(), [&] {
+      secret = derive(keys_[name], peers_[name], kOurs);
+      return secret.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(job.value, 1) << name;
+    EXPECT_GE(job.pauses, 1U) << name;
+    EXPECT_EQ(secret, expected) << name;
+  }
+  EXPECT_EQ(counter(providers_.pollnotify, "ec-in-jobs") - ec_before, 3U);
+}
+
+TEST_P(ProviderAsym, RsaEncryptionAndDecryptionInJobs) {
+  EVP_PKEY* key = keys_["rsa2048"];
+  for (int padding : {RSA_PKCS1_OAEP_PADDING, RSA_PKCS1_PADDING}) {
+    Bytes ciphertext;
+    const JobResult encrypted = run_in_job(GetParam(), [&] {
+      ciphertext = encrypt(key, kOurs, padding, kMessage, false);
+      return ciphertext.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(encrypted.value, 1) << padding;
+    EXPECT_EQ(encrypt(key, kDefault, padding, ciphertext, true), kMessage) << padding;
+    const Bytes by_default = encrypt(key, kDefault, padding, kMessage, false);
+    Bytes plaintext;
+    const JobResult decrypted = run_in_job(GetParam(), [&] {
+      plaintext = encrypt(key, kOurs, padding, by_default, true);
+      return plaintext.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(decrypted.value, 1) << padding;
+    EXPECT_GE(decrypted.pauses, 1U) << padding;
+    EXPECT_EQ(plaintext, kMessage) << padding;
+  }
+}
+
+// Outside a job the operations complete synchronously, with the same results.
+TEST_P(ProviderAsym, SynchronousOperationsOutsideJobs) {
+  const Bytes signature = sign(keys_["p256"], kOurs, 0, kMessage);
+  ASSERT_FALSE(signature.empty());
+  EXPECT_EQ(verify(keys_["p256"], kDefault, 0, kMessage, signature), 1);
+  EXPECT_EQ(derive(keys_["x25519"], peers_["x25519"], kOurs),
+            derive(keys_["x25519"], peers_["x25519"], kDefault));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProviderAsym, ::testing::Values(Mode::kCallback, Mode::kFd),
+                         [](const ::testing::TestParamInfo<Mode>& mode) {
+                           return mode.param == Mode::kCallback ? "Callback" : "Fd";
+                         });
+
+// A provider loaded with extra settings (PN_PROVIDER_<KEY> variables, read at load).
+using Settings = std::map<std::string, std::string>;
+struct Configured {
+  ProviderUnderTest providers;
+  explicit Configured(const Settings& settings) {
+    for (const auto& [key, value] : settings) ::setenv(key.c_str(), value.c_str(), 1);
+    providers.load();
+    for (const auto& [key, value] : settings) ::unsetenv(key.c_str());
+  }
+  ~Configured() { providers.unload(); }
+  EVP_PKEY* key(const char* type, const char* group) const {
+    return group == nullptr ? EVP_PKEY_Q_keygen(providers.context, kDefault, type)
+                            : EVP_PKEY_Q_keygen(providers.context, kDefault, type, group);
+  }
+};
+
+Bytes sign_in(OSSL_LIB_CTX* context, EVP_PKEY* key, const Bytes& message) {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  Bytes signature(256);
+  std::size_t length = signature.size();
+  const bool ok =
+      EVP_DigestSignInit_ex(md, nullptr, "SHA256", context, kOurs, key, nullptr) == 1 &&
+      EVP_DigestSign(md, signature.data(), &length, message.data(), message.size()) == 1;
+  EVP_MD_CTX_free(md);
+  signature.resize(ok ? length : 0);
+  return signature;
+}
+
+// With the default thresholds a digest of a short message computes at once (no pause) while a
+// signature pauses; `digest_threshold=0` offloads every digest.
+TEST(ProviderThresholds, SmallDigestsComputeAtOnceSignaturesPause) {
+  Configured provider(Settings{{"PN_PROVIDER_OFFLOAD", "threshold"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_MD* sha256 = EVP_MD_fetch(context, "SHA2-256", kOurs);
+  ASSERT_NE(sha256, nullptr);
+  const JobResult digest = run_in_job(Mode::kFd, [&] {
+    unsigned char out[32];
+    unsigned int size = 0;
+    return EVP_Digest(kMessage.data(), kMessage.size(), out, &size, sha256, nullptr);
+  });
+  EXPECT_EQ(digest.value, 1);
+  EXPECT_EQ(digest.pauses, 0U) << "a short digest paused below the threshold";
+  EXPECT_EQ(counter(provider.providers.pollnotify, "digest-operations"), 1U);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "digest-offloaded"), 0U);
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  const JobResult signature =
+      run_in_job(Mode::kFd, [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; });
+  EXPECT_EQ(signature.value, 1);
+  EXPECT_GE(signature.pauses, 1U);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-offloaded"), 1U);
+  EVP_PKEY_free(key);
+  EVP_MD_free(sha256);
+}
+
+TEST(ProviderThresholds, AZeroThresholdOffloadsEveryDigest) {
+  Configured provider(
+      {{"PN_PROVIDER_OFFLOAD", "threshold"}, {"PN_PROVIDER_DIGEST_THRESHOLD", "0"}});
+  EVP_MD* sha256 = EVP_MD_fetch(provider.providers.context, "SHA2-256", kOurs);
+  const JobResult digest = run_in_job(Mode::kCallback, [&] {
+    unsigned char out[32];
+    unsigned int size = 0;
+    return EVP_Digest(kMessage.data(), kMessage.size(), out, &size, sha256, nullptr);
+  });
+  EXPECT_EQ(digest.value, 1);
+  EXPECT_GE(digest.pauses, 1U);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "digest-in-jobs"), 1U);
+  EVP_MD_free(sha256);
+}
+
+// `rsa_compute=workers`: a worker thread computes, the poller notifies; the results verify.
+TEST(ProviderWorkers, WorkersComputeSignaturesThatVerify) {
+  Configured provider({{"PN_PROVIDER_RSA_COMPUTE", "workers"},
+                       {"PN_PROVIDER_WORKERS", "2"},
+                       {"PN_PROVIDER_RSA_LATENCY", "fixed:20000"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(context, kDefault, "RSA", size_t{2048});
+  for (Mode mode : {Mode::kCallback, Mode::kFd}) {
+    Bytes signature;
+    const JobResult job = run_in_job(mode, [&] {
+      signature = sign_in(context, key, kMessage);
+      return signature.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(job.value, 1);
+    EXPECT_GE(job.pauses, 1U);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EXPECT_EQ(EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", context, kDefault, key, nullptr), 1);
+    EXPECT_EQ(
+        EVP_DigestVerify(md, signature.data(), signature.size(), kMessage.data(), kMessage.size()),
+        1);
+    EVP_MD_CTX_free(md);
+  }
+  EXPECT_EQ(counter(provider.providers.pollnotify, "rsa-in-jobs"), 2U);
+  EVP_PKEY_free(key);
+}
+
+// Injected EAGAIN: the job is told to retry (status EAGAIN, or its fd signalled) and the
+// signature still completes; the retries are counted.
+TEST(ProviderFaults, EagainBurstsAreRetriedThroughTheJob) {
+  Configured provider(Settings{{"PN_PROVIDER_EC_EAGAIN", "0.7"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  for (Mode mode : {Mode::kCallback, Mode::kFd}) {
+    for (int i = 0; i < 20; ++i) {
+      const JobResult job =
+          run_in_job(mode, [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; });
+      ASSERT_EQ(job.value, 1);
+    }
+  }
+  EXPECT_GT(counter(provider.providers.pollnotify, "ec-retries"), 0U);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-errors"), 0U);
+  EVP_PKEY_free(key);
+}
+
+// Injected ERR: the operation fails with an error, in a job and outside one; nothing hangs.
+TEST(ProviderFaults, InjectedErrorsFailTheOperation) {
+  Configured provider(Settings{{"PN_PROVIDER_EC_ERRORS", "1"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  const JobResult job =
+      run_in_job(Mode::kFd, [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; });
+  EXPECT_EQ(job.value, 0);
+  EXPECT_TRUE(sign_in(context, key, kMessage).empty());
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-errors"), 2U);
+  EVP_PKEY_free(key);
+}
+
+// A job the application never resumes after its completion was delivered: the counter names it.
+TEST(ProviderAbandoned, ACompletionNeverCollectedIsCounted) {
+  Configured provider(Settings{});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  ASYNC_WAIT_CTX* waitctx = ASYNC_WAIT_CTX_new();
+  ASYNC_JOB* job = nullptr;
+  int value = 0;
+  std::function<int()> work = [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; };
+  std::function<int()>* pointer = &work;
+  ASSERT_EQ(ASYNC_start_job(&job, waitctx, &value, run_work, &pointer, sizeof pointer),
+            ASYNC_PAUSE);
+  OSSL_ASYNC_FD fd = -1;
+  size_t count = 1;
+  ASSERT_EQ(ASYNC_WAIT_CTX_get_all_fds(waitctx, &fd, &count), 1);
+  pollfd wait{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&wait, 1, 10'000), 1);  // delivered: the job could resume now, and does not
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-unresumed"), 1U);
+  ASSERT_EQ(ASYNC_start_job(&job, waitctx, &value, run_work, &pointer, sizeof pointer),
+            ASYNC_FINISH);  // resumed late: collected
+  EXPECT_EQ(value, 1);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-unresumed"), 0U);
+  ASYNC_WAIT_CTX_free(waitctx);
+  EVP_PKEY_free(key);
+}
+
+}  // namespace
