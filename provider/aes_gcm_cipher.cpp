@@ -19,7 +19,7 @@
 namespace pn::provider {
 namespace {
 
-constexpr std::size_t kKeyLength = 16, kIvLength = 12, kTagLength = 16;
+constexpr std::size_t kMaxKeyLength = 32, kDriverKeyLength = 16, kIvLength = 12, kTagLength = 16;
 constexpr std::size_t kMaxAad = 256;              // CryptodevDevice::kMaxAad
 constexpr std::size_t kMaxDevicePayload = 65535;  // one mbuf: every driver handles it
 
@@ -38,7 +38,8 @@ struct GcmCtx {
   Offload offload;
   bool encrypt = true;
   bool key_set = false, iv_set = false;
-  unsigned char key[kKeyLength] = {};
+  std::size_t key_length = 16;  // 16: AES-128-GCM, 32: AES-256-GCM
+  unsigned char key[kMaxKeyLength] = {};
   unsigned char iv[kIvLength] = {};
   std::size_t iv_length = kIvLength;
   Phase phase = Phase::kNoMessage;
@@ -125,6 +126,7 @@ SubmitResult submit(Runtime& runtime, void* raw) {
 // A session for this key, direction and AAD length; false when the driver has none to give.
 bool has_session(GcmCtx& gcm) {
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
+  if (gcm.key_length != kDriverKeyLength) return false;  // the driver sessions are AES-128
   if (gcm.session != nullptr && gcm.session_aad == gcm.aad.size() &&
       gcm.session_encrypt == gcm.encrypt) {
     return true;
@@ -132,7 +134,7 @@ bool has_session(GcmCtx& gcm) {
   gcm.release_session();
   try {
     gcm.session = &gcm.provider->cryptodev->aes_gcm_session(
-        std::span<const std::uint8_t, kKeyLength>(gcm.key), gcm.encrypt,
+        std::span<const std::uint8_t, kDriverKeyLength>(gcm.key, kDriverKeyLength), gcm.encrypt,
         static_cast<std::uint32_t>(gcm.aad.size()));
   } catch (const std::exception&) {  // kMaxSessions live, or the driver refused: libcrypto
     return false;
@@ -201,14 +203,19 @@ int simulated_update(GcmCtx& gcm, unsigned char* out, std::size_t* out_length,
 
 // --- the dispatch functions ---
 
-void* gcm_newctx(void* provctx) {
+const EVP_CIPHER* software_cipher(const Provider& provider, std::size_t key_length) {
+  return key_length == 16 ? provider.compute.aes_128_gcm : provider.compute.aes_256_gcm;
+}
+
+void* new_gcm(void* provctx, std::size_t key_length) {
   auto* gcm = new (std::nothrow) GcmCtx();
   if (gcm == nullptr) return nullptr;
   gcm->provider = static_cast<Provider*>(provctx);
+  gcm->key_length = key_length;
   gcm->software = EVP_CIPHER_CTX_new();
   if (gcm->software == nullptr || !gcm->offload.open(gcm->provider, OpClass::kCipher) ||
-      EVP_CipherInit_ex2(gcm->software, gcm->provider->compute.aes_128_gcm, nullptr, nullptr, 1,
-                         nullptr) != 1) {
+      EVP_CipherInit_ex2(gcm->software, software_cipher(*gcm->provider, key_length), nullptr,
+                         nullptr, 1, nullptr) != 1) {
     delete gcm;
     return nullptr;
   }
@@ -216,11 +223,16 @@ void* gcm_newctx(void* provctx) {
   return gcm;
 }
 
+template <std::size_t KeyLength>
+void* gcm_newctx(void* provctx) {
+  return new_gcm(provctx, KeyLength);
+}
+
 void gcm_freectx(void* raw) { delete static_cast<GcmCtx*>(raw); }
 
 void* gcm_dupctx(void* raw) {
   const auto* source = static_cast<GcmCtx*>(raw);
-  auto* copy = static_cast<GcmCtx*>(gcm_newctx(source->provider));
+  auto* copy = static_cast<GcmCtx*>(new_gcm(source->provider, source->key_length));
   if (copy == nullptr) return nullptr;
   if (EVP_CIPHER_CTX_copy(copy->software, source->software) != 1) {
     delete copy;
@@ -274,19 +286,20 @@ bool note_params(GcmCtx& gcm, const OSSL_PARAM params[]) {
 int gcm_init(void* raw, const unsigned char* key, std::size_t key_length, const unsigned char* iv,
              std::size_t iv_length, const OSSL_PARAM params[], int encrypt) {
   auto& gcm = *static_cast<GcmCtx*>(raw);
-  if (key != nullptr && key_length != kKeyLength) return 0;
+  if (key != nullptr && key_length != gcm.key_length) return 0;
   // Re-initialised without a new IV in the middle of a message: libcrypto continues it.
   if (iv == nullptr && gcm.phase != Phase::kNoMessage && !switch_to_software(gcm)) return 0;
   // The same key again (a loop that passes it with every IV): libcrypto's key schedule and the
   // device session stay as they are.
-  const bool same_key = key != nullptr && gcm.key_set && std::memcmp(key, gcm.key, kKeyLength) == 0;
+  const bool same_key =
+      key != nullptr && gcm.key_set && std::memcmp(key, gcm.key, gcm.key_length) == 0;
   if (EVP_CipherInit_ex2(gcm.software, nullptr, same_key ? nullptr : key, iv, encrypt, params) !=
       1) {
     return 0;
   }
   gcm.encrypt = encrypt != 0;
   if (key != nullptr && !same_key) {
-    std::memcpy(gcm.key, key, kKeyLength);
+    std::memcpy(gcm.key, key, gcm.key_length);
     gcm.key_set = true;
     gcm.release_session();
   }
@@ -410,6 +423,7 @@ const OSSL_PARAM* gcm_settable_ctx_params(void*, void* provctx) {
 }
 
 // The algorithm's constants, as the default provider reports them.
+template <std::size_t KeyLength>
 int gcm_get_params(OSSL_PARAM params[]) {
   OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_MODE);
   if (p != nullptr && !OSSL_PARAM_set_uint(p, EVP_CIPH_GCM_MODE)) return 0;
@@ -423,7 +437,7 @@ int gcm_get_params(OSSL_PARAM params[]) {
     if (p != nullptr && !OSSL_PARAM_set_int(p, 0)) return 0;
   }
   p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_KEYLEN);
-  if (p != nullptr && !OSSL_PARAM_set_size_t(p, kKeyLength)) return 0;
+  if (p != nullptr && !OSSL_PARAM_set_size_t(p, KeyLength)) return 0;
   p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_BLOCK_SIZE);
   if (p != nullptr && !OSSL_PARAM_set_size_t(p, 1)) return 0;
   p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IVLEN);
@@ -445,23 +459,31 @@ const OSSL_PARAM* gcm_gettable_params(void*) {
   return table;
 }
 
+#define PN_GCM_FUNCTIONS(key_length)                                                  \
+  {                                                                                   \
+    PN_DISPATCH(OSSL_FUNC_CIPHER_NEWCTX, gcm_newctx<key_length>),                     \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_FREECTX, gcm_freectx),                           \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_DUPCTX, gcm_dupctx),                             \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_ENCRYPT_INIT, gcm_encrypt_init),                 \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_DECRYPT_INIT, gcm_decrypt_init),                 \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_UPDATE, gcm_update),                             \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_FINAL, gcm_final),                               \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_CIPHER, gcm_cipher),                             \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_GET_PARAMS, gcm_get_params<key_length>),         \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_GETTABLE_PARAMS, gcm_gettable_params),           \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_GET_CTX_PARAMS, gcm_get_ctx_params),             \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_SET_CTX_PARAMS, gcm_set_ctx_params),             \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, gcm_gettable_ctx_params),   \
+        PN_DISPATCH(OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, gcm_settable_ctx_params), { \
+      0, nullptr                                                                      \
+    }                                                                                 \
+  }
+
 }  // namespace
 
-const OSSL_DISPATCH aes_128_gcm_functions[] = {
-    PN_DISPATCH(OSSL_FUNC_CIPHER_NEWCTX, gcm_newctx),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_FREECTX, gcm_freectx),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_DUPCTX, gcm_dupctx),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_ENCRYPT_INIT, gcm_encrypt_init),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_DECRYPT_INIT, gcm_decrypt_init),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_UPDATE, gcm_update),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_FINAL, gcm_final),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_CIPHER, gcm_cipher),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_GET_PARAMS, gcm_get_params),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_GETTABLE_PARAMS, gcm_gettable_params),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_GET_CTX_PARAMS, gcm_get_ctx_params),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_SET_CTX_PARAMS, gcm_set_ctx_params),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, gcm_gettable_ctx_params),
-    PN_DISPATCH(OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, gcm_settable_ctx_params),
-    {0, nullptr}};
+const OSSL_DISPATCH aes_128_gcm_functions[] = PN_GCM_FUNCTIONS(16);
+const OSSL_DISPATCH aes_256_gcm_functions[] = PN_GCM_FUNCTIONS(32);
+
+#undef PN_GCM_FUNCTIONS
 
 }  // namespace pn::provider

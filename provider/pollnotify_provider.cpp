@@ -34,11 +34,15 @@ namespace {
 const OSSL_ALGORITHM digests[] = {
     {"SHA2-256:SHA-256:SHA256:2.16.840.1.101.3.4.2.1", "provider=pollnotify", sha256_functions,
      "SHA2-256 completed through a pollnotify device"},
+    {"SHA2-384:SHA-384:SHA384:2.16.840.1.101.3.4.2.2", "provider=pollnotify", sha384_functions,
+     "SHA2-384 completed through a pollnotify device"},
     {nullptr, nullptr, nullptr, nullptr}};
 
 const OSSL_ALGORITHM ciphers[] = {
     {"AES-128-GCM:id-aes128-GCM:2.16.840.1.101.3.4.1.6", "provider=pollnotify",
      aes_128_gcm_functions, "AES-128-GCM completed through a pollnotify device"},
+    {"AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46", "provider=pollnotify",
+     aes_256_gcm_functions, "AES-256-GCM completed through a pollnotify device"},
     {nullptr, nullptr, nullptr, nullptr}};
 
 // --- the provider ---
@@ -131,7 +135,7 @@ void print_trace(const Provider& provider, const char* when) {
     return static_cast<unsigned long long>(counter.load(std::memory_order_relaxed));
   };
   std::fprintf(stderr,
-               "pollnotify provider %s: AES-128-GCM payloads: %llu computed by the device, %llu by "
+               "pollnotify provider %s: AES-GCM payloads: %llu computed by the device, %llu by "
                "libcrypto, %llu replayed into libcrypto\n",
                when, count(provider.trace.gcm_on_device), count(provider.trace.gcm_in_software),
                count(provider.trace.gcm_replayed));

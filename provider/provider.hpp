@@ -38,7 +38,9 @@ struct Compute {
   OSSL_LIB_CTX* libctx = nullptr;
   OSSL_PROVIDER* default_provider = nullptr;
   EVP_MD* sha256 = nullptr;
+  EVP_MD* sha384 = nullptr;
   EVP_CIPHER* aes_128_gcm = nullptr;
+  EVP_CIPHER* aes_256_gcm = nullptr;
   void* default_provctx = nullptr;  // the default provider's own context, for its functions
   bool open();
   ~Compute();
@@ -210,6 +212,8 @@ const OSSL_ALGORITHM* asymmetric_algorithms(int operation);
 bool open_asymmetric(OSSL_PROVIDER* default_provider);
 
 extern const OSSL_DISPATCH sha256_functions[];
+extern const OSSL_DISPATCH sha384_functions[];
 extern const OSSL_DISPATCH aes_128_gcm_functions[];
+extern const OSSL_DISPATCH aes_256_gcm_functions[];
 
 }  // namespace pn::provider

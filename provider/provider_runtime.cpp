@@ -19,13 +19,17 @@ bool Compute::open() {
   default_provctx = OSSL_PROVIDER_get0_provider_ctx(default_provider);
   if (!open_asymmetric(default_provider)) return false;
   sha256 = EVP_MD_fetch(libctx, "SHA2-256", nullptr);
+  sha384 = EVP_MD_fetch(libctx, "SHA2-384", nullptr);
   aes_128_gcm = EVP_CIPHER_fetch(libctx, "AES-128-GCM", nullptr);
-  return sha256 != nullptr && aes_128_gcm != nullptr;
+  aes_256_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", nullptr);
+  return sha256 != nullptr && sha384 != nullptr && aes_128_gcm != nullptr && aes_256_gcm != nullptr;
 }
 
 Compute::~Compute() {
   EVP_MD_free(sha256);
+  EVP_MD_free(sha384);
   EVP_CIPHER_free(aes_128_gcm);
+  EVP_CIPHER_free(aes_256_gcm);
   if (default_provider != nullptr) OSSL_PROVIDER_unload(default_provider);
   OSSL_LIB_CTX_free(libctx);
 }

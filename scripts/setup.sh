@@ -13,7 +13,8 @@ esac
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config python3 git
           libtbb-dev libbenchmark-dev libgtest-dev libgmock-dev libssl-dev openssl
           libboost-dev libconcurrentqueue-dev nlohmann-json3-dev liburing-dev
-          libdpdk-dev libreaderwriterqueue-dev g++-aarch64-linux-gnu qemu-user dpkg-dev)
+          libdpdk-dev libreaderwriterqueue-dev g++-aarch64-linux-gnu qemu-user dpkg-dev
+          haproxy nghttp2-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -247,6 +248,32 @@ TEST_P(ProviderAsym, RsaEncryptionAndDecryptionInJobs) {
     EXPECT_GE(decrypted.pauses, 1U) << padding;
     EXPECT_EQ(plaintext, kMessage) << padding;
   }
+}
+
+// SHA2-384 (TLS_AES_256_GCM_SHA384's transcript hash) in a job: the default provider's digest.
+TEST_P(ProviderAsym, Sha384InJobsMatchesTheDefaultProvider) {
+  EVP_MD* ours = EVP_MD_fetch(context(), "SHA2-384", kOurs);
+  EVP_MD* reference = EVP_MD_fetch(context(), "SHA2-384", kDefault);
+  ASSERT_NE(ours, nullptr);
+  Bytes message(100'000);
+  for (std::size_t i = 0; i < message.size(); ++i) message[i] = static_cast<unsigned char>(i * 7);
+  for (std::size_t size : {0, 1, 111, 112, 128, 1000, 100'000}) {
+    unsigned char expected[48], actual[48];
+    unsigned int length = 0;
+    ASSERT_EQ(EVP_Digest(message.data(), size, expected, &length, reference, nullptr), 1);
+    const JobResult job = run_in_job(GetParam(), [&] {
+      unsigned int out_length = 0;
+      return EVP_Digest(message.data(), size, actual, &out_length, ours, nullptr) == 1 &&
+                     out_length == 48
+                 ? 1
+                 : 0;
+    });
+    ASSERT_EQ(job.value, 1) << size;
+    EXPECT_GE(job.pauses, 1U) << size;
+    EXPECT_EQ(0, std::memcmp(actual, expected, sizeof expected)) << size;
+  }
+  EVP_MD_free(ours);
+  EVP_MD_free(reference);
 }
 
 // Outside a job the operations complete synchronously, with the same results.

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "provider_under_test.hpp"
@@ -23,12 +24,19 @@ namespace {
 
 using Bytes = std::vector<unsigned char>;
 
+// AES-128-GCM, or the cipher PN_TEST_GCM_CIPHER names (ctest runs the suite for AES-256-GCM too).
+const char* cipher_name() {
+  const char* name = std::getenv("PN_TEST_GCM_CIPHER");
+  return name != nullptr ? name : "AES-128-GCM";
+}
+std::size_t key_length() { return std::string(cipher_name()) == "AES-256-GCM" ? 32 : 16; }
+
 class ProviderGcm : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_NO_FATAL_FAILURE(providers_.load());
-    offloaded_ = EVP_CIPHER_fetch(providers_.context, "AES-128-GCM", "provider=pollnotify");
-    software_ = EVP_CIPHER_fetch(providers_.context, "AES-128-GCM", "provider=default");
+    offloaded_ = EVP_CIPHER_fetch(providers_.context, cipher_name(), "provider=pollnotify");
+    software_ = EVP_CIPHER_fetch(providers_.context, cipher_name(), "provider=default");
     ASSERT_NE(offloaded_, nullptr);
     ASSERT_NE(software_, nullptr);
   }
@@ -113,7 +121,7 @@ Outcome run(const EVP_CIPHER* cipher, const Message& m) {
 
 Message random_message(std::mt19937& rng, std::size_t size, std::size_t aad = 13) {
   Message m;
-  m.key = random_bytes(rng, 16);
+  m.key = random_bytes(rng, key_length());
   m.iv = random_bytes(rng, 12);
   m.aad = random_bytes(rng, aad);
   m.payload = random_bytes(rng, size);

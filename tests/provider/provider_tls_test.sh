@@ -44,7 +44,7 @@ elif [[ -z "$digest_ops" || "$digest_ops" -eq 0 || "$digest_offloaded" -ne 0 ]];
   exit 1
 fi
 # The records too: AES-128-GCM through the provider.
-records=$(sed -n 's/.*AES-128-GCM payloads: \([0-9]*\) computed by the device, \([0-9]*\) by libcrypto.*/\1 \2/p' "$work/server.log" | tail -1)
+records=$(sed -n 's/.*AES-GCM payloads: \([0-9]*\) computed by the device, \([0-9]*\) by libcrypto.*/\1 \2/p' "$work/server.log" | tail -1)
 read -r on_driver in_libcrypto <<<"${records:-0 0}"
 if [[ $((on_driver + in_libcrypto)) -eq 0 ]]; then echo "no TLS record went through the provider" >&2; exit 1; fi
 echo "handshake complete; the server's EC operations: $ec_ops, $ec_async through the device in async jobs;"
