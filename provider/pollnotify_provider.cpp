@@ -277,6 +277,13 @@ bool read_configuration(Provider& provider, const Settings& settings) {
       return bad("capacity", value, "1 .. 1048576");
     }
   }
+  if (const char* value = settings.get("spin")) {
+    std::size_t polls = 0;
+    if (!parse_size(value, polls) || polls == 0 || polls > kMaxSpinPolls) {
+      return bad("spin", value, "1 .. 1000000");
+    }
+    provider.spin_polls = static_cast<std::uint32_t>(polls);
+  }
   if (const char* value = settings.get("offload")) {
     if (std::strcmp(value, "all") != 0 && std::strcmp(value, "threshold") != 0) {
       return bad("offload", value, "threshold or all");

@@ -62,6 +62,10 @@ enum class ComputeOn : std::uint8_t { kCaller, kWorkers };
 inline constexpr std::size_t kDefaultDigestThreshold = 65536;
 inline constexpr std::size_t kDefaultCipherThreshold = 4096;
 inline constexpr std::size_t kMaxWorkers = 256;
+// The adaptive poller parks after this many empty polls: an application thread shares the CPUs
+// with it, and a handshake's few pauses are far apart (measured: docs/provider-benchmarks.md).
+inline constexpr std::uint32_t kDefaultSpinPolls = 512;
+inline constexpr std::uint32_t kMaxSpinPolls = 1'000'000;
 
 struct ClassConfig {
   // Operations on fewer bytes (message, record or input) compute at once, never pausing.
@@ -104,6 +108,7 @@ struct Provider {
   std::string latency = "exp:5000";
   std::string policy = "adaptive";
   std::size_t capacity = 1024;
+  std::uint32_t spin_polls = kDefaultSpinPolls;  // adaptive poller: empty polls before parking
   bool offload_everything = false;  // `offload=all`: thresholds ignored, every operation pauses
   unsigned worker_count = 2;
   std::array<ClassConfig, kClassCount> classes;

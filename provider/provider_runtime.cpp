@@ -84,6 +84,7 @@ void Provider::start_runtime() {
     options.poller.policy = policy == "busy"    ? PollPolicy::kBusy
                             : policy == "timed" ? PollPolicy::kTimed
                                                 : PollPolicy::kAdaptive;
+    options.poller.spin_polls = spin_polls;
     runtime = on_cryptodev() ? make_cryptodev_runtime(options) : make_sim_runtime(options);
     if (!on_cryptodev()) sim = &static_cast<SimRuntime&>(*runtime).device();
     const bool any_workers = std::any_of(classes.begin(), classes.end(), [](const ClassConfig& c) {

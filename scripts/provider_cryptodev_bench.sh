@@ -13,6 +13,7 @@ provider_dir=build/release/provider
 bench=build/release/benchmarks/devices_benchmark
 [ -x "$bench" ] || { echo "build the release preset first (no $bench)" >&2; exit 2; }
 export PN_PROVIDER_DEVICE=cryptodev:crypto_aesni_mb
+export PN_PROVIDER_OFFLOAD=all  # every size through the driver: the comparison is its path
 
 raw_bytes_per_second() {  # $1: message size
   "$bench" --benchmark_filter="BM_CryptodevGcm/raw/$1\$" --benchmark_min_time=1 \
