@@ -304,6 +304,18 @@ bool read_configuration(Provider& provider, const Settings& settings) {
       if (!parse_size(value, config.threshold)) return bad(prefix + "threshold", value, "bytes");
     }
     if (const char* value = settings.get(prefix + "latency")) config.latency = value;
+    if (const char* value = settings.get(prefix + "capacity")) {
+      if (!parse_size(value, config.capacity) || config.capacity == 0 ||
+          config.capacity > DeviceInstanceOptions::kMaxCapacity) {
+        return bad(prefix + "capacity", value, "1 .. 1048576");
+      }
+    }
+    if (const char* value = settings.get(prefix + "engines")) {
+      if (!parse_size(value, config.engines) ||
+          config.engines > DeviceInstanceOptions::kMaxCapacity) {
+        return bad(prefix + "engines", value, "0 (unlimited) .. 1048576");
+      }
+    }
     if (const char* value = settings.get(prefix + "compute")) {
       if (std::strcmp(value, "caller") != 0 && std::strcmp(value, "workers") != 0) {
         return bad(prefix + "compute", value, "caller or workers");
@@ -341,6 +353,15 @@ bool check_configuration(const Provider& provider) {
     std::fprintf(stderr, "pollnotify provider: bad policy \"%s\": busy, adaptive or timed\n",
                  provider.policy.c_str());
     return false;
+  }
+  for (std::size_t op = 0; op < kClassCount; ++op) {
+    const ClassConfig& config = provider.classes[op];
+    const std::size_t capacity = config.capacity != 0 ? config.capacity : provider.capacity;
+    if (config.engines > capacity) {
+      std::fprintf(stderr, "pollnotify provider: %s_engines %zu exceeds its capacity %zu\n",
+                   kClassNames[op], config.engines, capacity);
+      return false;
+    }
   }
   if (provider.device != "sim" && !provider.on_cryptodev()) {
     std::fprintf(stderr, "pollnotify provider: bad device \"%s\": sim or cryptodev:VDEV\n",

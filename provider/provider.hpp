@@ -72,8 +72,10 @@ struct ClassConfig {
   std::size_t threshold = 0;
   std::string latency;  // the class's device latency model; empty: the provider's `latency`
   ComputeOn compute_on = ComputeOn::kCaller;
-  double eagain_rate = 0;  // injected: fraction of submissions the device refuses with EAGAIN
-  double error_rate = 0;   // injected: fraction of requests that complete with ERR
+  std::size_t capacity = 0;  // requests in flight per submitting thread; 0: the provider's
+  std::size_t engines = 0;   // requests the device processes in parallel; 0: unlimited
+  double eagain_rate = 0;    // injected: fraction of submissions the device refuses with EAGAIN
+  double error_rate = 0;     // injected: fraction of requests that complete with ERR
 };
 
 // What the application can read through OSSL_PROVIDER_get_params, per class. Relaxed:

@@ -105,7 +105,8 @@ std::unique_ptr<Runtime> Provider::make_sim_runtime(const RuntimeOptions& base) 
   for (const ClassConfig& op : classes) {  // instance i serves class i
     DeviceInstanceOptions instance;
     instance.latency = LatencyModel::parse(op.latency.empty() ? latency : op.latency);
-    instance.capacity = capacity;
+    instance.capacity = op.capacity != 0 ? op.capacity : capacity;
+    instance.engines = op.engines;
     instance.error_rate = op.error_rate;
     options.device.instances.push_back(instance);
   }

@@ -4,6 +4,7 @@ RSA-2048, ECDSA P-256 and X25519 (async overhead, latency hiding), and HAProxy (
 TLS 1.3, new connections and keep-alive, h2load over loopback). Prints Markdown tables of medians
 of interleaved repetitions and their ratios. Usage: provider_handshake_bench.py PROVIDER_DIR [REPS]
 """
+import json
 import os
 import re
 import shutil
@@ -222,7 +223,19 @@ def haproxy_section():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def floor_ns():
+    """The machine's cross-core state: pollnotify-bench's cache-line ping-pong round trip."""
+    bench = os.path.join(os.path.dirname(PROVIDER_DIR), "benchmarks", "pollnotify-bench")
+    if not os.access(bench, os.X_OK):
+        return None
+    out = subprocess.run([bench, "--mechanisms", "busy", "--repetitions", "1", "--duration", "0.1",
+                          "--json", "-"], capture_output=True, text=True, timeout=120).stdout
+    floor = json.loads(out)["floor"]
+    return median([floor["before"]["round_trip_ns"], floor["after"]["round_trip_ns"]])
+
+
 def main():
+    before = floor_ns()
     print(f"Medians of {REPS} interleaved repetitions; h2load pinned to CPU {CLIENT_CPU}, HAProxy "
           "(one thread) and the provider's poller on the other CPUs.\n")
     print("### openssl speed (-elapsed; ops/s)\n")
@@ -232,6 +245,10 @@ def main():
         haproxy_section()
     else:
         print("\nHAProxy or h2load missing: run scripts/setup.sh")
+    after = floor_ns()
+    if before is not None and after is not None:
+        print(f"\nCross-core state: a cache-line ping-pong round trip (pollnotify-bench's floor) "
+              f"took {before:.0f} ns before these runs and {after:.0f} ns after.")
 
 
 if __name__ == "__main__":

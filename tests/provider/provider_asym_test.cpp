@@ -308,7 +308,7 @@ struct Configured {
 
 Bytes sign_in(OSSL_LIB_CTX* context, EVP_PKEY* key, const Bytes& message) {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
-  Bytes signature(256);
+  Bytes signature(1024);
   std::size_t length = signature.size();
   const bool ok =
       EVP_DigestSignInit_ex(md, nullptr, "SHA256", context, kOurs, key, nullptr) == 1 &&
@@ -413,6 +413,83 @@ TEST(ProviderFaults, InjectedErrorsFailTheOperation) {
   EXPECT_EQ(job.value, 0);
   EXPECT_TRUE(sign_in(context, key, kMessage).empty());
   EXPECT_EQ(counter(provider.providers.pollnotify, "ec-errors"), 2U);
+  EVP_PKEY_free(key);
+}
+
+// RSA-3072 and RSA-4096 signatures in jobs verify with the default provider.
+TEST(ProviderLargerKeys, Rsa3072And4096SignaturesInJobs) {
+  Configured provider(Settings{});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  for (std::size_t bits : {std::size_t{3072}, std::size_t{4096}}) {
+    EVP_PKEY* key = EVP_PKEY_Q_keygen(context, kDefault, "RSA", bits);
+    ASSERT_NE(key, nullptr);
+    Bytes signature;
+    const JobResult job = run_in_job(Mode::kFd, [&] {
+      signature = sign_in(context, key, kMessage);
+      return signature.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(job.value, 1) << bits;
+    EXPECT_GE(job.pauses, 1U) << bits;
+    EXPECT_EQ(signature.size(), bits / 8);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EXPECT_EQ(EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", context, kDefault, key, nullptr), 1);
+    EXPECT_EQ(
+        EVP_DigestVerify(md, signature.data(), signature.size(), kMessage.data(), kMessage.size()),
+        1)
+        << bits;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+  }
+}
+
+// `ec_capacity=1` with a latency: of 8 jobs signing at once, all but one are refused at first and
+// retry through their fd; every signature completes.
+TEST(ProviderCapacity, JobsPastTheClassCapacityRetry) {
+  if (const char* device = std::getenv("PN_PROVIDER_DEVICE");
+      device != nullptr && std::string(device).rfind("cryptodev:", 0) == 0) {
+    GTEST_SKIP() << "class capacities are the simulated device's (a driver has its own)";
+  }
+  Configured provider(
+      Settings{{"PN_PROVIDER_EC_CAPACITY", "1"}, {"PN_PROVIDER_EC_LATENCY", "fixed:200000"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  constexpr int kJobs = 8;
+  struct Slot {
+    ASYNC_WAIT_CTX* waitctx = ASYNC_WAIT_CTX_new();
+    ASYNC_JOB* job = nullptr;
+    std::function<int()> work;
+    std::function<int()>* pointer = &work;
+    int value = 0;
+    bool done = false;
+  };
+  std::vector<Slot> slots(kJobs);
+  int finished = 0;
+  for (Slot& slot : slots) {
+    slot.work = [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; };
+  }
+  for (int round = 0; round < 100'000 && finished < kJobs; ++round) {
+    for (Slot& slot : slots) {
+      if (slot.done) continue;
+      if (slot.job != nullptr) {  // paused: resume only when its fd says so
+        OSSL_ASYNC_FD fd = -1;
+        size_t count = 1;
+        ASSERT_EQ(ASYNC_WAIT_CTX_get_all_fds(slot.waitctx, &fd, &count), 1);
+        pollfd wait{fd, POLLIN, 0};
+        if (::poll(&wait, 1, 0) != 1) continue;
+      }
+      const int state = ASYNC_start_job(&slot.job, slot.waitctx, &slot.value, run_work,
+                                        &slot.pointer, sizeof slot.pointer);
+      ASSERT_NE(state, ASYNC_ERR);
+      if (state == ASYNC_FINISH) {
+        slot.done = true;
+        ++finished;
+        EXPECT_EQ(slot.value, 1);
+      }
+    }
+  }
+  EXPECT_EQ(finished, kJobs);
+  EXPECT_GT(counter(provider.providers.pollnotify, "ec-retries"), 0U);
+  for (Slot& slot : slots) ASYNC_WAIT_CTX_free(slot.waitctx);
   EVP_PKEY_free(key);
 }
 

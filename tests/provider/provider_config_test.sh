@@ -35,7 +35,8 @@ test "$got" = "$expected"
 grep -q "digest: 1 operations, 1 through the device (0 in async jobs)" "$work/trace"
 for bad in "warp:1|busy|" "fixed:2000|sometimes|" "fixed:2000|busy|rsa_compute = gpu" \
     "fixed:2000|busy|ec_eagain = 2" "fixed:2000|busy|digest_threshold = -1" \
-    "fixed:2000|busy|cipher_latency = warp:1" "fixed:2000|busy|workers = 0"; do
+    "fixed:2000|busy|cipher_latency = warp:1" "fixed:2000|busy|workers = 0" \
+    "fixed:2000|busy|rsa_engines = 5000" "fixed:2000|busy|ec_capacity = 0" "fixed:2000|busy|spin = x"; do
   IFS='|' read -r latency policy extra <<<"$bad"
   write_config "$latency" "$policy" "$extra"
   if OPENSSL_CONF="$work/openssl.cnf" openssl dgst -propquery provider=pollnotify -sha256 "$work/input" \
