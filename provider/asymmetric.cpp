@@ -309,8 +309,8 @@ SubmitResult submit_to_workers(Runtime&, void* raw) {
   return SubmitResult::kAccepted;
 }
 
-// Computes below the class's threshold at once; above it on the calling thread or the workers,
-// completing through the device (which adds its latency and may inject faults).
+// Computes below the class's threshold at once; above it on the calling thread (while the request
+// is in flight) or the workers, completing through the device (its latency, injected faults).
 template <typename Compute>
 int offloaded(OpCtx& op, Compute&& compute) {
   Provider& provider = *op.provider;
@@ -326,8 +326,15 @@ int offloaded(OpCtx& op, Compute&& compute) {
     op.work = nullptr;
     return done == 1 ? op.work_result : 0;
   }
-  const int result = compute();
-  return complete_through_device(op.offload, submit_completion, &op) == 1 ? result : 0;
+  // Computed while the request is in flight: the device's latency, and the poller's wake-up,
+  // overlap the computing instead of following it.
+  int result = 0;
+  auto compute_result = [&] { result = compute(); };
+  op.offload.while_in_flight = [](void* raw) { (*static_cast<decltype(compute_result)*>(raw))(); };
+  op.offload.while_in_flight_arg = &compute_result;
+  const int done = complete_through_device(op.offload, submit_completion, &op);
+  op.offload.while_in_flight = nullptr;
+  return done == 1 ? result : 0;
 }
 
 // sign(ctx, sig, siglen, sigsize, tbs, tbslen), encrypt and decrypt have this shape; a null

@@ -95,6 +95,10 @@ void drain_eventfd(int fd) {
   (void)::read(fd, &count, sizeof count);
 }
 
+void run_while_in_flight(const Offload& offload) {
+  if (offload.while_in_flight != nullptr) offload.while_in_flight(offload.while_in_flight_arg);
+}
+
 int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, void* request) {
   offload.waitctx = nullptr;
   offload.fd = -1;
@@ -105,6 +109,7 @@ int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, 
     std::this_thread::yield();
   }
   if (result != SubmitResult::kAccepted) return 0;
+  run_while_in_flight(offload);
   // A fast device completes within microseconds, sooner than a sleeping thread wakes (a futex
   // wake measured ~50 us here): watch for a while before sleeping.
   const auto watch_until = std::chrono::steady_clock::now() + kSynchronousWatch;
@@ -196,6 +201,7 @@ int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* r
     ASYNC_pause_job();
     if (!callback_mode) drain_eventfd(offload.fd);
   }
+  run_while_in_flight(offload);
   // Pause at least once even if the completion already arrived: its notification (callback or
   // fd) is on its way to the application, which will resume the job exactly once for it. Resumed
   // before the completion (an application may resume early): pause again.

@@ -172,6 +172,10 @@ struct Offload {
   enum Phase : int { kPending = 0, kCompleted = 1, kNotified = 2 };
   std::atomic<int> phase{kPending};
   std::int32_t result = 0;  // the device's result code, published with kCompleted
+  // Work the submitting thread does while its request is in flight (set per operation, or null):
+  // the device's latency then runs alongside it, and the poller's wake-up with it.
+  void (*while_in_flight)(void* arg) = nullptr;
+  void* while_in_flight_arg = nullptr;
 
   // False when out of memory.
   bool open(Provider* owner, OpClass op_class);
