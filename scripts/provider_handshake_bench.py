@@ -178,6 +178,15 @@ def haproxy_section():
             "pollnotify async, 100 us": (True, True, LATENCY_100US),
             "pollnotify synchronous, 100 us": (True, False, LATENCY_100US),
         }
+        # Where the pauses cost: one class at once, the other through the device.
+        at_once = "100000"  # bytes: above any key, so the class computes without pausing
+        variants["pollnotify async, zero latency, rsa at once"] = (
+            True, True, {**zero, "PN_PROVIDER_RSA_THRESHOLD": at_once})
+        variants["pollnotify async, zero latency, ec at once"] = (
+            True, True, {**zero, "PN_PROVIDER_EC_THRESHOLD": at_once})
+        variants["pollnotify async, zero latency, both at once"] = (
+            True, True, {**zero, "PN_PROVIDER_RSA_THRESHOLD": at_once,
+                         "PN_PROVIDER_EC_THRESHOLD": at_once})
         workers = max(1, len(CPUS) - 2)
         for count in range(1, workers + 1):
             variants[f"pollnotify async, 100 us, {count} worker(s)"] = (True, True, {
