@@ -318,6 +318,17 @@ Bytes sign_in(OSSL_LIB_CTX* context, EVP_PKEY* key, const Bytes& message) {
   return signature;
 }
 
+// Whether the default provider verifies a SHA-256 signature of kMessage.
+bool verifies_in(OSSL_LIB_CTX* context, EVP_PKEY* key, const Bytes& signature) {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  const bool verified =
+      EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", context, kDefault, key, nullptr) == 1 &&
+      EVP_DigestVerify(md, signature.data(), signature.size(), kMessage.data(), kMessage.size()) ==
+          1;
+  EVP_MD_CTX_free(md);
+  return verified;
+}
+
 // With the default thresholds a digest of a short message computes at once (no pause) while a
 // signature pauses; `digest_threshold=0` offloads every digest.
 TEST(ProviderThresholds, SmallDigestsComputeAtOnceSignaturesPause) {
@@ -374,12 +385,7 @@ TEST(ProviderWorkers, WorkersComputeSignaturesThatVerify) {
     });
     ASSERT_EQ(job.value, 1);
     EXPECT_GE(job.pauses, 1U);
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    EXPECT_EQ(EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", context, kDefault, key, nullptr), 1);
-    EXPECT_EQ(
-        EVP_DigestVerify(md, signature.data(), signature.size(), kMessage.data(), kMessage.size()),
-        1);
-    EVP_MD_CTX_free(md);
+    EXPECT_TRUE(verifies_in(context, key, signature));
   }
   EXPECT_EQ(counter(provider.providers.pollnotify, "rsa-in-jobs"), 2U);
   EVP_PKEY_free(key);
@@ -431,13 +437,7 @@ TEST(ProviderLargerKeys, Rsa3072And4096SignaturesInJobs) {
     ASSERT_EQ(job.value, 1) << bits;
     EXPECT_GE(job.pauses, 1U) << bits;
     EXPECT_EQ(signature.size(), bits / 8);
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    EXPECT_EQ(EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", context, kDefault, key, nullptr), 1);
-    EXPECT_EQ(
-        EVP_DigestVerify(md, signature.data(), signature.size(), kMessage.data(), kMessage.size()),
-        1)
-        << bits;
-    EVP_MD_CTX_free(md);
+    EXPECT_TRUE(verifies_in(context, key, signature)) << bits;
     EVP_PKEY_free(key);
   }
 }
