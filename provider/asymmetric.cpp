@@ -13,6 +13,7 @@
 #include <openssl/provider.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <tuple>
@@ -291,18 +292,24 @@ SubmitResult submit_completion(Runtime&, void* raw) {
   return op.provider->submit_completion(op.op(), *op.offload.device_ctx);
 }
 
+constexpr auto kWorkerRefusalLimit = std::chrono::seconds(1);
+
 // Workers: a worker computes, then the device carries the completion to the poller.
 SubmitResult submit_to_workers(Runtime&, void* raw) {
   auto* op = static_cast<OpCtx*>(raw);
   op->provider->workers->post([op] {
     op->work_result = op->work();
-    for (;;) {
+    const auto give_up_at = std::chrono::steady_clock::now() + kWorkerRefusalLimit;
+    for (unsigned retries = 0;; ++retries) {
       const SubmitResult submitted = submit_completion(*op->provider->runtime, op);
       if (submitted == SubmitResult::kAccepted) return;
-      if (submitted == SubmitResult::kFailed) {
+      // Bounded: a device that refuses for a whole second fails the operation.
+      if (submitted == SubmitResult::kFailed ||
+          (retries % 64 == 63 && std::chrono::steady_clock::now() >= give_up_at)) {
         complete_failed(op->offload);
         return;
       }
+      op->provider->counters_of(op->op()).retries.fetch_add(1, std::memory_order_relaxed);
       std::this_thread::yield();
     }
   });

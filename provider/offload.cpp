@@ -20,7 +20,6 @@ namespace pn::provider {
 
 namespace {
 
-constexpr unsigned kMaxRetries = 100'000;
 constexpr auto kSynchronousWatch = std::chrono::microseconds(50);
 const int kFdKey = 0;  // the key this provider registers its eventfd under in an ASYNC_WAIT_CTX
 
@@ -185,7 +184,7 @@ int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* r
       if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_OK);
       break;
     }
-    if (result == SubmitResult::kFailed || retries == kMaxRetries) {
+    if (result == SubmitResult::kFailed || retries == kMaxSubmitRetries) {
       if (callback_mode) ASYNC_WAIT_CTX_set_status(waitctx, ASYNC_STATUS_ERR);
       return 0;
     }

@@ -62,6 +62,8 @@ enum class ComputeOn : std::uint8_t { kCaller, kWorkers };
 inline constexpr std::size_t kDefaultDigestThreshold = 65536;
 inline constexpr std::size_t kDefaultCipherThreshold = 4096;
 inline constexpr std::size_t kMaxWorkers = 256;
+// Submissions refused with EAGAIN before an operation gives up with an error.
+inline constexpr unsigned kMaxSubmitRetries = 100'000;
 // The adaptive poller parks after this many empty polls: an application thread shares the CPUs
 // with it, and a handshake's few pauses are far apart (measured: docs/provider-benchmarks.md).
 inline constexpr std::uint32_t kDefaultSpinPolls = 512;

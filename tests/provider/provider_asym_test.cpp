@@ -409,6 +409,21 @@ TEST(ProviderFaults, EagainBurstsAreRetriedThroughTheJob) {
   EVP_PKEY_free(key);
 }
 
+// A device that refuses every submission: the workers give up after a second of refusals and the
+// operation fails, in a job and outside one; nothing hangs, and the provider unloads.
+TEST(ProviderFaults, WorkersGiveUpOnADeviceThatAlwaysRefuses) {
+  Configured provider(
+      Settings{{"PN_PROVIDER_EC_EAGAIN", "1"}, {"PN_PROVIDER_EC_COMPUTE", "workers"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  const JobResult job =
+      run_in_job(Mode::kFd, [&] { return sign_in(context, key, kMessage).empty() ? 0 : 1; });
+  EXPECT_EQ(job.value, 0);
+  EXPECT_TRUE(sign_in(context, key, kMessage).empty());
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-errors"), 2U);
+  EVP_PKEY_free(key);
+}
+
 // Injected ERR: the operation fails with an error, in a job and outside one; nothing hangs.
 TEST(ProviderFaults, InjectedErrorsFailTheOperation) {
   Configured provider(Settings{{"PN_PROVIDER_EC_ERRORS", "1"}});
