@@ -3,6 +3,7 @@
 #include <openssl/provider.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -127,6 +128,12 @@ std::unique_ptr<Runtime> Provider::make_cryptodev_runtime(const RuntimeOptions& 
   options.max_in_flight = static_cast<unsigned>(std::min<std::size_t>(capacity, 4096));
   cryptodev = static_cast<CryptodevDevice*>(
       &made->add_device(std::make_unique<CryptodevDevice>(made->poller(0), options)));
+  // What the driver does not compute still completes through it, computed by libcrypto.
+  std::fprintf(stderr,
+               "pollnotify provider: on %s the driver computes SHA2-256 and AES-128-GCM; RSA, "
+               "ECDSA, ECDH, X25519, SHA2-384 and AES-256-GCM are computed by libcrypto and the "
+               "driver carries their completions\n",
+               vdev.c_str());
   return made;
 #else
   (void)base;
