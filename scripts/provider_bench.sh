@@ -24,6 +24,13 @@ export PN_PROVIDER_LATENCY=$latency PN_PROVIDER_POLICY=adaptive
   echo "provider's configuration is its default: thresholds, adaptive poller spinning 512 empty polls):"
   echo
   python3 scripts/provider_handshake_bench.py "$provider_dir" 3
+  if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+    echo
+    echo "What a pause costs HAProxy (\`scripts/haproxy_pause_cost.sh\`: perf stat on the HAProxy process,"
+    echo "the provider's poller thread included, over 3 000 new connections; two rounds):"
+    echo
+    ./scripts/haproxy_pause_cost.sh 3000
+  fi
   echo
   echo "## Digests: callback, fd and synchronous completion"
   echo
