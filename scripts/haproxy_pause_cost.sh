@@ -6,6 +6,8 @@
 # Usage: scripts/haproxy_pause_cost.sh [handshakes]   (default 3000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../tests/provider/haproxy_common.sh
+source tests/provider/haproxy_common.sh
 handshakes=${1:-3000}
 provider_dir=$(pwd)/build/release/provider
 for tool in perf haproxy h2load; do
@@ -14,18 +16,10 @@ done
 work=$(mktemp -d)
 haproxy_pid=""
 trap '[[ -z "$haproxy_pid" ]] || kill "$haproxy_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key" -out "$work/crt" -days 1 \
-  -subj /CN=localhost 2>/dev/null
-cat "$work/crt" "$work/key" >"$work/rsa.pem"
+make_certificate "$work" rsa -newkey rsa:2048
 port=$((20000 + RANDOM % 20000))
 cat >"$work/haproxy.cfg" <<CONF
-global
-    nbthread 1
-    ssl-mode-async
-    ssl-provider-path $provider_dir
-    ssl-provider pollnotify
-    ssl-provider default
-    ssl-propquery ?provider=pollnotify
+$(haproxy_global "$provider_dir")
 defaults
     mode http
     timeout connect 5s

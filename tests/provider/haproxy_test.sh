@@ -12,6 +12,8 @@
 set -euo pipefail
 provider_dir=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=haproxy_common.sh
+source "$here/haproxy_common.sh"
 for tool in haproxy h2load; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/setup.sh" >&2; exit 1; }
 done
@@ -23,13 +25,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rsa.key" -out "$work/rsa.crt" -days 1 \
-  -subj /CN=localhost 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ecdsa.key" \
-  -out "$work/ecdsa.crt" -days 1 -subj /CN=localhost 2>/dev/null
-cat "$work/rsa.crt" "$work/rsa.key" >"$work/rsa.pem"
+make_certificate "$work" rsa -newkey rsa:2048
+make_certificate "$work" ecdsa -newkey ec -pkeyopt ec_paramgen_curve:P-256
 head -c 12000 /dev/urandom >"$work/body"  # one response: a record above the cipher threshold
-cat "$work/ecdsa.crt" "$work/ecdsa.key" >"$work/ecdsa.pem"
 
 base=$((20000 + RANDOM % 20000))
 declare -A ports=([rsa13]=$base [ecdsa13]=$((base + 1)) [rsa12]=$((base + 2)) [ecdsa12]=$((base + 3)))
@@ -37,13 +35,7 @@ bind() {  # NAME CERT VERSION
   echo "    bind 127.0.0.1:${ports[$1]} ssl crt $work/$2.pem alpn h2,http/1.1 ssl-min-ver $3 ssl-max-ver $3"
 }
 cat >"$work/haproxy.cfg" <<CONF
-global
-    nbthread 1
-    ssl-mode-async
-    ssl-provider-path $provider_dir
-    ssl-provider pollnotify
-    ssl-provider default
-    ssl-propquery ?provider=pollnotify
+$(haproxy_global "$provider_dir")
     pidfile $work/haproxy.pid
     stats socket $work/stats.sock mode 600 level admin expose-fd listeners
 defaults
