@@ -1,6 +1,7 @@
 #include "pollnotify/cryptodev_device.hpp"
 
 #include <rte_crypto.h>
+#include <rte_crypto_asym.h>
 #include <rte_cryptodev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -93,6 +94,12 @@ constexpr std::size_t kAadOffset = kTagOffset + CryptodevDevice::kDigestLength;
 constexpr std::size_t kSlotOffset = kAadOffset + CryptodevDevice::kMaxAad;
 constexpr std::uint16_t kPrivateSize =
     static_cast<std::uint16_t>(kSlotOffset + sizeof(std::uint32_t) - kIvOffset);
+// An RSA op's private area: the input, then the output (modulus-sized each), then the slot.
+constexpr std::size_t kRsaInOffset = sizeof(rte_crypto_op) + sizeof(rte_crypto_asym_op);
+constexpr std::size_t kRsaOutOffset = kRsaInOffset + CryptodevDevice::kMaxRsaBytes;
+constexpr std::size_t kRsaSlotOffset = kRsaOutOffset + CryptodevDevice::kMaxRsaBytes;
+constexpr std::uint16_t kRsaPrivateSize =
+    static_cast<std::uint16_t>(kRsaSlotOffset + sizeof(std::uint32_t) - kRsaInOffset);
 constexpr std::uint16_t kSegmentRoom = UINT16_MAX;  // an mbuf's largest buffer
 constexpr unsigned kBurst = 32;
 constexpr unsigned kMaxInFlight = 4096;
@@ -213,6 +220,36 @@ bool driver_has(std::uint8_t device, rte_crypto_sym_xform_type type, int algorit
   return rte_cryptodev_sym_capability_get(device, &index) != nullptr;
 }
 
+// RSA sign and decrypt with a private key, in the form the driver takes.
+bool driver_has_rsa(std::uint8_t device, std::uint64_t feature_flags) {
+  if ((feature_flags & RTE_CRYPTODEV_FF_ASYMMETRIC_CRYPTO) == 0 ||
+      (feature_flags &
+       (RTE_CRYPTODEV_FF_RSA_PRIV_OP_KEY_QT | RTE_CRYPTODEV_FF_RSA_PRIV_OP_KEY_EXP)) == 0) {
+    return false;
+  }
+  rte_cryptodev_asym_capability_idx index{};
+  index.type = RTE_CRYPTO_ASYM_XFORM_RSA;
+  const auto* capability = rte_cryptodev_asym_capability_get(device, &index);
+  return capability != nullptr &&
+         rte_cryptodev_asym_xform_capability_check_optype(capability, RTE_CRYPTO_ASYM_OP_SIGN) !=
+             0 &&
+         rte_cryptodev_asym_xform_capability_check_optype(capability, RTE_CRYPTO_ASYM_OP_DECRYPT) !=
+             0;
+}
+
+bool is_rsa(CryptoOpKind kind) {
+  return kind == CryptoOpKind::kRsaSignPkcs1 || kind == CryptoOpKind::kRsaDecryptPkcs1;
+}
+
+// The request's slot, from an op's private area (where it sits depends on the op's type).
+std::uint32_t slot_of(rte_crypto_op* op) {
+  std::uint32_t slot = 0;
+  const std::size_t offset =
+      op->type == RTE_CRYPTO_OP_TYPE_ASYMMETRIC ? kRsaSlotOffset : kSlotOffset;
+  std::memcpy(&slot, rte_crypto_op_ctod_offset(op, std::uint8_t*, offset), sizeof slot);
+  return slot;
+}
+
 using internal::DeviceCounters;
 
 }  // namespace
@@ -224,6 +261,12 @@ class CryptodevDevice::Session {
   std::uint32_t aad_length = 0;
 };
 
+class CryptodevDevice::RsaKey {
+ public:
+  void* handle = nullptr;
+  std::uint32_t modulus_bytes = 0;
+};
+
 // A request as submitters queue it.
 struct Request {
   WaitCtx* ctx = nullptr;
@@ -231,6 +274,7 @@ struct Request {
   std::uint64_t user_data = 0;
   CryptoOpKind kind = CryptoOpKind::kSha256;
   const CryptodevDevice::Session* session = nullptr;
+  const CryptodevDevice::RsaKey* rsa_key = nullptr;
   const std::uint8_t* iv = nullptr;
   const std::uint8_t* aad = nullptr;
   const std::uint8_t* in = nullptr;
@@ -253,6 +297,11 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     for (Session& session : sessions) {
       if (session.handle != nullptr) rte_cryptodev_sym_session_free(device, session.handle);
     }
+    for (RsaKey& key : rsa_keys) {
+      if (key.handle != nullptr) rte_cryptodev_asym_session_free(device, key.handle);
+    }
+    if (rsa_ops != nullptr) rte_mempool_free(rsa_ops);
+    if (rsa_sessions != nullptr) rte_mempool_free(rsa_sessions);
     if (op_cache != nullptr) {
       rte_mempool_cache_flush(op_cache, ops);
       rte_mempool_cache_free(op_cache);
@@ -300,6 +349,10 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
   }
   // An op and the mbufs it carries.
   void free_op(rte_crypto_op* op) noexcept {
+    if (op->type == RTE_CRYPTO_OP_TYPE_ASYMMETRIC) {
+      rte_crypto_op_free(op);  // RSA ops are few and slow: their pool's own ring serves
+      return;
+    }
     free_chain(op->sym->m_src);
     put_op(op);
   }
@@ -309,6 +362,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
   // An op for the request in `slot`, its input copied into mbufs; nullptr when a pool is empty.
   rte_crypto_op* build(std::uint32_t slot) noexcept {
     const Request& r = slots[slot];
+    if (is_rsa(r.kind)) return build_rsa(slot);
     rte_crypto_op* op = take_op();
     if (op == nullptr) return nullptr;
     rte_mbuf* head =
@@ -341,6 +395,35 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     sym.aead.aad.data = aad;
     sym.aead.aad.phys_addr = rte_crypto_op_ctophys_offset(op, kAadOffset);
     rte_crypto_op_attach_sym_session(op, r.session->handle);
+    return op;
+  }
+
+  // An RSA op: the input copied into the op (memory the driver can reach), the output written
+  // there too and copied back by finish().
+  rte_crypto_op* build_rsa(std::uint32_t slot) noexcept {
+    const Request& r = slots[slot];
+    rte_crypto_op* op = rte_crypto_op_alloc(rsa_ops, RTE_CRYPTO_OP_TYPE_ASYMMETRIC);
+    if (op == nullptr) return nullptr;
+    std::memcpy(rte_crypto_op_ctod_offset(op, std::uint8_t*, kRsaSlotOffset), &slot, sizeof slot);
+    std::uint8_t* in = rte_crypto_op_ctod_offset(op, std::uint8_t*, kRsaInOffset);
+    std::memcpy(in, r.in, r.length);
+    const rte_crypto_param input{in, rte_crypto_op_ctophys_offset(op, kRsaInOffset), r.length};
+    const rte_crypto_param output{rte_crypto_op_ctod_offset(op, std::uint8_t*, kRsaOutOffset),
+                                  rte_crypto_op_ctophys_offset(op, kRsaOutOffset),
+                                  0};  // the driver writes the length
+    rte_crypto_rsa_op_param& rsa = op->asym->rsa;
+    rsa.padding.type = RTE_CRYPTO_RSA_PADDING_PKCS1_5;
+    if (r.kind == CryptoOpKind::kRsaSignPkcs1) {
+      rsa.op_type = RTE_CRYPTO_ASYM_OP_SIGN;
+      rsa.message = input;
+      rsa.sign = output;
+    } else {
+      rsa.op_type = RTE_CRYPTO_ASYM_OP_DECRYPT;
+      rsa.cipher = input;
+      rsa.message = output;
+    }
+    rte_crypto_op_attach_asym_session(op,
+                                      static_cast<rte_cryptodev_asym_session*>(r.rsa_key->handle));
     return op;
   }
 
@@ -433,12 +516,21 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
 
   // The completion of a dequeued op: copies the output back, frees the op.
   Completion finish(rte_crypto_op* op) noexcept {
-    std::uint32_t slot = 0;
-    std::memcpy(&slot, rte_crypto_op_ctod_offset(op, std::uint8_t*, kSlotOffset), sizeof slot);
+    const std::uint32_t slot = slot_of(op);
     const Request& r = slots[slot];
-    const bool ok = op->status == RTE_CRYPTO_OP_STATUS_SUCCESS;
+    bool ok = op->status == RTE_CRYPTO_OP_STATUS_SUCCESS;
     std::int32_t result = static_cast<std::int32_t>(r.length);
-    if (ok) {
+    if (ok && is_rsa(r.kind)) {
+      const rte_crypto_param& output =
+          r.kind == CryptoOpKind::kRsaSignPkcs1 ? op->asym->rsa.sign : op->asym->rsa.message;
+      ok = output.length <= r.rsa_key->modulus_bytes;  // never past the caller's buffer
+      if (ok) {
+        std::memcpy(r.out, output.data, output.length);
+        result = static_cast<std::int32_t>(output.length);
+      } else {
+        result = -EIO;
+      }
+    } else if (ok) {
       const std::uint8_t* tag = rte_crypto_op_ctod_offset(op, std::uint8_t*, kTagOffset);
       if (r.kind == CryptoOpKind::kSha256) {
         std::memcpy(r.tag, tag, kDigestLength);
@@ -523,9 +615,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     for (const Completion& completion : undelivered) end_with_err(completion);
     undelivered.clear();
     for (rte_crypto_op* op : backlog) {
-      std::uint32_t slot = 0;
-      std::memcpy(&slot, rte_crypto_op_ctod_offset(op, std::uint8_t*, kSlotOffset), sizeof slot);
-      unbuilt.push_back(slot);
+      unbuilt.push_back(slot_of(op));
       free_op(op);
     }
     backlog.clear();
@@ -540,10 +630,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
       rte_crypto_op* done[kBurst];
       const std::uint16_t count = dequeue(done);
       for (std::uint16_t i = 0; i < count; ++i) {
-        std::uint32_t slot = 0;
-        std::memcpy(&slot, rte_crypto_op_ctod_offset(done[i], std::uint8_t*, kSlotOffset),
-                    sizeof slot);
-        deliver_err(slots[slot]);
+        deliver_err(slots[slot_of(done[i])]);
         free_op(done[i]);
       }
       in_driver -= count;
@@ -591,6 +678,12 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
   std::mutex sessions_mutex;
   std::deque<Session> sessions;             // stable addresses
   std::vector<Session*> released_sessions;  // slots of `sessions` to reuse
+  std::deque<RsaKey> rsa_keys;              // stable addresses; guarded by sessions_mutex
+  std::vector<RsaKey*> released_rsa_keys;   // slots of `rsa_keys` to reuse
+  rte_mempool* rsa_sessions = nullptr;      // asymmetric sessions (when the driver has RSA)
+  rte_mempool* rsa_ops = nullptr;           // asymmetric ops (when the driver has RSA)
+  bool has_rsa = false;
+  bool rsa_key_in_crt_form = false;  // else the exponent form
   const Session* sha256_session = nullptr;
   const Session* default_session = nullptr;
   std::vector<std::uint8_t> default_in, default_out, default_tag;
@@ -624,6 +717,11 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
   if (options.default_size > kMaxData) {
     throw std::invalid_argument("CryptodevDevice: default_size above kMaxData (65536)");
   }
+  if (is_rsa(options.default_op)) {
+    throw std::invalid_argument(
+        "CryptodevDevice: default_op must be SHA-256 or AES-GCM (RSA needs "
+        "a key: submit_rsa)");
+  }
   if (poller.running()) {
     throw std::invalid_argument("CryptodevDevice: the poller must not have started yet");
   }
@@ -651,6 +749,8 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
   rte_cryptodev_info info{};
   rte_cryptodev_info_get(device, &info);
   impl.software_driver = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) == 0;
+  impl.has_rsa = driver_has_rsa(device, info.feature_flags);
+  impl.rsa_key_in_crt_form = (info.feature_flags & RTE_CRYPTODEV_FF_RSA_PRIV_OP_KEY_QT) != 0;
   // Checked here (DPDK 22.11), for requests that need two mbufs (a full 64 KiB), though both
   // drivers advertise in-place SGL: crypto_aesni_mb returns a wrong SHA-256 over chained mbufs
   // with a success status, and its chained AES-GCM crashed inside the driver (SEGV in one of six
@@ -669,8 +769,17 @@ CryptodevDevice::CryptodevDevice(Poller& poller, const CryptodevOptions& options
       std::min<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE, (options.max_in_flight + kBurst) / 2);
   impl.op_cache = rte_mempool_cache_create(cache_size, socket);
   impl.mbuf_cache = rte_mempool_cache_create(cache_size, socket);
+  if (impl.has_rsa) {
+    // RSA requests share the slots: as many ops as slots, and a session per key.
+    impl.rsa_ops =
+        rte_crypto_op_pool_create(unique_name("pn_rsa_ops").c_str(), RTE_CRYPTO_OP_TYPE_ASYMMETRIC,
+                                  options.max_in_flight + kBurst, 0, kRsaPrivateSize, socket);
+    impl.rsa_sessions = rte_cryptodev_asym_session_pool_create(unique_name("pn_rsa_keys").c_str(),
+                                                               kMaxRsaKeys, 0, 0, socket);
+  }
   if (impl.ops == nullptr || impl.mbufs == nullptr || impl.op_cache == nullptr ||
-      impl.mbuf_cache == nullptr) {
+      impl.mbuf_cache == nullptr ||
+      (impl.has_rsa && (impl.rsa_ops == nullptr || impl.rsa_sessions == nullptr))) {
     const std::string error = dpdk_error("mempool creation (EAL memory: -m)");
     impl_.reset();
     release_queue_pair(device, options.queue_pair);
@@ -793,6 +902,98 @@ void CryptodevDevice::release_session(const Session& session) noexcept {
   impl.released_sessions.push_back(&slot);
 }
 
+namespace {
+rte_crypto_uint big_integer(std::span<const std::uint8_t> bytes) {
+  // The driver only reads key material (the xform is copied into the session).
+  return rte_crypto_uint{const_cast<std::uint8_t*>(bytes.data()), 0, bytes.size()};
+}
+}  // namespace
+
+const CryptodevDevice::RsaKey& CryptodevDevice::rsa_key(const RsaPrivateKey& key) {
+  Impl& impl = *impl_;
+  if (!impl.has_rsa) {
+    throw std::invalid_argument("CryptodevDevice: " + impl.options.device + " has no RSA");
+  }
+  const bool crt = impl.rsa_key_in_crt_form;
+  const bool parts_given = !key.n.empty() && !key.e.empty() &&
+                           (crt ? !key.p.empty() && !key.q.empty() && !key.dp.empty() &&
+                                      !key.dq.empty() && !key.qinv.empty()
+                                : !key.d.empty());
+  if (!parts_given || key.n.size() > kMaxRsaBytes) {
+    throw std::invalid_argument(std::string("CryptodevDevice: an RSA key needs n and e, ") +
+                                (crt ? "p, q, dp, dq and qinv" : "d") +
+                                ", and a modulus of at most 512 bytes");
+  }
+  std::lock_guard lock(impl.sessions_mutex);
+  if (impl.released_rsa_keys.empty() && impl.rsa_keys.size() >= kMaxRsaKeys) {
+    throw std::length_error("CryptodevDevice: kMaxRsaKeys (64) RSA keys are live");
+  }
+  rte_crypto_asym_xform xform{};
+  xform.xform_type = RTE_CRYPTO_ASYM_XFORM_RSA;
+  xform.rsa.n = big_integer(key.n);
+  xform.rsa.e = big_integer(key.e);
+  if (crt) {
+    xform.rsa.key_type = RTE_RSA_KEY_TYPE_QT;
+    xform.rsa.qt.p = big_integer(key.p);
+    xform.rsa.qt.q = big_integer(key.q);
+    xform.rsa.qt.dP = big_integer(key.dp);
+    xform.rsa.qt.dQ = big_integer(key.dq);
+    xform.rsa.qt.qInv = big_integer(key.qinv);
+  } else {
+    xform.rsa.key_type = RTE_RSA_KEY_TYPE_EXP;
+    xform.rsa.d = big_integer(key.d);
+  }
+  void* handle = nullptr;
+  if (const int error =
+          rte_cryptodev_asym_session_create(impl.device, &xform, impl.rsa_sessions, &handle);
+      error != 0 || handle == nullptr) {
+    throw std::runtime_error("CryptodevDevice: the driver refused an RSA key: " +
+                             std::string(rte_strerror(-error)));
+  }
+  // Leading zero bytes do not count: the driver's output is the modulus' own size.
+  std::size_t leading_zeros = 0;
+  while (leading_zeros < key.n.size() && key.n[leading_zeros] == 0) ++leading_zeros;
+  const RsaKey made{handle, static_cast<std::uint32_t>(key.n.size() - leading_zeros)};
+  if (!impl.released_rsa_keys.empty()) {
+    RsaKey* reused = impl.released_rsa_keys.back();
+    impl.released_rsa_keys.pop_back();
+    *reused = made;
+    return *reused;
+  }
+  impl.rsa_keys.push_back(made);
+  return impl.rsa_keys.back();
+}
+
+void CryptodevDevice::release_rsa_key(const RsaKey& key) noexcept {
+  Impl& impl = *impl_;
+  std::lock_guard lock(impl.sessions_mutex);
+  auto& slot = const_cast<RsaKey&>(key);
+  if (slot.handle == nullptr) return;  // already released
+  rte_cryptodev_asym_session_free(impl.device, slot.handle);
+  slot.handle = nullptr;
+  impl.released_rsa_keys.push_back(&slot);
+}
+
+SubmitResult CryptodevDevice::submit_rsa(WaitCtx& ctx, const RsaKey& key, CryptoOpKind op,
+                                         const std::uint8_t* in, std::uint32_t in_length,
+                                         std::uint8_t* out, std::uint64_t user_data) noexcept {
+  // PKCS#1 v1.5: a signature's input leaves 11 bytes of padding; a ciphertext is modulus-sized.
+  const bool length_ok = op == CryptoOpKind::kRsaSignPkcs1 ? in_length + 11 <= key.modulus_bytes
+                                                           : in_length == key.modulus_bytes;
+  if (!impl_->has_rsa || !is_rsa(op) || key.handle == nullptr || in == nullptr || out == nullptr ||
+      in_length == 0 || !length_ok) {
+    return DeviceCounters::refuse(ctx, SubmitResult::kFailed, impl_->failed);
+  }
+  return impl_->emplace(ctx, [&](Request& request) noexcept {
+    request.user_data = user_data;
+    request.kind = op;
+    request.rsa_key = &key;
+    request.in = in;
+    request.out = out;
+    request.length = in_length;
+  });
+}
+
 SubmitResult CryptodevDevice::submit_aes_gcm(WaitCtx& ctx, const Session& session,
                                              const std::uint8_t* iv, const std::uint8_t* aad,
                                              const std::uint8_t* in, std::uint8_t* out,
@@ -860,6 +1061,7 @@ DeviceStats CryptodevDevice::stats() const noexcept { return impl_->snapshot(); 
 std::string_view CryptodevDevice::name() const noexcept { return impl_->name; }
 
 bool CryptodevDevice::supports(CryptoOpKind op) const noexcept {
+  if (is_rsa(op)) return impl_->has_rsa;
   return op == CryptoOpKind::kSha256 ? impl_->has_sha256 : impl_->has_gcm;
 }
 

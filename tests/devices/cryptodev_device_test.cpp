@@ -1,9 +1,12 @@
 // The DPDK cryptodev device on the software PMDs crypto_aesni_mb and crypto_openssl (vdevs, no
 // hugepages): AES-128-GCM and SHA-256 results equal libcrypto's on random inputs and sizes from
-// 0 B to 64 KiB in unaligned buffers, a tag that does not verify is ERR, several submitting
+// 0 B to 64 KiB in unaligned buffers, a tag that does not verify is ERR, RSA PKCS#1 v1.5 sign
+// and decrypt equal libcrypto's where the driver has RSA (crypto_openssl), several submitting
 // threads, EAGAIN at capacity, teardown with requests queued, bad arguments. Skipped, with the
 // reason, where DPDK's EAL cannot start.
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 
 #include <atomic>
@@ -222,6 +225,172 @@ TEST_P(Cryptodev, AesGcmAndSha256EqualLibcrypto) {
   EXPECT_EQ(decrypted[n].result, -EBADMSG);
   ASSERT_TRUE(poller.stop());
   EXPECT_EQ(device.in_flight(), 0U);
+}
+
+// An RSA key from libcrypto, as big-endian parts for the device.
+struct RsaParts {
+  EVP_PKEY* pkey = nullptr;
+  Bytes n, e, d, p, q, dp, dq, qinv;
+  explicit RsaParts(unsigned bits) : pkey(EVP_RSA_gen(bits)) {
+    const std::pair<const char*, Bytes*> parts[] = {
+        {OSSL_PKEY_PARAM_RSA_N, &n},          {OSSL_PKEY_PARAM_RSA_E, &e},
+        {OSSL_PKEY_PARAM_RSA_D, &d},          {OSSL_PKEY_PARAM_RSA_FACTOR1, &p},
+        {OSSL_PKEY_PARAM_RSA_FACTOR2, &q},    {OSSL_PKEY_PARAM_RSA_EXPONENT1, &dp},
+        {OSSL_PKEY_PARAM_RSA_EXPONENT2, &dq}, {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, &qinv}};
+    for (const auto& [name, bytes] : parts) {
+      BIGNUM* value = nullptr;
+      if (pkey == nullptr || EVP_PKEY_get_bn_param(pkey, name, &value) != 1) continue;
+      bytes->resize(static_cast<std::size_t>(BN_num_bytes(value)));
+      BN_bn2bin(value, bytes->data());
+      BN_free(value);
+    }
+  }
+  ~RsaParts() { EVP_PKEY_free(pkey); }
+  RsaParts(const RsaParts&) = delete;
+  RsaParts& operator=(const RsaParts&) = delete;
+  [[nodiscard]] pn::RsaPrivateKey key() const { return {n, e, d, p, q, dp, dq, qinv}; }
+  // What libcrypto computes: PKCS#1 v1.5 sign of `in` as it is (no digest set), or encrypt.
+  [[nodiscard]] Bytes sign(const Bytes& in) const { return run(in, true); }
+  [[nodiscard]] Bytes encrypt(const Bytes& in) const { return run(in, false); }
+
+ private:
+  Bytes run(const Bytes& in, bool sign) const {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(pkey, nullptr);
+    Bytes out(n.size());
+    std::size_t length = out.size();
+    const bool ok = (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_encrypt_init(ctx)) == 1 &&
+                    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+                    (sign ? EVP_PKEY_sign(ctx, out.data(), &length, in.data(), in.size())
+                          : EVP_PKEY_encrypt(ctx, out.data(), &length, in.data(), in.size())) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    out.resize(ok ? length : 0);
+    return out;
+  }
+};
+
+// RSA sign and decrypt equal libcrypto on RSA-2048 and RSA-4096 keys (crypto_openssl), many
+// requests in flight at once, unaligned buffers.
+TEST_P(Cryptodev, RsaSignAndDecryptEqualLibcrypto) {
+  pn::Poller poller(busy());
+  pn::CryptodevDevice device(poller, options());
+  if (!device.supports(pn::CryptoOpKind::kRsaSignPkcs1)) {
+    EXPECT_FALSE(device.supports(pn::CryptoOpKind::kRsaDecryptPkcs1));
+    const RsaParts parts(1024);
+    EXPECT_THROW((void)device.rsa_key(parts.key()), std::invalid_argument) << "no RSA here";
+    GTEST_SKIP() << GetParam() << " offers no RSA";
+  }
+  ASSERT_TRUE(poller.start());
+  std::mt19937 rng(5);
+  for (const unsigned bits : {2048U, 4096U}) {
+    const RsaParts parts(bits);
+    ASSERT_FALSE(parts.qinv.empty());
+    const auto& key = device.rsa_key(parts.key());
+    constexpr std::size_t kRequests = 24;
+    std::vector<Bytes> messages(kRequests), ciphertexts(kRequests);
+    std::vector<Bytes> signatures(kRequests, Bytes(parts.n.size() + 3));
+    std::vector<Bytes> plaintexts(kRequests, Bytes(parts.n.size() + 3));
+    std::vector<Outcome> signed_(kRequests), decrypted(kRequests);
+    std::vector<pn::WaitCtxPtr> contexts;
+    for (std::size_t i = 0; i < kRequests; ++i) {
+      messages[i].resize(1 + rng() % (parts.n.size() - 11));  // up to the padding's limit
+      for (auto& byte : messages[i]) byte = static_cast<std::uint8_t>(rng());
+      ciphertexts[i] = parts.encrypt(messages[i]);
+      ASSERT_EQ(ciphertexts[i].size(), parts.n.size());
+      const std::size_t skew = 1 + i % 3;
+      contexts.push_back(pn::WaitCtx::make());
+      contexts.back()->set_completion_callback(record, signed_.data());
+      ASSERT_EQ(device.submit_rsa(
+                    *contexts.back(), key, pn::CryptoOpKind::kRsaSignPkcs1, messages[i].data(),
+                    static_cast<std::uint32_t>(messages[i].size()), signatures[i].data() + skew, i),
+                pn::SubmitResult::kAccepted);
+      contexts.push_back(pn::WaitCtx::make());
+      contexts.back()->set_completion_callback(record, decrypted.data());
+      ASSERT_EQ(device.submit_rsa(*contexts.back(), key, pn::CryptoOpKind::kRsaDecryptPkcs1,
+                                  ciphertexts[i].data(),
+                                  static_cast<std::uint32_t>(ciphertexts[i].size()),
+                                  plaintexts[i].data() + skew, i),
+                pn::SubmitResult::kAccepted);
+    }
+    ASSERT_TRUE(wait_all(signed_));
+    ASSERT_TRUE(wait_all(decrypted));
+    for (std::size_t i = 0; i < kRequests; ++i) {
+      const std::size_t skew = 1 + i % 3;
+      const Bytes expected = parts.sign(messages[i]);  // PKCS#1 v1.5 signing is deterministic
+      ASSERT_EQ(signed_[i].status, PN_ASYNC_STATUS_OK) << bits << " bits, sign " << i;
+      ASSERT_EQ(signed_[i].result, static_cast<std::int32_t>(expected.size()));
+      EXPECT_EQ(std::memcmp(signatures[i].data() + skew, expected.data(), expected.size()), 0)
+          << bits << " bits, signature " << i;
+      ASSERT_EQ(decrypted[i].status, PN_ASYNC_STATUS_OK) << bits << " bits, decrypt " << i;
+      ASSERT_EQ(decrypted[i].result, static_cast<std::int32_t>(messages[i].size()));
+      EXPECT_EQ(std::memcmp(plaintexts[i].data() + skew, messages[i].data(), messages[i].size()), 0)
+          << bits << " bits, plaintext " << i;
+    }
+    // A ciphertext that does not decrypt (not PKCS#1 v1.5 padded underneath) is ERR.
+    Bytes garbage = ciphertexts[0];
+    garbage[garbage.size() / 2] ^= 0x40;
+    std::vector<Outcome> failed(1);
+    contexts.push_back(pn::WaitCtx::make());
+    contexts.back()->set_completion_callback(record, failed.data());
+    ASSERT_EQ(
+        device.submit_rsa(*contexts.back(), key, pn::CryptoOpKind::kRsaDecryptPkcs1, garbage.data(),
+                          static_cast<std::uint32_t>(garbage.size()), plaintexts[0].data(), 0),
+        pn::SubmitResult::kAccepted);
+    ASSERT_TRUE(wait_all(failed));
+    EXPECT_EQ(failed[0].status, PN_ASYNC_STATUS_ERR);
+    EXPECT_EQ(failed[0].result, -EIO);
+    device.release_rsa_key(key);
+  }
+  ASSERT_TRUE(poller.stop());
+  EXPECT_EQ(device.in_flight(), 0U);
+}
+
+// RSA's limits: inputs the padding cannot take, a released key, a missing part, too many keys.
+TEST_P(Cryptodev, RsaBadArgumentsAndLimits) {
+  pn::Poller poller(busy());
+  pn::CryptodevDevice device(poller, options());
+  if (!device.supports(pn::CryptoOpKind::kRsaSignPkcs1))
+    GTEST_SKIP() << GetParam() << " has no RSA";
+  const RsaParts parts(1024);
+  const auto& key = device.rsa_key(parts.key());
+  auto ctx = pn::WaitCtx::make();
+  Bytes in(parts.n.size()), out(parts.n.size());
+  const auto sign = [&](std::size_t length) {
+    return device.submit_rsa(*ctx, key, pn::CryptoOpKind::kRsaSignPkcs1, in.data(),
+                             static_cast<std::uint32_t>(length), out.data(), 0);
+  };
+  EXPECT_EQ(sign(parts.n.size() - 10), pn::SubmitResult::kFailed) << "no room for the padding";
+  EXPECT_EQ(ctx->status(), PN_ASYNC_STATUS_ERR);
+  EXPECT_EQ(sign(0), pn::SubmitResult::kFailed);
+  EXPECT_EQ(device.submit_rsa(*ctx, key, pn::CryptoOpKind::kRsaDecryptPkcs1, in.data(),
+                              static_cast<std::uint32_t>(parts.n.size() - 1), out.data(), 0),
+            pn::SubmitResult::kFailed)
+      << "a ciphertext is modulus-sized";
+  EXPECT_EQ(device.submit_rsa(*ctx, key, pn::CryptoOpKind::kSha256, in.data(), 16, out.data(), 0),
+            pn::SubmitResult::kFailed);
+  EXPECT_EQ(
+      device.submit_rsa(*ctx, key, pn::CryptoOpKind::kRsaSignPkcs1, in.data(), 16, nullptr, 0),
+      pn::SubmitResult::kFailed);
+  pn::RsaPrivateKey partial = parts.key();
+  partial.q = {};
+  partial.d = {};
+  EXPECT_THROW((void)device.rsa_key(partial), std::invalid_argument);
+  const Bytes huge(pn::CryptodevDevice::kMaxRsaBytes + 1, 0xff);
+  pn::RsaPrivateKey oversized = parts.key();
+  oversized.n = huge;
+  EXPECT_THROW((void)device.rsa_key(oversized), std::invalid_argument);
+  device.release_rsa_key(key);
+  EXPECT_EQ(sign(16), pn::SubmitResult::kFailed) << "a released key";
+  std::vector<const pn::CryptodevDevice::RsaKey*> keys;
+  for (std::size_t i = 0; i < pn::CryptodevDevice::kMaxRsaKeys; ++i) {
+    keys.push_back(&device.rsa_key(parts.key()));
+  }
+  EXPECT_THROW((void)device.rsa_key(parts.key()), std::length_error);
+  device.release_rsa_key(*keys.back());
+  EXPECT_EQ(&device.rsa_key(parts.key()), keys.back()) << "a released key's slot is reused";
+  pn::CryptodevOptions rsa_default = options();
+  rsa_default.default_op = pn::CryptoOpKind::kRsaSignPkcs1;
+  pn::Poller other(busy());
+  EXPECT_THROW(pn::CryptodevDevice(other, rsa_default), std::invalid_argument);
 }
 
 // In place (in == out) a software driver works on the caller's buffer itself: same ciphertext and

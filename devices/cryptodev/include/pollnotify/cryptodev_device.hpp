@@ -1,6 +1,7 @@
-// pollnotify's DPDK cryptodev device: AES-128-GCM and SHA-256 on a DPDK crypto poll-mode driver
-// (the software PMDs crypto_aesni_mb and crypto_openssl anywhere, crypto_qat on a QAT machine),
-// completed by a poller that dequeues the queue pair in bursts.
+// pollnotify's DPDK cryptodev device: AES-128-GCM, SHA-256 and RSA private-key operations with
+// PKCS#1 v1.5 padding on a DPDK crypto poll-mode driver (the software PMDs crypto_aesni_mb and
+// crypto_openssl anywhere, crypto_qat on a QAT machine; each offers what its capabilities say:
+// supports()), completed by a poller that dequeues the queue pair in bursts.
 //
 // How it runs:
 //   cryptodev_eal_init()   once per process: DPDK's EAL with the given arguments and vdevs, or
@@ -11,9 +12,10 @@
 //   poll (poller)          the queue pair's one producer and one consumer: takes queued
 //                          requests, copies their input into mbufs from the device's pools,
 //                          enqueues a burst; dequeues a burst, copies the output back (the
-//                          ciphertext or plaintext, the tag, the digest) and pushes one
-//                          completion each: status OK with result = bytes processed, or ERR
-//                          with result = -EBADMSG (a GCM tag that does not verify) or -EIO.
+//                          ciphertext or plaintext, the tag, the digest, the RSA output) and
+//                          pushes one completion each: status OK with result = bytes processed
+//                          (RSA: bytes written), or ERR with result = -EBADMSG (a GCM tag that
+//                          does not verify) or -EIO.
 //                          Every DPDK call runs on the poller thread.
 //   teardown               the destructor stops the bound poller if it still runs, takes back
 //                          every op the driver holds and delivers each request not yet delivered
@@ -67,7 +69,22 @@ struct CryptodevEalOptions {
 // attaches to it. Returns "" on success, else why not; later calls return the first outcome.
 std::string cryptodev_eal_init(const CryptodevEalOptions& options = {});
 
-enum class CryptoOpKind : std::uint8_t { kAesGcmEncrypt, kAesGcmDecrypt, kSha256 };
+// RSA is the private-key half with PKCS#1 v1.5 padding (block type 1 to sign, type 2 to decrypt),
+// what DPDK 22.11's RSA xform offers on every driver that has it; the caller builds a signature's
+// DigestInfo. Public-key operations are cheap and stay with the caller.
+enum class CryptoOpKind : std::uint8_t {
+  kAesGcmEncrypt,
+  kAesGcmDecrypt,
+  kSha256,
+  kRsaSignPkcs1,
+  kRsaDecryptPkcs1
+};
+
+// An RSA private key as big-endian unsigned integers (what BN_bn2bin writes): the modulus, the
+// public exponent and the CRT quintuple; `d` for a driver that takes only the exponent form.
+struct RsaPrivateKey {
+  std::span<const std::uint8_t> n, e, d, p, q, dp, dq, qinv;
+};
 
 struct CryptodevOptions {
   std::string device = "crypto_aesni_mb";  // a cryptodev by name: a vdev, or a PCI PMD's device
@@ -78,7 +95,8 @@ struct CryptodevOptions {
   // EAGAIN), 1..4096. The driver holds at most this many at once; the rest wait in channels.
   unsigned max_in_flight = 256;
   // What the generic Device::submit(ctx, user_data) does (benchmarks): this operation on
-  // default_size bytes of a device-owned buffer, with a device-owned key.
+  // default_size bytes of a device-owned buffer, with a device-owned key (SHA-256 or AES-GCM;
+  // an RSA kind is refused: std::invalid_argument).
   CryptoOpKind default_op = CryptoOpKind::kSha256;
   std::uint32_t default_size = 64;
 };
@@ -89,9 +107,12 @@ class CryptodevDevice final : public Device {
   static constexpr std::uint32_t kMaxAad = 256;
   static constexpr std::size_t kMaxSessions = 1024;
   static constexpr std::size_t kIvLength = 12, kTagLength = 16, kDigestLength = 32;
+  static constexpr std::size_t kMaxRsaBytes = 512;  // RSA-4096
+  static constexpr std::size_t kMaxRsaKeys = 64;
 
   // An AES-128-GCM key in one direction, on this device. Valid until the device is destroyed.
   class Session;
+  class RsaKey;
 
   // Needs cryptodev_eal_init() first. Registers a poll source with `poller`, which must not have
   // started yet and must outlive the device. Throws std::invalid_argument for bad options and
@@ -120,6 +141,19 @@ class CryptodevDevice final : public Device {
   // SHA-256 of `length` bytes into `digest` (32 bytes).
   SubmitResult submit_sha256(WaitCtx& ctx, const std::uint8_t* in, std::uint32_t length,
                              std::uint8_t* digest, std::uint64_t user_data) noexcept;
+  // An RSA private key on this device (an asymmetric session). Any thread. Throws
+  // std::invalid_argument when the driver has no RSA (supports()) or a part is empty or the modulus
+  // is above kMaxRsaBytes, std::length_error with kMaxRsaKeys live, std::runtime_error when the
+  // driver refuses the key. Valid until released or the device is destroyed.
+  const RsaKey& rsa_key(const RsaPrivateKey& key);
+  // Gives a key back. Any thread, once every request that used it has been delivered.
+  void release_rsa_key(const RsaKey& key) noexcept;
+  // Signs (kRsaSignPkcs1: `in` is the DigestInfo, or any message up to the modulus size less 11
+  // bytes) or decrypts (kRsaDecryptPkcs1: `in` is modulus-sized ciphertext) with `key`. `out`
+  // takes up to modulus-size bytes; the completion's result is how many were written.
+  SubmitResult submit_rsa(WaitCtx& ctx, const RsaKey& key, CryptoOpKind op, const std::uint8_t* in,
+                          std::uint32_t in_length, std::uint8_t* out,
+                          std::uint64_t user_data) noexcept;
   // The default operation (CryptodevOptions::default_op).
   SubmitResult submit(WaitCtx& ctx, std::uint64_t user_data) noexcept override;
 
@@ -127,7 +161,8 @@ class CryptodevDevice final : public Device {
   [[nodiscard]] std::uint64_t in_flight() const noexcept override;
   [[nodiscard]] DeviceStats stats() const noexcept override;
   [[nodiscard]] std::string_view name() const noexcept override;
-  // Whether the driver offers the operation (from its capabilities).
+  // Whether the driver offers the operation (from its capabilities; RSA: sign and decrypt with
+  // a private key in CRT or exponent form).
   [[nodiscard]] bool supports(CryptoOpKind op) const noexcept;
   // Ops the driver refused for good with its queue pair empty (each completed with ERR).
   [[nodiscard]] std::uint64_t refused_by_driver() const noexcept;
