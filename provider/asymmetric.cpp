@@ -5,12 +5,15 @@
 //     key objects and whatever loads keys (PEM, SSL_CTX_use_PrivateKey, HAProxy's crt) works;
 //   signature, key exchange and asymmetric cipher contexts wrap the default provider's, and sign,
 //     verify, derive, encrypt and decrypt compute as their class says (on the calling thread or
-//     by the workers) and complete through the device, pausing the job they run in.
+//     by the workers) and complete through the device, pausing the job they run in;
+//   on a cryptodev driver with RSA (crypto_openssl), RSA signatures and decryption with PKCS#1
+//     v1.5 padding are computed by the driver (driver_rsa.cpp has the keys), the rest by libcrypto.
 // The tables are built once per process from the default provider's dispatch tables (public
 // API: OSSL_PROVIDER_query_operation), so they follow the libcrypto they run on.
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
+#include <openssl/rsa.h>
 
 #include <algorithm>
 #include <chrono>
@@ -165,6 +168,31 @@ Function keys_function(int id) {
 
 // --- operation contexts: ours around the default provider's ---
 
+// An RSA request for the driver: PKCS#1 v1.5 sign or decrypt with the key's session there.
+struct DriverRequest {
+  const DriverRsaKey* key = nullptr;  // set by a private-key init on a driver with RSA
+  // digest_sign: the message's hash, computed beside the default provider's (which the driver
+  // does not see), and its name.
+  EVP_MD_CTX* message_hash = nullptr;
+  std::string md_name;
+  bool sign = true;                // else decrypt
+  std::vector<unsigned char> in;   // the DigestInfo, message or ciphertext
+  std::vector<unsigned char> out;  // written by the driver before the completion
+  DriverRequest() = default;
+  DriverRequest(const DriverRequest&) = delete;
+  DriverRequest& operator=(const DriverRequest&) = delete;
+  ~DriverRequest() { EVP_MD_CTX_free(message_hash); }
+  // A copy for a duplicated context (libcrypto duplicates one to finish a digest_sign); false
+  // when out of memory.
+  bool copy_from(const DriverRequest& other) {
+    key = other.key;
+    md_name = other.md_name;
+    if (other.message_hash == nullptr) return true;
+    message_hash = EVP_MD_CTX_new();
+    return message_hash != nullptr && EVP_MD_CTX_copy_ex(message_hash, other.message_hash) == 1;
+  }
+};
+
 struct OpCtx {
   Provider* provider = nullptr;
   Algorithm algorithm = kAlgorithmCount;
@@ -173,6 +201,7 @@ struct OpCtx {
   Offload offload;
   std::function<int()> work;  // workers: the computation a worker runs
   int work_result = 0;
+  DriverRequest driver;
   [[nodiscard]] OpClass op() const noexcept { return kSpecs[algorithm].op; }
 };
 
@@ -241,7 +270,8 @@ void* op_dupctx(void* ctx) {
   copy->algorithm = source.algorithm;
   copy->key_bytes = source.key_bytes;
   copy->inner = inner_function<void* (*)(void*)>(source, DupId)(source.inner);
-  if (copy->inner == nullptr || !copy->offload.open(source.provider, source.op())) {
+  if (copy->inner == nullptr || !copy->offload.open(source.provider, source.op()) ||
+      !copy->driver.copy_from(source.driver)) {
     if (copy->inner != nullptr) inner_function<void (*)(void*)>(source, FreeId)(copy->inner);
     delete copy;
     return nullptr;
@@ -266,6 +296,48 @@ void note_key(OpCtx& op, void* provkey) {
       get_params != nullptr && get_params(provkey, params) == 1 && bits > 0 ? (bits + 7) / 8 : 0;
 }
 
+// The inits with a private key whose RSA operation a driver may compute (function ids repeat
+// across operations: the algorithm tells them apart).
+constexpr bool private_key_rsa_init(Algorithm algorithm, int id) {
+  if (algorithm == kRsaSignature) {
+    return id == OSSL_FUNC_SIGNATURE_SIGN_INIT || id == OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT;
+  }
+  return algorithm == kRsaCipher && id == OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT;
+}
+
+// Prepares (or clears) the driver's part of an RSA operation after its init: the key's session on
+// the driver and, for digest_sign, a hash of the message beside the default provider's.
+template <int Id>
+void note_driver_key(OpCtx& op, void* provkey, const char* md_name) {
+  DriverRequest& driver = op.driver;
+  EVP_MD_CTX_free(driver.message_hash);
+  driver.message_hash = nullptr;
+  driver.md_name.clear();
+  if (!private_key_rsa_init(op.algorithm, Id)) {
+    driver.key = nullptr;
+    return;
+  }
+  if (provkey != nullptr) {
+    driver.key = op.provider->driver_rsa_key(
+        provkey,
+        default_function<OSSL_FUNC_keymgmt_export_fn*>(kRsaKeys, OSSL_FUNC_KEYMGMT_EXPORT));
+  }
+  if (driver.key == nullptr || op.algorithm != kRsaSignature ||
+      Id != OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT) {
+    return;
+  }
+  EVP_MD* md =
+      md_name != nullptr ? EVP_MD_fetch(op.provider->compute.libctx, md_name, nullptr) : nullptr;
+  driver.message_hash = md != nullptr ? EVP_MD_CTX_new() : nullptr;
+  if (driver.message_hash != nullptr && EVP_DigestInit_ex(driver.message_hash, md, nullptr) == 1) {
+    driver.md_name = md_name;
+  } else {  // a hash this libcrypto lacks: the default provider signs
+    EVP_MD_CTX_free(driver.message_hash);
+    driver.message_hash = nullptr;
+  }
+  EVP_MD_free(md);
+}
+
 template <int Id, typename Signature>
 struct KeyedInit;
 template <int Id, typename... Before, typename... After>
@@ -273,8 +345,12 @@ struct KeyedInit<Id, void(void*, std::tuple<Before...>, void*, std::tuple<After.
   static int call(void* ctx, Before... before, void* provkey, After... after) {
     OpCtx& op = *ctx_of(ctx);
     note_key(op, provkey);
-    return inner_function<int (*)(void*, Before..., void*, After...)>(op, Id)(op.inner, before...,
-                                                                              provkey, after...);
+    const int done = inner_function<int (*)(void*, Before..., void*, After...)>(op, Id)(
+        op.inner, before..., provkey, after...);
+    const char* md_name = nullptr;
+    if constexpr (sizeof...(Before) == 1) md_name = (before, ...);
+    if (done == 1) note_driver_key<Id>(op, provkey, md_name);
+    return done;
   }
 };
 // init(ctx, provkey, params) and digest_init(ctx, mdname, provkey, params)
@@ -344,6 +420,90 @@ int offloaded(OpCtx& op, Compute&& compute) {
   return done == 1 ? result : 0;
 }
 
+// --- RSA on a cryptodev driver ---
+
+// The context's padding mode and hash, as the default provider holds them.
+int pad_mode(const OpCtx& op) {
+  int mode = 0;
+  OSSL_PARAM params[] = {OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &mode), OSSL_PARAM_END};
+  const int id = op.algorithm == kRsaCipher ? OSSL_FUNC_ASYM_CIPHER_GET_CTX_PARAMS
+                                            : OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS;
+  return inner_function<int (*)(void*, OSSL_PARAM*)>(op, id)(op.inner, params) == 1 ? mode : 0;
+}
+
+std::string signature_md(const OpCtx& op) {
+  char name[64] = {};
+  OSSL_PARAM params[] = {OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, name, sizeof name),
+                         OSSL_PARAM_END};
+  const auto get = inner_function<OSSL_FUNC_signature_get_ctx_params_fn*>(
+      op, OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS);
+  return get(op.inner, params) == 1 ? std::string(name) : std::string();
+}
+
+// Whether the driver computes this operation: a key on it, PKCS#1 v1.5 padding, and above the
+// class's threshold (below it libcrypto computes at once, as everywhere).
+bool for_driver(const OpCtx& op) {
+  if (op.driver.key == nullptr || !op.provider->offloads(op.op(), op.key_bytes)) return false;
+  if (pad_mode(op) != RSA_PKCS1_PADDING) return false;
+#ifdef OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION
+  if (op.algorithm == kRsaCipher) {  // a driver fails bad padding: only where libcrypto would too
+    unsigned int implicit = 0;
+    OSSL_PARAM params[] = {OSSL_PARAM_uint(OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION, &implicit),
+                           OSSL_PARAM_END};
+    const auto get = inner_function<OSSL_FUNC_asym_cipher_get_ctx_params_fn*>(
+        op, OSSL_FUNC_ASYM_CIPHER_GET_CTX_PARAMS);
+    if (get(op.inner, params) == 1 && implicit != 0) return false;
+  }
+#endif
+  return true;
+}
+
+SubmitResult submit_to_driver([[maybe_unused]] Runtime& runtime, [[maybe_unused]] void* raw) {
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+  OpCtx& op = *static_cast<OpCtx*>(raw);
+  Provider& provider = *op.provider;
+  if (const auto fault = provider.injected_fault(op.op())) return *fault;
+  DriverRequest& driver = op.driver;
+  const SubmitResult submitted = provider.cryptodev->submit_rsa(
+      *op.offload.device_ctx, *driver.key,
+      driver.sign ? CryptoOpKind::kRsaSignPkcs1 : CryptoOpKind::kRsaDecryptPkcs1, driver.in.data(),
+      static_cast<std::uint32_t>(driver.in.size()), driver.out.data(), 0);
+  if (submitted == SubmitResult::kAccepted) {
+    provider.counters_of(op.op()).by_driver.fetch_add(1, std::memory_order_relaxed);
+  }
+  return submitted;
+#else
+  return SubmitResult::kFailed;
+#endif
+}
+
+// The driver signs or decrypts op.driver.in; the result is copied out when it fits.
+int driver_computes(OpCtx& op, bool sign, unsigned char* out, size_t* out_length, size_t out_size) {
+  DriverRequest& driver = op.driver;
+  driver.sign = sign;
+  driver.out.resize(op.key_bytes);
+  if (complete_through_device(op.offload, submit_to_driver, &op) != 1) return 0;
+  const auto written = static_cast<std::size_t>(op.offload.result);
+  if (written > out_size || written > driver.out.size()) return 0;
+  std::memcpy(out, driver.out.data(), written);
+  *out_length = written;
+  return 1;
+}
+
+// A signature of `digest` (by driver.md_name or the context's hash; none: `digest` is signed as
+// it is, as libcrypto does).
+int driver_signs(OpCtx& op, const unsigned char* digest, size_t digest_length, unsigned char* sig,
+                 size_t* sig_length, size_t sig_size) {
+  const std::string md = op.driver.md_name.empty() ? signature_md(op) : op.driver.md_name;
+  if (md.empty()) {
+    op.driver.in.assign(digest, digest + digest_length);
+  } else {
+    op.driver.in = digest_info(op.provider->compute, md, digest, digest_length);
+    if (op.driver.in.empty()) return 0;
+  }
+  return driver_computes(op, true, sig, sig_length, sig_size);
+}
+
 // sign(ctx, sig, siglen, sigsize, tbs, tbslen), encrypt and decrypt have this shape; a null
 // output asks for its size only and is answered at once.
 template <int Id>
@@ -354,7 +514,42 @@ int op_sized_output(void* ctx, unsigned char* out, size_t* out_length, size_t ou
       inner_function<int (*)(void*, unsigned char*, size_t*, size_t, const unsigned char*, size_t)>(
           op, Id);
   if (out == nullptr) return inner(op.inner, out, out_length, out_size, in, in_length);
+  // Function ids repeat across operations: the algorithm tells sign from encrypt.
+  const bool signs = op.algorithm == kRsaSignature && Id == OSSL_FUNC_SIGNATURE_SIGN;
+  const bool decrypts = op.algorithm == kRsaCipher && Id == OSSL_FUNC_ASYM_CIPHER_DECRYPT;
+  if ((signs || decrypts) && for_driver(op)) {
+    if (signs) return driver_signs(op, in, in_length, out, out_length, out_size);
+    op.driver.in.assign(in, in + in_length);
+    return driver_computes(op, false, out, out_length, out_size);
+  }
   return offloaded(op, [&] { return inner(op.inner, out, out_length, out_size, in, in_length); });
+}
+
+// One-shot digest_sign: on the driver, the message hashed here first.
+int op_digest_sign(void* ctx, unsigned char* sig, size_t* sig_length, size_t sig_size,
+                   const unsigned char* tbs, size_t tbs_length) {
+  OpCtx& op = *ctx_of(ctx);
+  if (sig != nullptr && op.driver.message_hash != nullptr && for_driver(op)) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (EVP_DigestUpdate(op.driver.message_hash, tbs, tbs_length) != 1 ||
+        EVP_DigestFinal_ex(op.driver.message_hash, digest, &digest_length) != 1) {
+      return 0;
+    }
+    return driver_signs(op, digest, digest_length, sig, sig_length, sig_size);
+  }
+  return op_sized_output<OSSL_FUNC_SIGNATURE_DIGEST_SIGN>(ctx, sig, sig_length, sig_size, tbs,
+                                                          tbs_length);
+}
+
+int op_digest_sign_update(void* ctx, const unsigned char* data, size_t length) {
+  OpCtx& op = *ctx_of(ctx);
+  if (op.driver.message_hash != nullptr &&
+      EVP_DigestUpdate(op.driver.message_hash, data, length) != 1) {
+    return 0;
+  }
+  return inner_function<OSSL_FUNC_signature_digest_sign_update_fn*>(
+      op, OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE)(op.inner, data, length);
 }
 
 int op_verify(void* ctx, const unsigned char* sig, size_t sig_length, const unsigned char* tbs,
@@ -369,6 +564,12 @@ int op_digest_sign_final(void* ctx, unsigned char* sig, size_t* sig_length, size
   const auto inner = inner_function<OSSL_FUNC_signature_digest_sign_final_fn*>(
       op, OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL);
   if (sig == nullptr) return inner(op.inner, sig, sig_length, sig_size);
+  if (op.driver.message_hash != nullptr && for_driver(op)) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (EVP_DigestFinal_ex(op.driver.message_hash, digest, &digest_length) != 1) return 0;
+    return driver_signs(op, digest, digest_length, sig, sig_length, sig_size);
+  }
   return offloaded(op, [&] { return inner(op.inner, sig, sig_length, sig_size); });
 }
 
@@ -417,10 +618,9 @@ Function signature_function(int id) {
     case OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT:
       return reinterpret_cast<Function>(kDigestInit<OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT>);
     case OSSL_FUNC_SIGNATURE_SIGN:
+      return reinterpret_cast<Function>(op_sized_output<OSSL_FUNC_SIGNATURE_SIGN>);
     case OSSL_FUNC_SIGNATURE_DIGEST_SIGN:
-      return id == OSSL_FUNC_SIGNATURE_SIGN
-                 ? reinterpret_cast<Function>(op_sized_output<OSSL_FUNC_SIGNATURE_SIGN>)
-                 : reinterpret_cast<Function>(op_sized_output<OSSL_FUNC_SIGNATURE_DIGEST_SIGN>);
+      return reinterpret_cast<Function>(op_digest_sign);
     case OSSL_FUNC_SIGNATURE_VERIFY:
       return reinterpret_cast<Function>(op_verify);
     case OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL:
@@ -432,8 +632,7 @@ Function signature_function(int id) {
     case OSSL_FUNC_SIGNATURE_VERIFY_RECOVER:
       return PN_FORWARD(OSSL_FUNC_SIGNATURE_VERIFY_RECOVER, OSSL_FUNC_signature_verify_recover_fn);
     case OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE:
-      return PN_FORWARD(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE,
-                        OSSL_FUNC_signature_digest_sign_update_fn);
+      return reinterpret_cast<Function>(op_digest_sign_update);
     case OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE:
       return PN_FORWARD(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE,
                         OSSL_FUNC_signature_digest_verify_update_fn);

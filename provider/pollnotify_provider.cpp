@@ -56,13 +56,13 @@ const OSSL_ALGORITHM* provider_query(void*, int operation, int* no_cache) {
 
 // The counters the application reads with OSSL_PROVIDER_get_params, named
 // "pollnotify-<class>-<counter>" (uint64).
-constexpr const char* kCounterNames[] = {"operations", "offloaded", "in-jobs",  "pauses",
-                                         "retries",    "errors",    "unresumed"};
+constexpr const char* kCounterNames[] = {"operations", "offloaded", "in-jobs",   "pauses",
+                                         "retries",    "errors",    "by-driver", "unresumed"};
 
 std::uint64_t counter_value(const ClassCounters& counters, std::size_t which) {
-  const std::atomic<std::uint64_t>* fields[] = {&counters.operations, &counters.offloaded,
-                                                &counters.in_jobs,    &counters.pauses,
-                                                &counters.retries,    &counters.errors};
+  const std::atomic<std::uint64_t>* fields[] = {
+      &counters.operations, &counters.offloaded, &counters.in_jobs,  &counters.pauses,
+      &counters.retries,    &counters.errors,    &counters.by_driver};
   if (which < std::size(fields)) return fields[which]->load(std::memory_order_relaxed);
   return counters.unresumed();
 }
@@ -125,10 +125,10 @@ void print_trace(const Provider& provider, const char* when) {
     };
     std::fprintf(stderr,
                  "pollnotify provider %s: %s: %llu operations, %llu through the device (%llu in "
-                 "async jobs), %llu pauses, %llu retries, %llu errors, %llu completions never "
-                 "collected by their job\n",
+                 "async jobs), %llu pauses, %llu retries, %llu errors, %llu computed by the "
+                 "driver, %llu completions never collected by their job\n",
                  when, kClassNames[op], count(0), count(1), count(2), count(3), count(4), count(5),
-                 count(6));
+                 count(6), count(7));
     unresumed += counters.unresumed();
   }
   const auto count = [](const std::atomic<std::uint64_t>& counter) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +90,7 @@ struct ClassCounters {
   std::atomic<std::uint64_t> pauses{0};      // ASYNC_pause_job calls
   std::atomic<std::uint64_t> retries{0};     // submissions refused with EAGAIN and retried
   std::atomic<std::uint64_t> errors{0};      // operations the device failed
+  std::atomic<std::uint64_t> by_driver{0};   // offloaded ones a cryptodev driver computed
   std::atomic<std::uint64_t> delivered{0};   // completions notified to a paused job
   std::atomic<std::uint64_t> collected{0};   // of those, whose job resumed and returned
   // Completions notified whose job has not come back for them: at exit, abandoned jobs.
@@ -105,6 +107,12 @@ struct Trace {
 };
 
 class WorkerPool;
+
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+using DriverRsaKey = CryptodevDevice::RsaKey;
+#else
+struct DriverRsaKey;
+#endif
 
 struct Provider {
   const OSSL_CORE_HANDLE* handle = nullptr;
@@ -125,11 +133,16 @@ struct Provider {
   bool trace_printed = false;  // at process exit, before any unload
   std::once_flag runtime_once;
   std::unique_ptr<Runtime> runtime;
-  SimDevice* sim = nullptr;  // the simulated device: one instance per class
+  std::atomic<bool> runtime_started{false};  // `runtime` is set and its pollers run
+  SimDevice* sim = nullptr;                  // the simulated device: one instance per class
   std::unique_ptr<WorkerPool> workers;
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
   CryptodevDevice* cryptodev = nullptr;  // computes when device=cryptodev:VDEV
 #endif
+  // RSA keys met on a driver with RSA, by a hash of their content, and their sessions there.
+  using KeyHash = std::array<unsigned char, 32>;
+  std::mutex driver_keys_mutex;
+  std::vector<std::pair<KeyHash, const DriverRsaKey*>> driver_keys;
   std::string runtime_error;
 
   Provider();
@@ -141,15 +154,26 @@ struct Provider {
   [[nodiscard]] ClassCounters& counters_of(OpClass op) noexcept {
     return counters[static_cast<std::size_t>(op)];
   }
-  // Whether an operation of this class on `bytes` bytes goes through the device.
+  // Whether an operation of this class on `bytes` bytes goes through the device. Never for one
+  // called by the device's own poller thread: a driver that computes with libcrypto
+  // (crypto_openssl) comes back here when the application prefers this provider, and waiting
+  // there for the device would wait for itself.
   [[nodiscard]] bool offloads(OpClass op, std::size_t bytes) const noexcept {
-    return offload_everything || bytes >= config(op).threshold;
+    return (offload_everything || bytes >= config(op).threshold) && !called_by_own_poller();
   }
+  [[nodiscard]] bool called_by_own_poller() const noexcept;
   // A request that only carries a completion: the class's simulated instance (its latency,
   // its faults), or the driver's default operation on cryptodev.
   SubmitResult submit_completion(OpClass op, WaitCtx& ctx) noexcept;
+  // The class's injected faults for one submission: EAGAIN, or (on a driver, which refuses at
+  // once where the simulator completes with ERR) a failure; nullopt when none is drawn.
+  std::optional<SubmitResult> injected_fault(OpClass op) const noexcept;
   // The runtime, started on first use; nullptr (runtime_error says why) when it cannot start.
   Runtime* get_runtime();
+  // The driver's session for an RSA private key (the default provider's key object, exported
+  // with `export_keys`): null unless the device is a driver with RSA and the key has its private
+  // half; null too past the driver's kMaxRsaKeys (libcrypto computes with that key, said once).
+  const DriverRsaKey* driver_rsa_key(void* keydata, OSSL_FUNC_keymgmt_export_fn* export_keys);
 
  private:
   void start_runtime();
@@ -223,6 +247,11 @@ class WorkerPool {
 const OSSL_ALGORITHM* asymmetric_algorithms(int operation);
 // Builds the wrapped tables from the default provider's (once per process); false on failure.
 bool open_asymmetric(OSSL_PROVIDER* default_provider);
+
+// The DER DigestInfo (RFC 8017, 9.2) of `digest`, a hash by `md_name`, which PKCS#1 v1.5 signs;
+// empty for a hash libcrypto does not know or a digest of the wrong length.
+std::vector<unsigned char> digest_info(Compute& compute, const std::string& md_name,
+                                       const unsigned char* digest, std::size_t length);
 
 extern const OSSL_DISPATCH sha256_functions[];
 extern const OSSL_DISPATCH sha384_functions[];

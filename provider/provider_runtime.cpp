@@ -51,13 +51,27 @@ bool draw(double rate) {
 }
 }  // namespace
 
-SubmitResult Provider::submit_completion(OpClass op, WaitCtx& ctx) noexcept {
+std::optional<SubmitResult> Provider::injected_fault(OpClass op) const noexcept {
   const ClassConfig& injected = config(op);
   if (draw(injected.eagain_rate)) return SubmitResult::kRetry;
-  // The simulator completes a request with ERR (after its latency); a driver refuses it at once.
+  if (sim == nullptr && draw(injected.error_rate)) return SubmitResult::kFailed;
+  return std::nullopt;
+}
+
+SubmitResult Provider::submit_completion(OpClass op, WaitCtx& ctx) noexcept {
+  if (const auto fault = injected_fault(op)) return *fault;
+  // The simulator completes a request with ERR (its error_rate, after its latency).
   if (sim != nullptr) return sim->submit(static_cast<std::size_t>(op), ctx, 0);
-  if (draw(injected.error_rate)) return SubmitResult::kFailed;
   return runtime->submit(ctx);
+}
+
+bool Provider::called_by_own_poller() const noexcept {
+  // PROV-A3: pairs with PROV-R3: `runtime` is complete when this reads true.
+  if (!runtime_started.load(std::memory_order_acquire)) return false;
+  for (const Poller* poller : runtime->pollers()) {
+    if (poller->consuming_on_this_thread()) return true;
+  }
+  return false;
 }
 
 Runtime* Provider::get_runtime() {
@@ -93,6 +107,8 @@ void Provider::start_runtime() {
     });
     if (any_workers) workers = std::make_unique<WorkerPool>(worker_count);
     runtime->start();
+    // PROV-R3: publishes `runtime` to called_by_own_poller on any thread; pairs with PROV-A3.
+    runtime_started.store(true, std::memory_order_release);
   } catch (const std::exception& error) {
     runtime_error = error.what();
     runtime.reset();
@@ -129,11 +145,13 @@ std::unique_ptr<Runtime> Provider::make_cryptodev_runtime(const RuntimeOptions& 
   cryptodev = static_cast<CryptodevDevice*>(
       &made->add_device(std::make_unique<CryptodevDevice>(made->poller(0), options)));
   // What the driver does not compute still completes through it, computed by libcrypto.
+  const bool rsa = cryptodev->supports(CryptoOpKind::kRsaSignPkcs1);
   std::fprintf(stderr,
-               "pollnotify provider: on %s the driver computes SHA2-256 and AES-128-GCM; RSA, "
+               "pollnotify provider: on %s the driver computes SHA2-256, AES-128-GCM%s; %s, "
                "ECDSA, ECDH, X25519, SHA2-384 and AES-256-GCM are computed by libcrypto and the "
                "driver carries their completions\n",
-               vdev.c_str());
+               vdev.c_str(), rsa ? " and RSA PKCS#1 v1.5 signatures and decryption" : "",
+               rsa ? "RSA PSS and OAEP, RSA public-key operations" : "RSA");
   return made;
 #else
   (void)base;

@@ -2,7 +2,9 @@
 // encryption), ECDSA P-256/P-384, ECDH P-256/P-384 and X25519, each run in OpenSSL async jobs
 // notified by callback and by fd, every result checked with the default provider; the counters
 // the application reads with OSSL_PROVIDER_get_params; thresholds; the workers; injected faults;
-// a job the application abandons.
+// a job the application abandons; on a driver with RSA
+// (PN_PROVIDER_DEVICE=cryptodev:crypto_openssl) the PKCS#1 v1.5 signatures and decryptions computed
+// by the driver.
 #include <gtest/gtest.h>
 #include <openssl/async.h>
 #include <openssl/core_names.h>
@@ -274,6 +276,70 @@ TEST_P(ProviderAsym, Sha384InJobsMatchesTheDefaultProvider) {
   }
   EVP_MD_free(ours);
   EVP_MD_free(reference);
+}
+
+// EVP_PKEY_sign of `tbs` with PKCS#1 v1.5 padding and `md` (null: none, `tbs` signed as it is).
+Bytes pkey_sign(OSSL_LIB_CTX* context, EVP_PKEY* key, const char* propq, const char* md,
+                const Bytes& tbs) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(context, key, propq);
+  Bytes signature(1024);
+  std::size_t length = signature.size();
+  bool ok = ctx != nullptr && EVP_PKEY_sign_init(ctx) == 1 &&
+            EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
+  if (ok && md != nullptr) ok = EVP_PKEY_CTX_set_signature_md(ctx, EVP_get_digestbyname(md)) == 1;
+  ok = ok && EVP_PKEY_sign(ctx, signature.data(), &length, tbs.data(), tbs.size()) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  signature.resize(ok ? length : 0);
+  return signature;
+}
+
+// RSA with PKCS#1 v1.5 padding, the private-key half, is the driver's where it offers RSA
+// (crypto_openssl): the DigestSign of TLS 1.2, EVP_PKEY_sign with and without a hash, decryption;
+// results equal the default provider's (these signatures are deterministic). PSS and OAEP, and
+// everything on a device without RSA, are libcrypto's.
+TEST_P(ProviderAsym, RsaPkcs1OnADriverWithRsa) {
+  const char* device = std::getenv("PN_PROVIDER_DEVICE");
+  const bool driver_has_rsa =
+      device != nullptr && std::string(device) == "cryptodev:crypto_openssl";
+  EVP_PKEY* key = keys_["rsa2048"];
+  const std::uint64_t before = counter(providers_.pollnotify, "rsa-by-driver");
+  Bytes digest(32);
+  for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<unsigned char>(i * 13);
+  struct Case {
+    const char* what;
+    std::function<Bytes(const char* propq)> run;
+  };
+  const Case cases[] = {
+      {"DigestSign SHA-256",
+       [&](const char* q) { return sign(key, q, RSA_PKCS1_PADDING, kMessage); }},
+      {"sign a SHA-256 hash",
+       [&](const char* q) { return pkey_sign(context(), key, q, "SHA256", digest); }},
+      {"sign as it is",
+       [&](const char* q) { return pkey_sign(context(), key, q, nullptr, kMessage); }},
+      {"decrypt", [&](const char* q) {
+         return encrypt(key, q, RSA_PKCS1_PADDING,
+                        encrypt(key, kDefault, RSA_PKCS1_PADDING, kMessage, false), true);
+       }}};
+  for (const Case& c : cases) {
+    const Bytes expected = c.run(kDefault);
+    ASSERT_FALSE(expected.empty()) << c.what;
+    Bytes actual;
+    const JobResult job = run_in_job(GetParam(), [&] {
+      actual = c.run(kOurs);
+      return actual.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(job.value, 1) << c.what;
+    EXPECT_GE(job.pauses, 1U) << c.what;
+    EXPECT_EQ(actual, expected) << c.what;
+    EXPECT_EQ(c.run(kOurs), expected) << c.what << ", outside a job";
+  }
+  EXPECT_EQ(counter(providers_.pollnotify, "rsa-by-driver") - before, driver_has_rsa ? 8U : 0U);
+  // PSS and OAEP stay with libcrypto.
+  const Bytes pss = sign(key, kOurs, RSA_PKCS1_PSS_PADDING, kMessage);
+  EXPECT_EQ(verify(key, kDefault, RSA_PKCS1_PSS_PADDING, kMessage, pss), 1);
+  const Bytes oaep = encrypt(key, kDefault, RSA_PKCS1_OAEP_PADDING, kMessage, false);
+  EXPECT_EQ(encrypt(key, kOurs, RSA_PKCS1_OAEP_PADDING, oaep, true), kMessage);
+  EXPECT_EQ(counter(providers_.pollnotify, "rsa-by-driver") - before, driver_has_rsa ? 8U : 0U);
 }
 
 // Outside a job the operations complete synchronously, with the same results.
