@@ -55,6 +55,8 @@ export PN_PROVIDER_LATENCY=$latency PN_PROVIDER_POLICY=adaptive
   if [ -x build/release/benchmarks/devices_benchmark ] && [ -n "$(ls build/release/devices/cryptodev 2>/dev/null)" ]; then
     echo
     ./scripts/provider_cryptodev_bench.sh 3
+    echo
+    ./scripts/provider_rsa_driver_bench.sh 3
   fi
 } > docs/provider-benchmarks.md
 cat docs/provider-benchmarks.md

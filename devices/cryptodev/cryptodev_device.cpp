@@ -25,6 +25,18 @@
 #include <thread>
 #include <vector>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PN_LSAN_AVAILABLE 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define PN_LSAN_AVAILABLE 1
+#endif
+#ifdef PN_LSAN_AVAILABLE
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
 #include "pollnotify/internal/submission_channels.hpp"
@@ -944,9 +956,18 @@ const CryptodevDevice::RsaKey& CryptodevDevice::rsa_key(const RsaPrivateKey& key
     xform.rsa.d = big_integer(key.d);
   }
   void* handle = nullptr;
-  if (const int error =
-          rte_cryptodev_asym_session_create(impl.device, &xform, impl.rsa_sessions, &handle);
-      error != 0 || handle == nullptr) {
+#ifdef PN_LSAN_AVAILABLE
+  // DPDK 22.11's crypto_openssl never frees the EVP_PKEY, parameter builder and BIGNUMs it makes
+  // an RSA session from (openssl_set_asym_session_parameters), whatever its caller does: ~2 KB
+  // per key, the driver's own leak, kept out of LeakSanitizer's report (ours stay in it).
+  __lsan_disable();
+#endif
+  const int error =
+      rte_cryptodev_asym_session_create(impl.device, &xform, impl.rsa_sessions, &handle);
+#ifdef PN_LSAN_AVAILABLE
+  __lsan_enable();
+#endif
+  if (error != 0 || handle == nullptr) {
     throw std::runtime_error("CryptodevDevice: the driver refused an RSA key: " +
                              std::string(rte_strerror(-error)));
   }

@@ -93,6 +93,9 @@ JobResult run_in_job(Mode mode, std::function<int()> work) {
 class ProviderAsym : public ::testing::TestWithParam<Mode> {
  protected:
   static void SetUpTestSuite() {
+    // A pool made by an earlier suite's jobs first: ASYNC_init_thread replaces, and so leaks, a
+    // thread's existing pool.
+    ASYNC_cleanup_thread();
     ASYNC_init_thread(64, 0);
     ASSERT_NO_FATAL_FAILURE(providers_.load());
     OSSL_LIB_CTX* context = providers_.context;
