@@ -128,6 +128,26 @@ int complete_synchronously(Offload& offload, Runtime& runtime, SubmitFn submit, 
 int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* request,
                     ASYNC_JOB* job);
 
+// Provider::test_self_notify: the job computes, notifies itself and pauses once (dasync's way).
+int notify_self_and_pause(Offload& offload, bool callback_mode) {
+  ClassCounters& counters = offload.provider->counters_of(offload.op);
+  run_while_in_flight(offload);
+  if (callback_mode) {
+    ASYNC_callback_fn callback = nullptr;
+    void* callback_arg = nullptr;
+    ASYNC_WAIT_CTX_get_callback(offload.waitctx, &callback, &callback_arg);
+    ASYNC_WAIT_CTX_set_status(offload.waitctx, ASYNC_STATUS_OK);
+    if (callback(callback_arg) != 1) return 0;
+  } else {
+    const std::uint64_t one = 1;
+    if (::write(offload.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return 0;
+  }
+  counters.pauses.fetch_add(1, std::memory_order_relaxed);
+  ASYNC_pause_job();
+  if (!callback_mode) drain_eventfd(offload.fd);
+  return 1;
+}
+
 }  // namespace
 
 void complete_failed(Offload& offload) {
@@ -178,6 +198,10 @@ int complete_in_job(Offload& offload, Runtime& runtime, SubmitFn submit, void* r
   offload.waitctx = waitctx;
   offload.fd = callback_mode ? -1 : eventfd_for(waitctx);
   if (!callback_mode && offload.fd < 0) return 0;
+  // Workers and drivers compute elsewhere: only the caller's computing can notify itself.
+  if (offload.provider->test_self_notify && offload.while_in_flight != nullptr) {
+    return notify_self_and_pause(offload, callback_mode);
+  }
   for (unsigned retries = 0;; ++retries) {
     const SubmitResult result = submit(runtime, request);
     if (result == SubmitResult::kAccepted) {

@@ -330,6 +330,9 @@ bool read_configuration(Provider& provider, const Settings& settings) {
       if (!parse_rate(value, config.error_rate)) return bad(prefix + "errors", value, "0 .. 1");
     }
   }
+  if (const char* env = std::getenv("PN_PROVIDER_TEST_SELF_NOTIFY")) {
+    provider.test_self_notify = std::strcmp(env, "1") == 0;
+  }
   if (const char* env = std::getenv("PN_PROVIDER_TEST_NOTIFY_DELAY_US")) {
     const long value = std::strtol(env, nullptr, 10);
     if (value > 0 && value <= 1'000'000)

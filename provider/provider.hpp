@@ -128,6 +128,10 @@ struct Provider {
   // Tests only (PN_PROVIDER_TEST_NOTIFY_DELAY_US): the poller sleeps this long between
   // publishing a completion and notifying the job, to widen the window the hand-off must close.
   std::uint32_t test_notify_delay_us = 0;
+  // Measurement only (PN_PROVIDER_TEST_SELF_NOTIFY=1): in a job, an operation that would go
+  // through the device is computed, notifies its own job (callback, or fd) and pauses once, as
+  // dasync did; no device, no poller. What an application's own pause costs, without them.
+  bool test_self_notify = false;
   Compute compute;
   Trace trace;
   bool trace_printed = false;  // at process exit, before any unload

@@ -178,6 +178,10 @@ def haproxy_section():
             "pollnotify async, 100 us": (True, True, LATENCY_100US),
             "pollnotify synchronous, 100 us": (True, False, LATENCY_100US),
         }
+        # HAProxy's own pause cost: the job notifies itself and pauses once, no device, no
+        # poller (PN_PROVIDER_TEST_SELF_NOTIFY, dasync's way): the most async mode can give here.
+        variants["pollnotify async, zero latency, self-notify (no device)"] = (
+            True, True, {**zero, "PN_PROVIDER_TEST_SELF_NOTIFY": "1"})
         # Where the pauses cost: one class at once, the other through the device.
         at_once = "100000"  # bytes: above any key, so the class computes without pausing
         variants["pollnotify async, zero latency, rsa at once"] = (

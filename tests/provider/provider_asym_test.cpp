@@ -14,6 +14,7 @@
 #include <poll.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -457,6 +458,31 @@ TEST(ProviderWorkers, WorkersComputeSignaturesThatVerify) {
     EXPECT_TRUE(verifies_in(context, key, signature));
   }
   EXPECT_EQ(counter(provider.providers.pollnotify, "rsa-in-jobs"), 2U);
+  EVP_PKEY_free(key);
+}
+
+// The measurement instrument PN_PROVIDER_TEST_SELF_NOTIFY: the job notifies itself and pauses
+// exactly once, without the device: its one-second latency never shows.
+TEST(ProviderSelfNotify, EachOperationPausesOnceWithoutTheDevice) {
+  Configured provider(
+      {{"PN_PROVIDER_TEST_SELF_NOTIFY", "1"}, {"PN_PROVIDER_EC_LATENCY", "fixed:1000000000"}});
+  OSSL_LIB_CTX* context = provider.providers.context;
+  EVP_PKEY* key = provider.key("EC", "P-256");
+  for (Mode mode : {Mode::kCallback, Mode::kFd}) {
+    Bytes signature;
+    const auto started = std::chrono::steady_clock::now();
+    const JobResult job = run_in_job(mode, [&] {
+      signature = sign_in(context, key, kMessage);
+      return signature.empty() ? 0 : 1;
+    });
+    ASSERT_EQ(job.value, 1);
+    EXPECT_EQ(job.pauses, 1U);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900))
+        << "waited for the device's one-second latency";
+    EXPECT_TRUE(verifies_in(context, key, signature));
+  }
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-pauses"), 2U);
+  EXPECT_EQ(counter(provider.providers.pollnotify, "ec-unresumed"), 0U);
   EVP_PKEY_free(key);
 }
 
