@@ -223,6 +223,10 @@ def haproxy_section():
                     cells.append(f"{median(values):,.1f}" if values else "")
                 ratio = median(results[(cert, name, measured[0])]) / base
                 print(f"| {name} | " + " | ".join(cells) + f" | {ratio:.2f}x |")
+            on = median(results[(cert, "pollnotify async, 100 us", measured[0])])
+            off = median(results[(cert, "pollnotify synchronous, 100 us", measured[0])])
+            print(f"\nWith a 100 us device latency, async mode on against off: {on:,.1f} against "
+                  f"{off:,.1f} handshakes/s, {on / off:.2f}x.")
             default_latency = median(results[(cert, "default provider", measured[2])])
             for name in list(variants)[1:3]:
                 keepalive = (median(results[(cert, name, measured[1])]) /
