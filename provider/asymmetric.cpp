@@ -168,6 +168,12 @@ Function keys_function(int id) {
 
 // --- operation contexts: ours around the default provider's ---
 
+// The most a driver writes for one RSA request: the modulus of RSA-4096.
+constexpr std::size_t kMaxDriverOutput = 512;
+#ifdef PN_PROVIDER_WITH_CRYPTODEV
+static_assert(kMaxDriverOutput == CryptodevDevice::kMaxRsaBytes);
+#endif
+
 // An RSA request for the driver: PKCS#1 v1.5 sign or decrypt with the key's session there.
 struct DriverRequest {
   const DriverRsaKey* key = nullptr;  // set by a private-key init on a driver with RSA
@@ -481,7 +487,7 @@ SubmitResult submit_to_driver([[maybe_unused]] Runtime& runtime, [[maybe_unused]
 int driver_computes(OpCtx& op, bool sign, unsigned char* out, size_t* out_length, size_t out_size) {
   DriverRequest& driver = op.driver;
   driver.sign = sign;
-  driver.out.resize(op.key_bytes);
+  driver.out.resize(kMaxDriverOutput);  // whatever the key's size read at init said
   if (complete_through_device(op.offload, submit_to_driver, &op) != 1) return 0;
   const auto written = static_cast<std::size_t>(op.offload.result);
   if (written > out_size || written > driver.out.size()) return 0;
@@ -519,7 +525,10 @@ int op_sized_output(void* ctx, unsigned char* out, size_t* out_length, size_t ou
   const bool decrypts = op.algorithm == kRsaCipher && Id == OSSL_FUNC_ASYM_CIPHER_DECRYPT;
   if ((signs || decrypts) && for_driver(op)) {
     if (signs) return driver_signs(op, in, in_length, out, out_length, out_size);
-    op.driver.in.assign(in, in + in_length);
+    // A ciphertext whose leading zero bytes were dropped is still modulus-sized to the driver.
+    const std::size_t padding = in_length < op.key_bytes ? op.key_bytes - in_length : 0;
+    op.driver.in.assign(padding, 0);
+    op.driver.in.insert(op.driver.in.end(), in, in + in_length);
     return driver_computes(op, false, out, out_length, out_size);
   }
   return offloaded(op, [&] { return inner(op.inner, out, out_length, out_size, in, in_length); });
