@@ -2,7 +2,9 @@
 # RSA on a DPDK driver that offers it (crypto_openssl): `openssl speed -async_jobs 16 rsa2048`
 # signs through the driver, and a TLS 1.2 handshake with an RSA certificate (rsa_pkcs1_sha256)
 # between `openssl s_server -async` and `s_client` has its signature computed by the driver in an
-# async job. The provider's trace says what the driver computed.
+# async job. The provider's trace says what the driver computed. Both prefer the provider in the
+# default library context, where crypto_openssl's own libcrypto calls come back into it on the
+# poller thread: had those gone through the device, speed would wait for ever (bounded here).
 # Usage: provider_rsa_driver_test.sh PROVIDER_DIR
 set -euo pipefail
 provider_dir=$1
