@@ -113,10 +113,12 @@ SubmitResult submit(Runtime& runtime, void* raw) {
   auto& gcm = *static_cast<GcmCtx*>(raw);
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
   if (gcm.request_on_driver) {
-    return gcm.provider->cryptodev->submit_aes_gcm(*gcm.offload.device_ctx, *gcm.session, gcm.iv,
-                                                   gcm.aad.data(), gcm.request_in, gcm.request_out,
-                                                   static_cast<std::uint32_t>(gcm.request_length),
-                                                   gcm.encrypt ? gcm.tag : gcm.expected_tag, 0);
+    return counted_by_driver(
+        *gcm.provider, OpClass::kCipher,
+        gcm.provider->cryptodev->submit_aes_gcm(*gcm.offload.device_ctx, *gcm.session, gcm.iv,
+                                                gcm.aad.data(), gcm.request_in, gcm.request_out,
+                                                static_cast<std::uint32_t>(gcm.request_length),
+                                                gcm.encrypt ? gcm.tag : gcm.expected_tag, 0));
   }
 #endif
   (void)runtime;

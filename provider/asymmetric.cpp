@@ -470,14 +470,12 @@ SubmitResult submit_to_driver([[maybe_unused]] Runtime& runtime, [[maybe_unused]
   Provider& provider = *op.provider;
   if (const auto fault = provider.injected_fault(op.op())) return *fault;
   DriverRequest& driver = op.driver;
-  const SubmitResult submitted = provider.cryptodev->submit_rsa(
-      *op.offload.device_ctx, *driver.key,
-      driver.sign ? CryptoOpKind::kRsaSignPkcs1 : CryptoOpKind::kRsaDecryptPkcs1, driver.in.data(),
-      static_cast<std::uint32_t>(driver.in.size()), driver.out.data(), 0);
-  if (submitted == SubmitResult::kAccepted) {
-    provider.counters_of(op.op()).by_driver.fetch_add(1, std::memory_order_relaxed);
-  }
-  return submitted;
+  return counted_by_driver(
+      provider, op.op(),
+      provider.cryptodev->submit_rsa(
+          *op.offload.device_ctx, *driver.key,
+          driver.sign ? CryptoOpKind::kRsaSignPkcs1 : CryptoOpKind::kRsaDecryptPkcs1,
+          driver.in.data(), static_cast<std::uint32_t>(driver.in.size()), driver.out.data(), 0));
 #else
   return SubmitResult::kFailed;
 #endif

@@ -90,7 +90,7 @@ struct ClassCounters {
   std::atomic<std::uint64_t> pauses{0};      // ASYNC_pause_job calls
   std::atomic<std::uint64_t> retries{0};     // submissions refused with EAGAIN and retried
   std::atomic<std::uint64_t> errors{0};      // operations the device failed
-  std::atomic<std::uint64_t> by_driver{0};   // offloaded ones a cryptodev driver computed
+  std::atomic<std::uint64_t> by_driver{0};   // requests a cryptodev driver took to compute
   std::atomic<std::uint64_t> delivered{0};   // completions notified to a paused job
   std::atomic<std::uint64_t> collected{0};   // of those, whose job resumed and returned
   // Completions notified whose job has not come back for them: at exit, abandoned jobs.
@@ -221,6 +221,14 @@ int complete_through_device(Offload& offload, SubmitFn submit, void* request);
 // Publishes a failed completion without the device (a worker whose request the device refused):
 // the job sees ERR, exactly as from the poller.
 void complete_failed(Offload& offload);
+
+// A driver's answer to a submission, counted in `by_driver` when it took the request.
+inline SubmitResult counted_by_driver(Provider& provider, OpClass op, SubmitResult submitted) {
+  if (submitted == SubmitResult::kAccepted) {
+    provider.counters_of(op).by_driver.fetch_add(1, std::memory_order_relaxed);
+  }
+  return submitted;
+}
 
 // Counts one operation of `op` computed at once, without the device.
 inline void count_inline(Provider& provider, OpClass op) {

@@ -51,9 +51,11 @@ SubmitResult submit_request(Runtime& runtime, void* raw) {
 #ifdef PN_PROVIDER_WITH_CRYPTODEV
   if (CryptodevDevice* cryptodev = digest.provider->cryptodev;
       cryptodev != nullptr && digest.for_driver()) {
-    return cryptodev->submit_sha256(*digest.offload.device_ctx, digest.message.data(),
-                                    static_cast<std::uint32_t>(digest.message.size()),
-                                    digest.device_digest, 0);
+    return counted_by_driver(
+        *digest.provider, OpClass::kDigest,
+        cryptodev->submit_sha256(*digest.offload.device_ctx, digest.message.data(),
+                                 static_cast<std::uint32_t>(digest.message.size()),
+                                 digest.device_digest, 0));
   }
 #endif
   (void)runtime;
