@@ -428,7 +428,7 @@ int offloaded(OpCtx& op, Compute&& compute) {
 
 // --- RSA on a cryptodev driver ---
 
-// The context's padding mode and hash, as the default provider holds them.
+// The context's RSA padding mode, as the default provider holds it (0 when it says none).
 int pad_mode(const OpCtx& op) {
   int mode = 0;
   OSSL_PARAM params[] = {OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &mode), OSSL_PARAM_END};
@@ -437,6 +437,7 @@ int pad_mode(const OpCtx& op) {
   return inner_function<int (*)(void*, OSSL_PARAM*)>(op, id)(op.inner, params) == 1 ? mode : 0;
 }
 
+// The signature context's hash name; empty when none is set.
 std::string signature_md(const OpCtx& op) {
   char name[64] = {};
   OSSL_PARAM params[] = {OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, name, sizeof name),
