@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
+#include <new>
 
 #include "provider.hpp"
 
@@ -65,13 +66,19 @@ constexpr const char* kPartNames[8] = {
     OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,     OSSL_PKEY_PARAM_RSA_EXPONENT1,
     OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
 
-int collect_rsa(const OSSL_PARAM params[], void* arg) {
+// Called by libcrypto (C frames): nothing may be thrown through it.
+int collect_rsa(const OSSL_PARAM params[], void* arg) noexcept {
   auto& exported = *static_cast<ExportedRsa*>(arg);
   for (std::size_t i = 0; i < std::size(kPartNames); ++i) {
     const OSSL_PARAM* found = OSSL_PARAM_locate_const(params, kPartNames[i]);
     BIGNUM* value = nullptr;
     if (found == nullptr || OSSL_PARAM_get_BN(found, &value) != 1) continue;
-    exported.parts[i].resize(static_cast<std::size_t>(BN_num_bytes(value)));
+    try {
+      exported.parts[i].resize(static_cast<std::size_t>(BN_num_bytes(value)));
+    } catch (const std::bad_alloc&) {
+      BN_clear_free(value);
+      return 0;
+    }
     BN_bn2bin(value, exported.parts[i].data());
     BN_clear_free(value);
   }
@@ -117,7 +124,12 @@ const DriverRsaKey* Provider::driver_rsa_key(void* keydata,
     // Too many keys, or one the driver refuses: libcrypto computes with it, said once per key.
     std::fprintf(stderr, "pollnotify provider: RSA key left to libcrypto: %s\n", error.what());
   }
-  driver_keys.emplace_back(hash, key);
+  try {
+    driver_keys.emplace_back(hash, key);
+  } catch (const std::bad_alloc&) {  // not remembered: the next init with this key asks again
+    if (key != nullptr) cryptodev->release_rsa_key(*key);
+    return nullptr;
+  }
   return key;
 }
 
