@@ -104,46 +104,49 @@ struct Poller::Counters {
   }
 };
 
-// Tallies of one poll, kept in registers and published once per poll.
+// Tallies of one poll, published once per poll. The common outcome, a callback that returned
+// nonzero, touches none of them: callbacks are what the drain delivered less the other outcomes,
+// and a failed callback is counted in a register by the drain (deliver_one's result). Only the
+// rare outcomes are kept here, in memory.
 struct PollTally {
   std::array<std::uint64_t, kPollerCounters> values{};
+  std::uint64_t not_delivered = 0;  // null contexts: counted invalid, no callback either way
   std::uint64_t& operator[](PollerCounter counter) noexcept { return values[index(counter)]; }
 };
 
 namespace {
 
-[[gnu::always_inline]] inline void deliver_checked(const Completion& checked,
+[[gnu::always_inline]] inline bool deliver_checked(const Completion& checked,
                                                    PollTally& tally) noexcept;
 
 // A completion with a status outside 0..3 is still delivered, as ERR: the request must end.
-[[gnu::noinline]] void deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
+[[gnu::noinline]] bool deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
   ++tally[PollerCounter::invalid];
   Completion with_err = completion;
   with_err.status = PN_ASYNC_STATUS_ERR;
-  deliver_checked(with_err, tally);
+  return deliver_checked(with_err, tally);
 }
 
-void deliver_one(const Completion& completion, PollTally& tally) noexcept {
-  if (completion.ctx == nullptr) {
+// Delivers one completion; true when its callback ran and returned 0 (a callback failure).
+[[gnu::always_inline]] inline bool deliver_one(const Completion& completion,
+                                               PollTally& tally) noexcept {
+  if (completion.ctx == nullptr) [[unlikely]] {
     ++tally[PollerCounter::invalid];
-    return;
+    ++tally.not_delivered;
+    return false;
   }
-  if (!WaitCtx::is_status(completion.status)) [[unlikely]] {
-    deliver_bad_status(completion, tally);
-    return;
-  }
-  deliver_checked(completion, tally);
+  if (!WaitCtx::is_status(completion.status)) [[unlikely]]
+    return deliver_bad_status(completion, tally);
+  return deliver_checked(completion, tally);
 }
 
-[[gnu::always_inline]] inline void deliver_checked(const Completion& checked,
+[[gnu::always_inline]] inline bool deliver_checked(const Completion& checked,
                                                    PollTally& tally) noexcept {
   try {
     int result = 1;
     switch (checked.ctx->deliver_in_section(checked, &result)) {
       case Delivery::kCallback:
-        ++tally[PollerCounter::callbacks];
-        tally[PollerCounter::callback_failures] += result == 0;
-        break;
+        return result == 0;
       case Delivery::kFdSignaled:
         ++tally[PollerCounter::fd_signals];
         break;
@@ -155,9 +158,9 @@ void deliver_one(const Completion& completion, PollTally& tally) noexcept {
         break;
     }
   } catch (...) {
-    ++tally[PollerCounter::callbacks];
     ++tally[PollerCounter::callback_exceptions];
   }
+  return false;
 }
 
 }  // namespace
@@ -460,6 +463,7 @@ std::size_t Poller::poll_rings(std::size_t max_per_ring, std::size_t max_total) 
 std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total) {
   Counters& counters = *counters_;
   PollTally tally;
+  std::uint64_t callback_failures = 0;
   std::size_t total = 0;
   const std::size_t count =
       ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
@@ -468,12 +472,11 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
   std::optional<internal::DeliverySection> section;
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
-    const std::size_t drained =
-        rings_[i]->ring_.drain(budget, [&tally, &section](const Completion& completion) {
-          if (!section) [[unlikely]]
-            section.emplace();
-          deliver_one(completion, tally);
-        });
+    const std::size_t drained = rings_[i]->ring_.drain(budget, [&](const Completion& completion) {
+      if (!section) [[unlikely]]
+        section.emplace();
+      callback_failures += deliver_one(completion, tally);
+    });
     if (drained != 0) {
       bump(counters.bursts[burst_bucket(drained)], 1);
       total += drained;
@@ -485,6 +488,9 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
     return 0;
   }
   tally[PollerCounter::delivered] = total;
+  tally[PollerCounter::callback_failures] = callback_failures;
+  tally[PollerCounter::callbacks] = total - tally.not_delivered - tally[PollerCounter::fd_signals] -
+                                    tally[PollerCounter::status_only] - tally[PollerCounter::stale];
   for (std::size_t i = 0; i < kPollerCounters; ++i) {
     if (tally.values[i] != 0) bump(counters.values[i], tally.values[i]);
   }

@@ -495,22 +495,32 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
 
   // Takes queued requests into slots and ops, enqueues what the queue pair takes.
   std::size_t send() noexcept {
-    Request request;
-    while (backlog.size() < kBurst && !free_slots.empty() && try_pop(request)) {
-      const std::uint32_t slot = free_slots.back();
-      free_slots.pop_back();
-      slots[slot] = request;
-      unbuilt.push_back(slot);
-    }
+    // Requests a pool was too empty to build last time go first, in order.
     while (!unbuilt.empty() && backlog.size() < kBurst) {
       rte_crypto_op* op = build(unbuilt.front());
       if (op == nullptr) break;  // a pool is empty until ops come back
       unbuilt.pop_front();
       backlog.push_back(op);
     }
+    // Each request is taken straight into its slot and built there.
+    while (unbuilt.empty() && backlog.size() < kBurst && !free_slots.empty()) {
+      const std::uint32_t slot = free_slots.back();
+      if (!try_pop(slots[slot])) break;
+      free_slots.pop_back();
+      rte_crypto_op* op = build(slot);
+      if (op == nullptr) {
+        unbuilt.push_back(slot);
+        break;
+      }
+      backlog.push_back(op);
+    }
     if (backlog.empty()) return 0;
     const std::uint16_t sent = enqueue(backlog.data(), static_cast<std::uint16_t>(backlog.size()));
-    backlog.erase(backlog.begin(), backlog.begin() + sent);
+    if (sent == backlog.size()) {
+      backlog.clear();
+    } else {
+      backlog.erase(backlog.begin(), backlog.begin() + sent);
+    }
     in_driver += sent;
     if (sent == 0 && in_driver == 0) reject_head();
     return sent;
@@ -576,10 +586,18 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
       if (!undelivered.empty()) return pushed_before;
     }
     if (in_driver == 0) return pushed_before;
+    // Dequeues until a burst is gathered or the driver has nothing more: a software driver hands
+    // back a few ops per call (multi-buffer lanes), and one push and one drain per burst cost
+    // less than one per call.
     rte_crypto_op* done[kBurst];
-    const std::uint16_t count = dequeue(done);
+    std::uint16_t count = 0;
+    while (count < kBurst && in_driver != 0) {
+      const std::uint16_t got = dequeue(done + count, static_cast<std::uint16_t>(kBurst - count));
+      if (got == 0) break;
+      in_driver -= got;
+      count = static_cast<std::uint16_t>(count + got);
+    }
     if (count == 0) return 0;
-    in_driver -= count;
     batch.clear();
     for (std::uint16_t i = 0; i < count; ++i) batch.push_back(finish(done[i]));
     const std::size_t pushed = ring_out->try_push_burst(batch);
@@ -640,7 +658,7 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     const auto deadline = std::chrono::steady_clock::now() + faults.teardown_limit;
     while (in_driver != 0) {
       rte_crypto_op* done[kBurst];
-      const std::uint16_t count = dequeue(done);
+      const std::uint16_t count = dequeue(done, kBurst);
       for (std::uint16_t i = 0; i < count; ++i) {
         deliver_err(slots[slot_of(done[i])]);
         free_op(done[i]);
@@ -666,12 +684,12 @@ struct CryptodevDevice::Impl final : PollSource, internal::SubmissionChannels<Re
     }
     return sent;
   }
-  std::uint16_t dequeue(rte_crypto_op** done) noexcept {
+  std::uint16_t dequeue(rte_crypto_op** done, std::uint16_t room) noexcept {
     if (faults.hold_completions.count() != 0 && std::chrono::steady_clock::now() < held_until) {
       return 0;  // a slow driver: nothing finished yet
     }
     return rte_cryptodev_dequeue_burst(device, static_cast<std::uint16_t>(options.queue_pair), done,
-                                       kBurst);
+                                       room);
   }
 
   internal::CryptodevFaults faults;

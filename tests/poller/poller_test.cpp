@@ -165,6 +165,47 @@ TEST(PollerExternal, ThrowingOrFailingCallbackIsCountedAndOthersServed) {
   EXPECT_EQ(thrower->in_flight(), 0U) << "the throwing delivery still released its ticket";
 }
 
+// The drain counts callbacks as what it delivered less the other outcomes: each outcome, mixed in
+// one drain, lands in its own counter and nowhere else.
+TEST(PollerExternal, EveryOutcomeOfOneDrainIsCountedOnce) {
+  pn::Poller poller(external_options());
+  auto& ring = poller.add_ring(16);
+  Counted healthy;
+  auto failer = pn::WaitCtx::make();
+  failer->set_callback([](void*) { return 0; }, nullptr);
+  auto thrower = pn::WaitCtx::make();
+  thrower->set_callback([](void*) -> int { throw std::runtime_error("boom"); }, nullptr);
+  auto silent = pn::WaitCtx::make();  // no callback, no fd: status only
+  auto signalled = pn::WaitCtx::make();
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  signalled->set_notify_fd(fd);
+  Counted cancelled;
+  ASSERT_TRUE(ring.try_push(healthy.completion()));
+  ASSERT_TRUE(ring.try_push(pn::Completion{failer.get(), 0, failer->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{thrower.get(), 0, thrower->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(pn::Completion{silent.get(), 0, silent->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(
+      ring.try_push(pn::Completion{signalled.get(), 0, signalled->arm(), PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(cancelled.completion()));
+  cancelled.ctx->cancel_pending();
+  ASSERT_TRUE(ring.try_push(pn::Completion{nullptr, 0, {0}, PN_ASYNC_STATUS_OK}));
+  ASSERT_TRUE(ring.try_push(healthy.completion(0, 42)));  // a bad status: delivered as ERR
+  EXPECT_EQ(poller.poll_once(), 8U);
+  const auto stats = poller.stats();
+  EXPECT_EQ(stats.delivered, 8U);
+  EXPECT_EQ(stats.callbacks, 4U) << "healthy twice, the failing and the throwing callback";
+  EXPECT_EQ(stats.callback_failures, 1U);
+  EXPECT_EQ(stats.callback_exceptions, 1U);
+  EXPECT_EQ(stats.status_only, 1U);
+  EXPECT_EQ(stats.fd_signals, 1U);
+  EXPECT_EQ(stats.stale, 1U);
+  EXPECT_EQ(stats.invalid, 2U) << "the null context and the bad status";
+  EXPECT_EQ(healthy.calls.load(std::memory_order_relaxed), 2);
+  signalled->set_notify_fd(pn::kBadAsyncFd);
+  ::close(fd);
+}
+
 TEST(PollerExternal, ReentrantPollOnceFromCallbackIsRefused) {
   pn::Poller poller(external_options());
   auto& ring = poller.add_ring(4);
