@@ -104,14 +104,18 @@ struct Poller::Counters {
   }
 };
 
-// Tallies of one poll, published once per poll. The common outcome, a callback that returned
-// nonzero, touches none of them: callbacks are what the drain delivered less the other outcomes,
-// and a failed callback is counted in a register by the drain (deliver_one's result). Only the
-// rare outcomes are kept here, in memory.
+// The rare outcomes of one poll, published once per poll. The common outcome, a callback that
+// returned nonzero, touches none of them: callbacks are what the drain delivered less the other
+// outcomes, and a failed callback is counted in a register by the drain (deliver_one's result).
+// Six words, not the whole counter table: GCC zeroes a larger one with `rep stos`, whose start-up
+// costs a poll more than a burst's tallies.
 struct PollTally {
-  std::array<std::uint64_t, kPollerCounters> values{};
+  std::uint64_t fd_signals = 0;
+  std::uint64_t status_only = 0;
+  std::uint64_t stale = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t callback_exceptions = 0;
   std::uint64_t not_delivered = 0;  // null contexts: counted invalid, no callback either way
-  std::uint64_t& operator[](PollerCounter counter) noexcept { return values[index(counter)]; }
 };
 
 namespace {
@@ -119,19 +123,20 @@ namespace {
 [[gnu::always_inline]] inline bool deliver_checked(const Completion& checked,
                                                    PollTally& tally) noexcept;
 
-// A completion with a status outside 0..3 is still delivered, as ERR: the request must end.
-[[gnu::noinline]] bool deliver_bad_status(const Completion& completion, PollTally& tally) noexcept {
-  ++tally[PollerCounter::invalid];
-  Completion with_err = completion;
-  with_err.status = PN_ASYNC_STATUS_ERR;
-  return deliver_checked(with_err, tally);
+// A completion with a status outside 0..3 is still delivered, as ERR: the request must end. By
+// value: the drain's completion stays in registers (its fields are read scalar by scalar; a copy
+// in memory written field by field and read back whole stalls store forwarding).
+[[gnu::noinline]] bool deliver_bad_status(Completion completion, PollTally& tally) noexcept {
+  ++tally.invalid;
+  completion.status = PN_ASYNC_STATUS_ERR;
+  return deliver_checked(completion, tally);
 }
 
 // Delivers one completion; true when its callback ran and returned 0 (a callback failure).
 [[gnu::always_inline]] inline bool deliver_one(const Completion& completion,
                                                PollTally& tally) noexcept {
   if (completion.ctx == nullptr) [[unlikely]] {
-    ++tally[PollerCounter::invalid];
+    ++tally.invalid;
     ++tally.not_delivered;
     return false;
   }
@@ -148,17 +153,17 @@ namespace {
       case Delivery::kCallback:
         return result == 0;
       case Delivery::kFdSignaled:
-        ++tally[PollerCounter::fd_signals];
+        ++tally.fd_signals;
         break;
       case Delivery::kStatusOnly:
-        ++tally[PollerCounter::status_only];
+        ++tally.status_only;
         break;
       case Delivery::kStale:
-        ++tally[PollerCounter::stale];
+        ++tally.stale;
         break;
     }
   } catch (...) {
-    ++tally[PollerCounter::callback_exceptions];
+    ++tally.callback_exceptions;
   }
   return false;
 }
@@ -487,12 +492,19 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
     bump(counters[PollerCounter::empty_polls], 1);
     return 0;
   }
-  tally[PollerCounter::delivered] = total;
-  tally[PollerCounter::callback_failures] = callback_failures;
-  tally[PollerCounter::callbacks] = total - tally.not_delivered - tally[PollerCounter::fd_signals] -
-                                    tally[PollerCounter::status_only] - tally[PollerCounter::stale];
-  for (std::size_t i = 0; i < kPollerCounters; ++i) {
-    if (tally.values[i] != 0) bump(counters.values[i], tally.values[i]);
+  const std::uint64_t callbacks =
+      total - tally.not_delivered - tally.fd_signals - tally.status_only - tally.stale;
+  const std::pair<PollerCounter, std::uint64_t> outcomes[] = {
+      {PollerCounter::delivered, total},
+      {PollerCounter::callbacks, callbacks},
+      {PollerCounter::callback_failures, callback_failures},
+      {PollerCounter::callback_exceptions, tally.callback_exceptions},
+      {PollerCounter::fd_signals, tally.fd_signals},
+      {PollerCounter::status_only, tally.status_only},
+      {PollerCounter::stale, tally.stale},
+      {PollerCounter::invalid, tally.invalid}};
+  for (const auto& [counter, n] : outcomes) {
+    if (n != 0) bump(counters[counter], n);
   }
   return total;
 }

@@ -277,9 +277,9 @@ Delivery WaitCtx::deliver(const Completion& completion, int* callback_result) {
   return deliver_in_section(completion, callback_result);
 }
 
-Delivery WaitCtx::deliver_stale(const Completion& completion) noexcept {
+Delivery WaitCtx::deliver_stale(RequestTicket ticket) noexcept {
   // One of this life (cancelled) still ends a request this life armed.
-  if (completion.ticket.generation >= life_start_.load(std::memory_order_relaxed)) {
+  if (ticket.generation >= life_start_.load(std::memory_order_relaxed)) {
     count_delivered();
   }
   return Delivery::kStale;

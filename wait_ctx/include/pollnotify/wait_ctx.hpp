@@ -239,7 +239,9 @@ class WaitCtx {
     // that reads the new count (WC-D3). A load and a store: one thread delivers at a time.
     delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
-  Delivery deliver_stale(const Completion& completion) noexcept;
+  // The ticket alone, not the completion: a completion whose address is taken lives in memory,
+  // and the poller's drain keeps its fields in registers.
+  Delivery deliver_stale(RequestTicket ticket) noexcept;
   Delivery deliver_without_callback() noexcept;
 
   struct FdEntry {
@@ -283,7 +285,7 @@ inline void WaitCtxDeleter::operator()(WaitCtx* ctx) const noexcept { WaitCtx::d
 inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* callback_result) {
   // EPOCH-S1 (the section's fence) orders these loads after the announcement.
   if (completion.ticket.generation != generation_.load(std::memory_order_relaxed)) [[unlikely]] {
-    return deliver_stale(completion);
+    return deliver_stale(completion.ticket);
   }
   ensure_status(static_cast<AsyncStatus>(completion.status));
   // Relaxed: a hint (see set_completion_callback).
@@ -299,7 +301,10 @@ inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* c
   } finish{this};
   int result;
   if (with_completion.first != 0) {
-    const PN_COMPLETION view = to_c_completion(completion);
+    // Field by field rather than std::bit_cast: a whole-object copy reads the completion with
+    // wide loads, which stall on the narrower stores that just wrote it.
+    const PN_COMPLETION view{c_handle(), completion.user_data, completion.ticket.generation,
+                             completion.status, completion.result};
     result = reinterpret_cast<CompletionFn>(with_completion.first)(
         reinterpret_cast<void*>(with_completion.second), &view);
   } else {
