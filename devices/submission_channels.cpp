@@ -1,9 +1,5 @@
 #include "pollnotify/internal/submission_channels.hpp"
 
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <new>
 #include <vector>
 
@@ -12,17 +8,6 @@
 
 namespace pn::internal {
 namespace {
-
-long membarrier(int command) noexcept { return ::syscall(__NR_membarrier, command, 0U, 0); }
-
-void register_membarrier_once() noexcept {
-  static const bool registered = [] {
-    const long supported = membarrier(MEMBARRIER_CMD_QUERY);
-    if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
-    return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-  }();
-  if (registered) membarrier_registered.store(true, std::memory_order_relaxed);
-}
 
 // The channels this thread holds, given back when it exits.
 struct Lease {
@@ -53,12 +38,6 @@ std::atomic<std::uint64_t> next_table_id{1};  // relaxed: only uniqueness matter
 
 }  // namespace
 
-void park_barrier() noexcept {
-  if (!park_barrier_is_asymmetric() || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
-    full_barrier();
-  }
-}
-
 Channel::Channel(std::uint32_t channel_index, std::size_t slot_bytes, std::uint64_t credits)
     : slots(static_cast<std::byte*>(::operator new (
           slot_bytes* ring_capacity(credits, "SubmissionChannels"), std::align_val_t{kCacheLine}))),
@@ -73,7 +52,6 @@ ChannelTable::ChannelTable(std::size_t bytes_per_slot, std::uint64_t credits)
       slot_bytes(bytes_per_slot),
       id_(next_table_id.fetch_add(1, std::memory_order_relaxed)) {
   (void)ring_capacity(credits, "SubmissionChannels");  // throws for 0 or above 2^32
-  register_membarrier_once();
 }
 
 Channel* ChannelTable::find_or_claim(const std::shared_ptr<ChannelTable>& self) noexcept {

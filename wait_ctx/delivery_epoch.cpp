@@ -3,6 +3,7 @@
 #include <mutex>
 #include <thread>
 
+#include "pollnotify/internal/asymmetric_barrier.hpp"
 #include "pollnotify/internal/cpu.hpp"
 
 namespace pn::internal {
@@ -83,12 +84,13 @@ DeliverySection::DeliverySection() noexcept {
   self.record->entered.exchange(global_epoch.load(std::memory_order_relaxed),
                                 std::memory_order_seq_cst);
 #else
-  // EPOCH-S1: publishes the entry before the section's generation checks; a seq_cst fence
-  // pairs with the one in retire_deliveries (Dekker). Relaxed loads and stores otherwise:
-  // no read-modify-write on the delivery path.
+  // EPOCH-S1: publishes the entry before the section's generation checks; the light barrier
+  // pairs with the heavy one in retire_deliveries (an asymmetric Dekker handshake: a compiler
+  // barrier here where membarrier is registered, else a seq_cst fence on both sides). Relaxed
+  // loads and stores otherwise: no read-modify-write and no fence on the delivery path.
   self.record->entered.store(global_epoch.load(std::memory_order_relaxed),
                              std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  light_barrier();
 #endif
 }
 
@@ -103,10 +105,11 @@ DeliverySection::~DeliverySection() {
 bool DeliverySection::inside() noexcept { return tls_record.depth != 0; }
 
 std::uint64_t retire_deliveries() noexcept {
-  // EPOCH-S2: orders the caller's stores (the new generation) before reading the records; pairs
-  // with EPOCH-S1. The advance itself is seq_cst too (and all TSan models).
+  // EPOCH-S2: orders the caller's stores (the new generation) before reading the records, and
+  // every section's entry before its checks; pairs with EPOCH-S1. The advance itself is seq_cst
+  // too (and all TSan models).
 #if !defined(__SANITIZE_THREAD__)
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  heavy_barrier();
 #endif
   return global_epoch.fetch_add(1, std::memory_order_seq_cst) + 1;
 }

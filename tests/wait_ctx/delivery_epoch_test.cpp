@@ -54,8 +54,10 @@ TEST(DeliveryEpoch, TheCallersOwnOpenSectionHasNotPassed) {
   EXPECT_FALSE(pn::internal::deliveries_passed(epoch));
 }
 
-// The Dekker handshake of the shipped (fence) variant: after synchronize_deliveries() returns, no
-// section that read the value from before the writer's store is still open.
+// The Dekker handshake of the shipped variant (a compiler barrier in the section against the
+// waiter's membarrier, or fences on both sides where membarrier is unavailable): after
+// synchronize_deliveries() returns, no section that read the value from before the writer's store
+// is still open. A waiter with a fence alone against the sections' compiler barrier fails it.
 TEST(DeliveryEpoch, AWaiterNeverEndsWhileASectionThatSawTheOldValueRuns) {
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
   constexpr std::uint64_t kRounds = 2'000;
@@ -71,7 +73,7 @@ TEST(DeliveryEpoch, AWaiterNeverEndsWhileASectionThatSawTheOldValueRuns) {
     readers.emplace_back([&] {
       while (!stop.load(std::memory_order_relaxed)) {  // relaxed: a stop flag
         const DeliverySection section;
-        // Relaxed, as a delivery's generation check: the section's fence orders it.
+        // Relaxed, as a delivery's generation check: the section's barrier orders it.
         slot.store(value.load(std::memory_order_relaxed), std::memory_order_relaxed);
         slot.store(kNone, std::memory_order_relaxed);  // published by the section's end
       }

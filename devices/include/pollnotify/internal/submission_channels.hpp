@@ -15,8 +15,8 @@
 // Parking without a fence on the submit path: the consumer announces it parks, then runs
 // park_barrier() (membarrier: every running thread of the process passes a full barrier) before
 // it re-checks the channels; a producer publishes its tail, then reads the consumer's flag with
-// only a compiler barrier between (folly's asymmetric fences). Where membarrier is unavailable
-// the producer falls back to a full fence.
+// only a compiler barrier between (internal/asymmetric_barrier.hpp, where membarrier is
+// unavailable both use a full fence).
 #pragma once
 
 #include <algorithm>
@@ -30,6 +30,7 @@
 #include <new>
 #include <type_traits>
 
+#include "pollnotify/internal/asymmetric_barrier.hpp"
 #include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/internal/device_counters.hpp"
 #include "pollnotify/mpsc_queue.hpp"
@@ -40,35 +41,9 @@ namespace pn::internal {
 inline constexpr std::uint32_t kMaxChannels = 64;
 
 // The consumer's half of the asymmetric Dekker handshake (a system call; when parking only).
-void park_barrier() noexcept;
-// Set once this process registered for expedited membarrier (before the first channel table
-// exists); relaxed: it only ever turns true, and a producer that reads false fences fully.
-inline std::atomic<bool> membarrier_registered{false};
-// True when park_barrier() orders producers that used only a compiler barrier.
-inline bool park_barrier_is_asymmetric() noexcept {
-  return membarrier_registered.load(std::memory_order_relaxed);
-}
-
-// A full barrier. TSan does not model standalone fences (GCC refuses them there); its variant is
-// an exchange on a private word, a full barrier on x86-64 and AArch64 as the fence is. TSan checks
-// the data the channels carry through CH-R1/CH-A1 either way.
-inline void full_barrier() noexcept {
-#if defined(__SANITIZE_THREAD__)
-  std::atomic<int> word{0};
-  (void)word.exchange(1, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
+inline void park_barrier() noexcept { heavy_barrier(); }
 // The producer's half: after publishing, before reading the consumer's parked flag.
-inline void publish_barrier() noexcept {
-  if (park_barrier_is_asymmetric()) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    full_barrier();
-  }
-}
+inline void publish_barrier() noexcept { light_barrier(); }
 
 // Single-writer statistics: a plain load and store, no read-modify-write.
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {

@@ -3,12 +3,12 @@
 // reclamation, as DPDK's QSBR and userspace RCU do it).
 //
 // A delivering thread is inside a section while it checks tickets and runs callbacks: entering
-// publishes the global epoch it saw in its own record and then fences (once per section: a
-// poller opens one per drain, not per completion); leaving stores 0. synchronize() (the owner's
-// destroy or cancel_pending, after it made the context's old tickets stale) advances the epoch
-// and waits until every thread that was inside a section when it did has left it. A delivery
-// that entered before the advance may have seen the old generation and is waited for; one that
-// entered after sees the new generation (the fences order the two).
+// publishes the global epoch it saw in its own record, then a light barrier (a compiler barrier:
+// internal/asymmetric_barrier.hpp); leaving stores 0. synchronize() (the owner's destroy or
+// cancel_pending, after it made the context's old tickets stale) runs the heavy barrier
+// (membarrier), advances the epoch and waits until every thread that was inside a section when it
+// did has left it. A delivery that entered before the advance may have seen the old generation
+// and is waited for; one that entered after sees the new generation (the barriers order the two).
 #pragma once
 
 #include <atomic>
