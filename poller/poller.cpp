@@ -472,8 +472,8 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
   std::size_t total = 0;
   const std::size_t count =
       ring_count_.load(std::memory_order_acquire);  // POLL-A3: pairs with POLL-R3
-  // One delivery section for the whole drain, opened at its first completion: a fence per
-  // poll that finds work, none per completion and none when idle.
+  // One delivery section for the whole drain, opened at its first completion: a store and a
+  // compiler barrier per poll that finds work, nothing per completion and nothing when idle.
   std::optional<internal::DeliverySection> section;
   for (std::size_t i = 0; i < count && total < max_total; ++i) {
     const std::size_t budget = std::min(max_per_ring, max_total - total);
