@@ -1,6 +1,8 @@
 // What pollnotify's callback path costs on top of a real driver's own polling loop, per request,
-// on one thread at bursts of 32 (an external-policy poller polled by the benchmark thread, so
-// no cross-core hand-off is counted, only the work):
+// at bursts of 32: on one thread (an external-policy poller polled by the benchmark thread, run
+// to completion, so no cross-core hand-off is counted, only the work), and with a busy poller
+// thread on CPU 1 delivering while the benchmark thread submits and waits (the *_poller_thread
+// variants: one submitting thread, the hand-offs counted):
 //   BM_Uring/raw              32 NOP SQEs, io_uring_submit, io_uring_peek_batch_cqe, advance
 //   BM_Uring/pollnotify       32 UringDevice::submit_nop with a completion callback each, then
 //                             poll_once until the 32 callbacks ran
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "pollnotify/internal/cpu.hpp"
 #include "pollnotify/poller.hpp"
 #include "pollnotify/wait_ctx.hpp"
 
@@ -47,20 +50,33 @@ namespace {
 
 constexpr int kBurst = 32;
 
-// Completion callbacks count into this (the benchmark thread runs them: external policy).
+// Completion callbacks count into this: one delivering thread (the benchmark thread polling, or
+// the poller thread), read by the benchmark thread.
 int count_completion(void* arg, const PN_COMPLETION*) {
-  ++*static_cast<int*>(arg);
+  auto& done = *static_cast<std::atomic<int>*>(arg);
+  // DEVB-R1: the callback's effects before the count; pairs with DEVB-A1.
+  done.store(done.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   return 1;
 }
 
-pn::PollerOptions external() {
+// Who delivers: the benchmark thread itself, polling an external-policy poller between its
+// submits (run to completion), or a busy poller thread on CPU 1 while the benchmark thread on
+// CPU 0 only submits and waits (one submitting thread).
+enum class Delivery { kRunToCompletion, kPollerThread };
+
+pn::PollerOptions poller_options(Delivery delivery) {
   pn::PollerOptions options;
-  options.policy = pn::PollPolicy::kExternal;
+  if (delivery == Delivery::kRunToCompletion) {
+    options.policy = pn::PollPolicy::kExternal;
+  } else {
+    options.policy = pn::PollPolicy::kBusy;
+    options.cpu = 1;
+  }
   return options;
 }
 
 // kBurst wait contexts whose completion callbacks count into `done`.
-std::array<pn::WaitCtxPtr, kBurst> counted_contexts(int& done) {
+std::array<pn::WaitCtxPtr, kBurst> counted_contexts(std::atomic<int>& done) {
   std::array<pn::WaitCtxPtr, kBurst> contexts;
   for (auto& ctx : contexts) {
     ctx = pn::WaitCtx::make();
@@ -69,9 +85,23 @@ std::array<pn::WaitCtxPtr, kBurst> counted_contexts(int& done) {
   return contexts;
 }
 
-// Polls until `done` reaches `target`.
-void poll_until(pn::Poller& poller, const int& done, int target) {
-  while (done < target) (void)poller.poll_once();
+// Until `done` reaches `target`: polls (run to completion) or spins (a poller thread delivers).
+void wait_until(pn::Poller& poller, const std::atomic<int>& done, int target, Delivery delivery) {
+  // DEVB-A1: pairs with DEVB-R1: the counted callbacks have finished with their buffers.
+  while (done.load(std::memory_order_acquire) < target) {
+    if (delivery == Delivery::kRunToCompletion) {
+      (void)poller.poll_once();
+    } else {
+      pn::internal::cpu_relax();
+    }
+  }
+}
+
+// The poller thread starts once its devices exist (a device binds to a poller not yet running).
+void start_delivery(pn::Poller& poller, Delivery delivery) {
+  if (delivery == Delivery::kPollerThread && !poller.start()) {
+    throw std::runtime_error("cannot start the poller thread");
+  }
 }
 
 #ifdef PN_BENCH_WITH_URING
@@ -97,24 +127,31 @@ void BM_Uring_raw(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
 }
 
-void BM_Uring_pollnotify(benchmark::State& state) {
+void uring_pollnotify(benchmark::State& state, Delivery delivery) {
   if (!pn::UringDevice::unavailable_reason().empty()) {
     state.SkipWithError("io_uring unavailable");
     return;
   }
-  pn::Poller poller(external());
+  pn::Poller poller(poller_options(delivery));
   pn::UringOptions options;
   options.entries = 64;
   options.max_in_flight = 64;
   pn::UringDevice device(poller, options);
-  int done = 0;
+  start_delivery(poller, delivery);
+  std::atomic<int> done{0};
   const auto contexts = counted_contexts(done);
   for (auto _ : state) {
-    done = 0;
+    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
     for (auto& ctx : contexts) (void)device.submit_nop(*ctx, 0);
-    poll_until(poller, done, kBurst);
+    wait_until(poller, done, kBurst, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
+}
+void BM_Uring_pollnotify(benchmark::State& state) {
+  uring_pollnotify(state, Delivery::kRunToCompletion);
+}
+void BM_Uring_pollnotify_poller_thread(benchmark::State& state) {
+  uring_pollnotify(state, Delivery::kPollerThread);
 }
 
 // Several submitting threads and one poller thread: the two designs issue 12 names for io_uring's
@@ -578,6 +615,9 @@ BENCHMARK(BM_UringIo_pollnotify_rtc)
 
 BENCHMARK(BM_Uring_raw)->Name("BM_Uring/raw");
 BENCHMARK(BM_Uring_pollnotify)->Name("BM_Uring/pollnotify");
+BENCHMARK(BM_Uring_pollnotify_poller_thread)
+    ->Name("BM_Uring/pollnotify_poller_thread")
+    ->UseRealTime();
 BENCHMARK(BM_UringSubmitters_channels)
     ->Name("BM_UringSubmitters/channels")
     ->Arg(1)
@@ -763,18 +803,19 @@ void BM_CryptodevGcm_raw(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst * size);
 }
 
-void BM_CryptodevGcm_pollnotify(benchmark::State& state) {
+void cryptodev_gcm_pollnotify(benchmark::State& state, Delivery delivery) {
   if (!eal_ready()) {
     state.SkipWithError("DPDK EAL unavailable");
     return;
   }
-  pn::Poller poller(external());
+  pn::Poller poller(poller_options(delivery));
   pn::CryptodevOptions options;
   options.max_in_flight = 64;
   pn::CryptodevDevice device(poller, options);
+  start_delivery(poller, delivery);
   const std::uint8_t key[16] = {1, 2, 3};
   const auto& session = device.aes_gcm_session(key, true, 0);
-  int done = 0;
+  std::atomic<int> done{0};
   const auto contexts = counted_contexts(done);
   const auto size = static_cast<std::uint32_t>(state.range(0));
   const std::vector<std::uint8_t> input(size, 0x5a);
@@ -782,45 +823,65 @@ void BM_CryptodevGcm_pollnotify(benchmark::State& state) {
   std::array<std::uint8_t, 16> tag{};
   const std::uint8_t iv[12] = {7};
   for (auto _ : state) {
-    done = 0;
+    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
     for (auto& ctx : contexts) {
       (void)device.submit_aes_gcm(*ctx, session, iv, nullptr, input.data(), output.data(), size,
                                   tag.data(), 0);
     }
-    poll_until(poller, done, kBurst);
+    wait_until(poller, done, kBurst, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst * size);
 }
+void BM_CryptodevGcm_pollnotify(benchmark::State& state) {
+  cryptodev_gcm_pollnotify(state, Delivery::kRunToCompletion);
+}
+void BM_CryptodevGcm_pollnotify_poller_thread(benchmark::State& state) {
+  cryptodev_gcm_pollnotify(state, Delivery::kPollerThread);
+}
 
-void BM_Cryptodev_pollnotify(benchmark::State& state) {
+void cryptodev_sha256_pollnotify(benchmark::State& state, Delivery delivery) {
   if (!eal_ready()) {
     state.SkipWithError("DPDK EAL unavailable");
     return;
   }
-  pn::Poller poller(external());
+  pn::Poller poller(poller_options(delivery));
   pn::CryptodevOptions options;
   options.max_in_flight = 64;
   pn::CryptodevDevice device(poller, options);
-  int done = 0;
+  start_delivery(poller, delivery);
+  std::atomic<int> done{0};
   const auto contexts = counted_contexts(done);
   const std::array<std::uint8_t, kCryptoBytes> input{};
   std::array<std::array<std::uint8_t, 32>, kBurst> digests{};
   for (auto _ : state) {
-    done = 0;
+    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
     for (int i = 0; i < kBurst; ++i) {
       (void)device.submit_sha256(*contexts[static_cast<std::size_t>(i)], input.data(), kCryptoBytes,
                                  digests[static_cast<std::size_t>(i)].data(), 0);
     }
-    poll_until(poller, done, kBurst);
+    wait_until(poller, done, kBurst, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
+}
+void BM_Cryptodev_pollnotify(benchmark::State& state) {
+  cryptodev_sha256_pollnotify(state, Delivery::kRunToCompletion);
+}
+void BM_Cryptodev_pollnotify_poller_thread(benchmark::State& state) {
+  cryptodev_sha256_pollnotify(state, Delivery::kPollerThread);
 }
 
 BENCHMARK(BM_Cryptodev_raw)->Name("BM_Cryptodev/raw");
 BENCHMARK(BM_Cryptodev_pollnotify)->Name("BM_Cryptodev/pollnotify");
+BENCHMARK(BM_Cryptodev_pollnotify_poller_thread)
+    ->Name("BM_Cryptodev/pollnotify_poller_thread")
+    ->UseRealTime();
 BENCHMARK(BM_CryptodevGcm_raw)->Name("BM_CryptodevGcm/raw")->Arg(64)->Arg(16384);
 BENCHMARK(BM_CryptodevGcm_pollnotify)->Name("BM_CryptodevGcm/pollnotify")->Arg(64)->Arg(16384);
+BENCHMARK(BM_CryptodevGcm_pollnotify_poller_thread)
+    ->Name("BM_CryptodevGcm/pollnotify_poller_thread")
+    ->Arg(64)
+    ->UseRealTime();
 
 #endif
 

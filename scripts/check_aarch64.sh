@@ -7,6 +7,7 @@ out=build/aarch64
 mkdir -p "$out"
 includes=(-Iwait_ctx/include -Iruntime/include -Iruntime)
 for source in wait_ctx/wait_ctx.cpp wait_ctx/async_wait.cpp wait_ctx/delivery_epoch.cpp \
+              wait_ctx/asymmetric_barrier.cpp \
               wait_ctx/last_error.cpp runtime/job.cpp runtime/fiber.cpp; do
   aarch64-linux-gnu-g++ -std=c++20 -O2 -Wall -Wextra -Werror -c "${includes[@]}" "$source" \
     -o "$out/$(basename "$source" .cpp).o"

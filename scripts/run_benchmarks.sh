@@ -21,10 +21,18 @@ for suite in "${suites[@]}"; do
   case "$suite" in
     tbb_benchmark | devices_benchmark | scaling_benchmark)
       extra=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true) ;;
+    poller_benchmark)
+      extra=(--benchmark_filter=-BM_Poller_Dispatch) ;;  # dispatch: its own run, below
   esac
   "./build/release/benchmarks/$suite" --benchmark_format=console "${extra[@]}" \
     --benchmark_out="$out/$suite.json" --benchmark_out_format=json
 done
+# Dispatch against the bare loop and the peer: a few nanoseconds per callback, 5 interleaved
+# repetitions so the three are measured side by side in the same machine state.
+echo "== poller_benchmark: dispatch" >&2
+./build/release/benchmarks/poller_benchmark --benchmark_filter=BM_Poller_Dispatch \
+  --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+  --benchmark_format=console --benchmark_out="$out/poller_dispatch.json" --benchmark_out_format=json
 echo "== job_switch" >&2
 ./build/release/benchmarks/job_switch 1000000 5 "$out/job_switch.json"
 echo "== pollnotify-bench" >&2

@@ -26,5 +26,5 @@ measure() {  # benchmark filter, symbol
     }
     END { printf "%s: %d locked instruction(s) in the function, %.2f %% of its samples on them\n", name, count, locked }'
 }
-measure 'BM_Uring/pollnotify' 'pn::UringDevice::submit_nop'
-measure 'BM_Cryptodev/pollnotify' 'pn::CryptodevDevice::submit_sha256'
+measure 'BM_Uring/pollnotify$' 'pn::UringDevice::submit_nop'
+measure 'BM_Cryptodev/pollnotify$' 'pn::CryptodevDevice::submit_sha256'
