@@ -50,12 +50,23 @@ namespace {
 
 constexpr int kBurst = 32;
 
-// Completion callbacks count into this: one delivering thread (the benchmark thread polling, or
-// the poller thread), read by the benchmark thread.
+// The completion callbacks count a burst's deliveries on the delivering thread (the benchmark
+// thread polling, or the poller thread) and publish once per burst: a waiting thread reading a
+// count that every callback writes would pull its line away from the poller at each completion
+// (the raw loops have no such line).
+struct BurstCount {
+  int delivered = 0;                // the delivering thread's own
+  std::atomic<int> bursts_done{0};  // published once per burst
+};
+
 int count_completion(void* arg, const PN_COMPLETION*) {
-  auto& done = *static_cast<std::atomic<int>*>(arg);
-  // DEVB-R1: the callback's effects before the count; pairs with DEVB-A1.
-  done.store(done.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  auto& count = *static_cast<BurstCount*>(arg);
+  if (++count.delivered == kBurst) {
+    count.delivered = 0;
+    // DEVB-R1: the burst's callbacks before the count; pairs with DEVB-A1.
+    count.bursts_done.store(count.bursts_done.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_release);
+  }
   return 1;
 }
 
@@ -75,20 +86,21 @@ pn::PollerOptions poller_options(Delivery delivery) {
   return options;
 }
 
-// kBurst wait contexts whose completion callbacks count into `done`.
-std::array<pn::WaitCtxPtr, kBurst> counted_contexts(std::atomic<int>& done) {
+// kBurst wait contexts whose completion callbacks count into `count`.
+std::array<pn::WaitCtxPtr, kBurst> counted_contexts(BurstCount& count) {
   std::array<pn::WaitCtxPtr, kBurst> contexts;
   for (auto& ctx : contexts) {
     ctx = pn::WaitCtx::make();
-    ctx->set_completion_callback(count_completion, &done);
+    ctx->set_completion_callback(count_completion, &count);
   }
   return contexts;
 }
 
-// Until `done` reaches `target`: polls (run to completion) or spins (a poller thread delivers).
-void wait_until(pn::Poller& poller, const std::atomic<int>& done, int target, Delivery delivery) {
-  // DEVB-A1: pairs with DEVB-R1: the counted callbacks have finished with their buffers.
-  while (done.load(std::memory_order_acquire) < target) {
+// Until the burst submitted after `before` bursts is delivered: polls (run to completion) or
+// spins (a poller thread delivers).
+void wait_for_burst(pn::Poller& poller, const BurstCount& count, int before, Delivery delivery) {
+  // DEVB-A1: pairs with DEVB-R1: the burst's callbacks have finished with their buffers.
+  while (count.bursts_done.load(std::memory_order_acquire) == before) {
     if (delivery == Delivery::kRunToCompletion) {
       (void)poller.poll_once();
     } else {
@@ -138,12 +150,13 @@ void uring_pollnotify(benchmark::State& state, Delivery delivery) {
   options.max_in_flight = 64;
   pn::UringDevice device(poller, options);
   start_delivery(poller, delivery);
-  std::atomic<int> done{0};
-  const auto contexts = counted_contexts(done);
+  BurstCount count;
+  const auto contexts = counted_contexts(count);
   for (auto _ : state) {
-    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
+    const int before =
+        count.bursts_done.load(std::memory_order_relaxed);  // its last writer: waited for
     for (auto& ctx : contexts) (void)device.submit_nop(*ctx, 0);
-    wait_until(poller, done, kBurst, delivery);
+    wait_for_burst(poller, count, before, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
 }
@@ -815,20 +828,21 @@ void cryptodev_gcm_pollnotify(benchmark::State& state, Delivery delivery) {
   start_delivery(poller, delivery);
   const std::uint8_t key[16] = {1, 2, 3};
   const auto& session = device.aes_gcm_session(key, true, 0);
-  std::atomic<int> done{0};
-  const auto contexts = counted_contexts(done);
+  BurstCount count;
+  const auto contexts = counted_contexts(count);
   const auto size = static_cast<std::uint32_t>(state.range(0));
   const std::vector<std::uint8_t> input(size, 0x5a);
   std::vector<std::uint8_t> output(size);
   std::array<std::uint8_t, 16> tag{};
   const std::uint8_t iv[12] = {7};
   for (auto _ : state) {
-    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
+    const int before =
+        count.bursts_done.load(std::memory_order_relaxed);  // its last writer: waited for
     for (auto& ctx : contexts) {
       (void)device.submit_aes_gcm(*ctx, session, iv, nullptr, input.data(), output.data(), size,
                                   tag.data(), 0);
     }
-    wait_until(poller, done, kBurst, delivery);
+    wait_for_burst(poller, count, before, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst * size);
@@ -850,17 +864,18 @@ void cryptodev_sha256_pollnotify(benchmark::State& state, Delivery delivery) {
   options.max_in_flight = 64;
   pn::CryptodevDevice device(poller, options);
   start_delivery(poller, delivery);
-  std::atomic<int> done{0};
-  const auto contexts = counted_contexts(done);
+  BurstCount count;
+  const auto contexts = counted_contexts(count);
   const std::array<std::uint8_t, kCryptoBytes> input{};
   std::array<std::array<std::uint8_t, 32>, kBurst> digests{};
   for (auto _ : state) {
-    done.store(0, std::memory_order_relaxed);  // no delivery in progress: all were waited for
+    const int before =
+        count.bursts_done.load(std::memory_order_relaxed);  // its last writer: waited for
     for (int i = 0; i < kBurst; ++i) {
       (void)device.submit_sha256(*contexts[static_cast<std::size_t>(i)], input.data(), kCryptoBytes,
                                  digests[static_cast<std::size_t>(i)].data(), 0);
     }
-    wait_until(poller, done, kBurst, delivery);
+    wait_for_burst(poller, count, before, delivery);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kBurst);
 }
