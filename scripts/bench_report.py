@@ -222,6 +222,12 @@ def drivers_section(drivers, w):
             w(f"| {label} | {fmt_ns(per_raw)} {cells}")
     w("\nTargets (NOP, SHA-256 and AES-GCM at 64 B): at most 1.05x run to completion, at most 1.10x with one "
       "submitting thread.\n")
+    w("What the path adds to the raw loop, per request: the request written into the thread's channel and "
+      "taken from it into the device's slot (96 bytes for cryptodev), the wait context armed, a completion "
+      "pushed into the completion ring and drained, the ticket checked and a callback called (the raw loops "
+      "call nothing per request). With a poller thread the request's lines and the channel's tail also move "
+      "from the submitting core to the poller's, and the submitter waits for the burst's last callback: "
+      "`perf record` of these benchmarks shows where the time goes.\n")
     styles = (("wait_cqe", "io_uring_wait_cqe on the application thread"),
               ("eventfd_epoll", "registered eventfd + epoll on the application thread"),
               ("pollnotify", "UringDevice, busy poller on CPU 1, callbacks start the next operation"),
@@ -375,7 +381,11 @@ def main():
           "ticket or status). The peer: a boost::lockfree::spsc_queue of completions, each popped and handed "
           "to its handler's callback (what a driver author would otherwise write), in the same run. Targets at "
           "bursts of 32: at least 100 M callbacks/s, at most 2x the bare loop and at least the peer, with no "
-          "locked read-modify-write in arm or deliver; idle adaptive and timed below 1%.\n")
+          "locked read-modify-write in arm or deliver; idle adaptive and timed below 1%. What pollnotify does "
+          "per callback beyond the peer is the lifetime protocol: arm() counts the request and reads the "
+          "context's generation, the drain checks the ticket against it, stores the status only when it "
+          "changes, reads the callback pair without tearing and counts the delivery; per poll it takes the "
+          "consumer role (one exchange) and opens a delivery section.\n")
     if wait_ctx or runtime:
         w("## Wait context and jobs against OpenSSL (wait_ctx_benchmark, runtime_benchmark)\n")
         w("| operation | OpenSSL 3 | pollnotify | pollnotify / OpenSSL |")
