@@ -283,7 +283,7 @@ inline void WaitCtxDeleter::operator()(WaitCtx* ctx) const noexcept { WaitCtx::d
 // Inline: the poller's drain calls it once per completion, and this is its whole fast path (a
 // generation check, the status, the callback pair, the call).
 inline Delivery WaitCtx::deliver_in_section(const Completion& completion, int* callback_result) {
-  // EPOCH-S1 (the section's fence) orders these loads after the announcement.
+  // EPOCH-S1 (the section's barrier) orders these loads after the announcement.
   if (completion.ticket.generation != generation_.load(std::memory_order_relaxed)) [[unlikely]] {
     return deliver_stale(completion.ticket);
   }

@@ -19,7 +19,7 @@ namespace pn::internal {
 
 class DeliverySection {
  public:
-  // Any thread; sections nest (only the outermost publishes and fences).
+  // Any thread; sections nest (only the outermost publishes and runs the barrier).
   DeliverySection() noexcept;
   ~DeliverySection();
   DeliverySection(const DeliverySection&) = delete;
