@@ -492,19 +492,22 @@ std::size_t Poller::drain_rings(std::size_t max_per_ring, std::size_t max_total)
     bump(counters[PollerCounter::empty_polls], 1);
     return 0;
   }
+  bump(counters[PollerCounter::delivered], total);
   const std::uint64_t callbacks =
       total - tally.not_delivered - tally.fd_signals - tally.status_only - tally.stale;
-  const std::pair<PollerCounter, std::uint64_t> outcomes[] = {
-      {PollerCounter::delivered, total},
-      {PollerCounter::callbacks, callbacks},
-      {PollerCounter::callback_failures, callback_failures},
-      {PollerCounter::callback_exceptions, tally.callback_exceptions},
-      {PollerCounter::fd_signals, tally.fd_signals},
-      {PollerCounter::status_only, tally.status_only},
-      {PollerCounter::stale, tally.stale},
-      {PollerCounter::invalid, tally.invalid}};
-  for (const auto& [counter, n] : outcomes) {
-    if (n != 0) bump(counters[counter], n);
+  if (callbacks != 0) bump(counters[PollerCounter::callbacks], callbacks);
+  if (callback_failures != 0) bump(counters[PollerCounter::callback_failures], callback_failures);
+  if ((tally.fd_signals | tally.status_only | tally.stale | tally.invalid |
+       tally.callback_exceptions) != 0) [[unlikely]] {
+    const std::pair<PollerCounter, std::uint64_t> rare[] = {
+        {PollerCounter::callback_exceptions, tally.callback_exceptions},
+        {PollerCounter::fd_signals, tally.fd_signals},
+        {PollerCounter::status_only, tally.status_only},
+        {PollerCounter::stale, tally.stale},
+        {PollerCounter::invalid, tally.invalid}};
+    for (const auto& [counter, n] : rare) {
+      if (n != 0) bump(counters[counter], n);
+    }
   }
   return total;
 }
